@@ -1,0 +1,217 @@
+/**
+ * Public data types: requests, stream events, usage and stats.
+ * Pure declarations; no runtime code.
+ */
+
+/** Server families whose wire quirks tokenwire knows. `auto` detects once per client. */
+export type DialectName = 'vllm' | 'sglang' | 'llamacpp' | 'openai' | 'openrouter' | 'together' | 'fireworks';
+
+/** Why the server stopped generating. Known values first; servers may send others. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | (string & {});
+
+/** Sampling parameters. Each is sent only when set, and only to servers that accept it. */
+export interface SamplingOptions {
+  /** 0 = greedy. */
+  temperature?: number;
+  topP?: number;
+  /** Not sent to OpenAI, which rejects it. */
+  topK?: number;
+  minP?: number;
+  seed?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+}
+
+/** Options shared by completion and chat requests. */
+export interface CommonRequestOptions {
+  /** Upper bound on generated tokens (`max_tokens`). */
+  maxTokens?: number;
+  sampling?: SamplingOptions;
+  /** Stop strings. */
+  stop?: string | string[];
+  /**
+   * Scheduling priority, in tokenwire's convention: **lower is served earlier**
+   * (vLLM's convention). Translated per server: negated for SGLang, dropped where
+   * unsupported.
+   */
+  priority?: number;
+  /** Aborts the request; the stream then fails with code `aborted`. */
+  signal?: AbortSignal;
+  /** Extra JSON fields merged into the request body last (they win). */
+  extraBody?: Record<string, unknown>;
+  /** Model name for this request (overrides the client's `model`). */
+  model?: string;
+  /** Request logprobs of the sampled tokens (token events then carry `logprob`). */
+  logprobs?: boolean;
+}
+
+/** A completions request: prompt as token ids (preferred) or text. */
+export interface CompletionRequest extends CommonRequestOptions {
+  /** Token ids (sent as an id array) or a string. */
+  prompt: number[] | string;
+  /**
+   * For llama.cpp: use the native `/completion` endpoint instead of `/v1/completions`.
+   * Default false.
+   */
+  native?: boolean;
+}
+
+/** A chat message as sent to the server. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool' | 'developer' | (string & {});
+  content: string | null | unknown[];
+  name?: string;
+  tool_call_id?: string;
+  tool_calls?: unknown[];
+  [extra: string]: unknown;
+}
+
+/** A chat completions request. */
+export interface ChatRequest extends CommonRequestOptions {
+  messages: ChatMessage[];
+  /** OpenAI-style tool definitions, sent as they are. */
+  tools?: unknown[];
+  toolChoice?: unknown;
+  responseFormat?: unknown;
+}
+
+/** One generated token. */
+export interface TokenEvent {
+  type: 'token';
+  /**
+   * The token id, or `undefined` when the server does not send ids (OpenAI, OpenRouter,
+   * or ids that arrive only at the end: see `DoneEvent.tokenIds`).
+   */
+  id: number | undefined;
+  /** The text this token adds. May be empty (EOS, held-back stop-string text, a split UTF-8 character). */
+  text: string;
+  /** Log-probability of the token, when requested and sent. */
+  logprob?: number;
+}
+
+/** Token accounting. */
+export interface Usage {
+  promptTokens: number | undefined;
+  completionTokens: number;
+  totalTokens: number | undefined;
+  /** True when the server sent no usage and tokenwire computed it from what was streamed. */
+  computed: boolean;
+}
+
+/** What happened on the wire, for diagnostics. All times in milliseconds. */
+export interface StreamStats {
+  /** HTTP requests made (1 + retries + resumes). */
+  attempts: number;
+  /** Times the stream was resumed by continuation after tokens had arrived. */
+  resumes: number;
+  /** Body chunks received from the socket. */
+  chunks: number;
+  /** Bytes received in response bodies. */
+  bytes: number;
+  /** SSE events dispatched. */
+  events: number;
+  /** Token events delivered. */
+  tokens: number;
+  /** Events whose JSON could not be parsed. */
+  parseErrors: number;
+  /** Keepalive comment lines seen. */
+  keepalives: number;
+  /** Longest gap between two body chunks. */
+  maxGapMs: number;
+  /** From the first request to the final event. */
+  durationMs: number;
+  /** From request start to response headers (first attempt that got headers). */
+  timeToHeadersMs: number | undefined;
+  /** From request start to the first token. */
+  timeToFirstTokenMs: number | undefined;
+  /**
+   * True when the server counted more completion tokens than ids arrived (llama.cpp drops
+   * the id of a token that ends inside a UTF-8 character). Ids are then not exact.
+   */
+  idsIncomplete: boolean;
+}
+
+/** The last event of every successful stream. */
+export interface DoneEvent {
+  type: 'done';
+  finishReason: FinishReason;
+  usage: Usage;
+  stats: StreamStats;
+  /**
+   * All generated ids, in order, when the server sent ids (live or at the end, e.g.
+   * SGLang's `sglext`). `undefined` when the server sends none.
+   */
+  tokenIds: number[] | undefined;
+}
+
+/** Events of a completion stream. */
+export type CompletionEvent = TokenEvent | DoneEvent;
+
+/** What `stream.final()` resolves to for completions. */
+export interface CompletionResult {
+  tokens: TokenEvent[];
+  /** Token ids in order (`undefined` entries where the server sent none). */
+  ids: (number | undefined)[];
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  stats: StreamStats;
+}
+
+/** A text delta of the assistant's answer. */
+export interface ChatTextEvent {
+  type: 'text';
+  text: string;
+  /** Token ids of this delta, when the server sends them. */
+  ids?: number[];
+}
+
+/** A reasoning ("thinking") delta (`reasoning_content` / `reasoning`). */
+export interface ChatReasoningEvent {
+  type: 'reasoning';
+  text: string;
+}
+
+/** A tool call, complete (emitted once its arguments have fully arrived). */
+export interface ToolCall {
+  index: number;
+  id: string | undefined;
+  name: string;
+  /** The arguments exactly as streamed. */
+  arguments: string;
+  /** `arguments` parsed as JSON, or `undefined` when it does not parse. */
+  parsedArguments: unknown;
+}
+
+/** A tool call that has finished streaming. */
+export interface ChatToolCallEvent {
+  type: 'tool_call';
+  call: ToolCall;
+}
+
+/** The assistant message assembled from a chat stream. */
+export interface AssistantMessage {
+  role: 'assistant';
+  content: string;
+  reasoning: string | undefined;
+  toolCalls: ToolCall[];
+}
+
+/** Final event of a chat stream. */
+export interface ChatDoneEvent extends Omit<DoneEvent, 'type'> {
+  type: 'done';
+  message: AssistantMessage;
+}
+
+/** Events of a chat stream. */
+export type ChatEvent = ChatTextEvent | ChatReasoningEvent | ChatToolCallEvent | ChatDoneEvent;
+
+/** What `stream.final()` resolves to for chat. */
+export interface ChatResult {
+  message: AssistantMessage;
+  finishReason: FinishReason;
+  usage: Usage;
+  stats: StreamStats;
+  tokenIds: number[] | undefined;
+}
