@@ -87,6 +87,8 @@ export class TokenwireError extends Error {
   readonly serverCode: string | number | undefined;
   /** Every token received before the failure, in order. Never undefined. */
   partial: PartialToken[];
+  /** Where the failed-request fixture of this failure was written, when it was. */
+  fixturePath: string | undefined;
 
   constructor(message: string, init: TokenwireErrorInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -102,6 +104,7 @@ export class TokenwireError extends Error {
     this.body = init.body;
     this.serverCode = init.serverCode;
     this.partial = init.partial ?? [];
+    this.fixturePath = undefined;
   }
 
   /** A plain-object form for logs and fixtures (no stack, no cause chain objects). */

@@ -1,0 +1,263 @@
+/**
+ * The Client: options, the connection pool, dialect detection, and the
+ * entry points (streams, tokenize/detokenize, models).
+ */
+import { type Agent, request as undiciRequest } from 'undici';
+import { makeLog, stderrLogger } from './diagnostics/logger.js';
+import type { Dialect, WireRequest } from './dialects/dialect.js';
+import { detectDialect, dialectByName, dialectFromUrl } from './dialects/index.js';
+import { describeRequest, InvalidOptionError, TokenwireError, UnsupportedError } from './errors.js';
+import { type ClientOptions, type LogRecord, type ResolvedOptions, resolveOptions } from './options.js';
+import type { StreamContext } from './stream/base-stream.js';
+import { CompletionStream } from './stream/completion-stream.js';
+import { createAgent } from './transport/dispatch.js';
+import { httpError, networkError } from './transport/http-errors.js';
+import type { CompletionRequest, DialectName } from './types.js';
+import { validateCompletionRequest } from './validate.js';
+import { VERSION } from './version.js';
+
+/** Largest JSON answer read for tokenize/detokenize/models (a long text's ids fit easily). */
+const MAX_JSON_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** A model as listed by `GET /v1/models`. */
+export interface ModelInfo {
+  id: string;
+  ownedBy: string | undefined;
+  /** Context length where the server says it (vLLM `max_model_len`). */
+  maxModelLen: number | undefined;
+  raw: Record<string, unknown>;
+}
+
+/**
+ * A client for one OpenAI-compatible server.
+ *
+ * @example
+ * const client = new Client({ baseUrl: 'http://127.0.0.1:8000', model: 'my-model' });
+ * const result = await client.streamCompletion({ prompt: [1, 2, 3], maxTokens: 32 }).final();
+ * console.log(result.ids, result.text, result.finishReason);
+ * await client.close();
+ */
+export class Client {
+  /** Options after defaults and environment fallbacks (the API key is not exposed). */
+  readonly baseUrl: string;
+  private readonly options: ResolvedOptions;
+  private readonly agent: Agent;
+  private readonly log: (record: LogRecord) => void;
+  private readonly secrets: readonly (string | undefined)[];
+  private dialectPromise: Promise<Dialect> | undefined;
+  private closed = false;
+
+  constructor(options: ClientOptions = {}) {
+    this.options = resolveOptions(options);
+    this.baseUrl = this.options.rootUrl;
+    this.secrets = [this.options.apiKey];
+    this.agent = createAgent(this.options.timeouts.connectMs, this.options.maxConnections);
+    this.log = makeLog(this.options.logger ?? stderrLogger(this.secrets), this.options.debug, this.secrets);
+    if (this.options.dialect !== 'auto') {
+      const dialect = dialectByName(this.options.dialect);
+      if (!dialect) {
+        throw new InvalidOptionError(
+          `invalid option dialect: "${this.options.dialect}" is not available in this build`,
+        );
+      }
+      this.dialectPromise = Promise.resolve(dialect);
+    }
+  }
+
+  /**
+   * Streams a completion for a token-id (or text) prompt.
+   * Throws `invalid_option` at once for a bad request; every other failure surfaces
+   * while iterating (or from `final()`).
+   */
+  streamCompletion(request: CompletionRequest): CompletionStream {
+    this.assertOpen();
+    validateCompletionRequest(request);
+    return new CompletionStream(this.context(), request, this.options.model);
+  }
+
+  /** The dialect in use (detecting it on first call when `auto`). */
+  async dialect(): Promise<DialectName> {
+    return (await this.resolveDialect(undefined)).name;
+  }
+
+  /** Token ids of `text`, from the server's own tokenizer. */
+  async tokenize(text: string, options: { signal?: AbortSignal } = {}): Promise<number[]> {
+    if (typeof text !== 'string')
+      throw new InvalidOptionError(`invalid text: ${String(text)} (expected a string)`);
+    const dialect = await this.resolveDialect(options.signal);
+    if (!dialect.tokenizeRequest || !dialect.parseTokenize) throw this.unsupported(dialect, 'tokenize');
+    const wire = dialect.tokenizeRequest(text, this.options.model);
+    const json = await this.requestJson('POST', wire, options.signal);
+    const ids = dialect.parseTokenize(json.body);
+    if (!ids) throw this.badJson(json.url, 'no "tokens" array in the tokenize answer', json.text);
+    return ids;
+  }
+
+  /** Text of `ids`, from the server's own detokenizer. */
+  async detokenize(ids: readonly number[], options: { signal?: AbortSignal } = {}): Promise<string> {
+    if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id) && id >= 0)) {
+      throw new InvalidOptionError('invalid ids: expected an array of token ids (integers ≥ 0)');
+    }
+    const dialect = await this.resolveDialect(options.signal);
+    if (!dialect.detokenizeRequest || !dialect.parseDetokenize) throw this.unsupported(dialect, 'detokenize');
+    const wire = dialect.detokenizeRequest(ids, this.options.model);
+    const json = await this.requestJson('POST', wire, options.signal);
+    const text = dialect.parseDetokenize(json.body);
+    if (text === undefined) throw this.badJson(json.url, 'no text in the detokenize answer', json.text);
+    return text;
+  }
+
+  /** The server's models (`GET /v1/models`). */
+  async models(options: { signal?: AbortSignal } = {}): Promise<ModelInfo[]> {
+    const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, options.signal);
+    const data = (json.body as { data?: unknown })?.data;
+    if (!Array.isArray(data)) throw this.badJson(json.url, 'no "data" array in the models answer', json.text);
+    return data.map((raw: Record<string, unknown>) => ({
+      id: String(raw.id),
+      ownedBy: typeof raw.owned_by === 'string' ? raw.owned_by : undefined,
+      maxModelLen: typeof raw.max_model_len === 'number' ? raw.max_model_len : undefined,
+      raw,
+    }));
+  }
+
+  /** Closes the connection pool. Streams in flight are ended. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- internals ----------------------------------------------------------------
+
+  private context(): StreamContext {
+    return {
+      dispatcher: this.agent,
+      options: this.options,
+      log: this.log,
+      secrets: this.secrets,
+      dialect: (signal) => this.resolveDialect(signal),
+      version: VERSION,
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new InvalidOptionError('this client is closed: create a new Client');
+  }
+
+  private resolveDialect(signal: AbortSignal | undefined): Promise<Dialect> {
+    if (this.dialectPromise === undefined) {
+      const promise = this.detect(signal);
+      this.dialectPromise = promise;
+      // A failed detection (server down) is retried by the next call, not cached.
+      promise.catch(() => {
+        if (this.dialectPromise === promise) this.dialectPromise = undefined;
+      });
+    }
+    return this.dialectPromise;
+  }
+
+  private async detect(signal: AbortSignal | undefined): Promise<Dialect> {
+    let name = dialectFromUrl(this.options.rootUrl);
+    if (name === undefined) {
+      try {
+        const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, signal);
+        name = detectDialect(json.body, json.headers);
+      } catch (error) {
+        // No models endpoint: not fatal, the generic dialect still works. Network failures are.
+        if (!(error instanceof TokenwireError) || error.code !== 'http_error') throw error;
+      }
+    }
+    const dialect = (name && dialectByName(name)) || dialectByName('openai')!;
+    this.log({
+      level: 'debug',
+      event: 'dialect',
+      detected: name ?? 'unknown',
+      using: dialect.name,
+      url: this.options.rootUrl,
+    });
+    return dialect;
+  }
+
+  private async requestJson(
+    method: 'GET' | 'POST',
+    wire: WireRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<{ body: unknown; text: string; headers: Record<string, string>; url: string }> {
+    const url = this.options.rootUrl + wire.path;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': `tokenwire/${VERSION}`,
+      ...this.options.headers,
+    };
+    if (method === 'POST') headers['content-type'] = 'application/json';
+    if (this.options.apiKey !== undefined) headers.authorization = `Bearer ${this.options.apiKey}`;
+    const { timeouts } = this.options;
+    const deadline = timeouts.totalMs > 0 ? AbortSignal.timeout(timeouts.totalMs) : undefined;
+    const signals = [signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+    let response: Awaited<ReturnType<typeof undiciRequest>>;
+    try {
+      response = await undiciRequest(url, {
+        method,
+        headers,
+        body: method === 'POST' ? JSON.stringify(wire.body) : undefined,
+        dispatcher: this.agent,
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.idleMs,
+        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
+      });
+    } catch (error) {
+      throw networkError(error, 'connect', method, url, timeouts);
+    }
+    const responseHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    let text: string;
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body) {
+        size += chunk.length;
+        if (size > MAX_JSON_RESPONSE_BYTES)
+          throw new Error(`answer larger than ${MAX_JSON_RESPONSE_BYTES} bytes`);
+        chunks.push(chunk);
+      }
+      text = Buffer.concat(chunks).toString('utf8');
+    } catch (error) {
+      response.body.destroy();
+      throw networkError(error, 'stream', method, url, timeouts);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      throw httpError(response.statusCode, responseHeaders, text, method, url);
+    }
+    try {
+      return { body: JSON.parse(text), text, headers: responseHeaders, url };
+    } catch {
+      throw this.badJson(url, 'the answer is not JSON', text, method);
+    }
+  }
+
+  private badJson(url: string, what: string, text: string, method = 'POST'): TokenwireError {
+    return new TokenwireError(
+      `protocol_error: ${what}${describeRequest(method, url)}: ${text.slice(0, 200)}`,
+      {
+        code: 'protocol_error',
+        phase: 'stream',
+        url,
+        method,
+        body: text.slice(0, 4096),
+      },
+    );
+  }
+
+  private unsupported(dialect: Dialect, what: string): UnsupportedError {
+    return new UnsupportedError(
+      `unsupported: ${dialect.name} servers have no ${what} endpoint (${this.options.rootUrl}); use a server that has one (vLLM, SGLang, llama.cpp)`,
+      { code: 'unsupported', phase: 'setup', url: this.options.rootUrl },
+    );
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Failed-request capture: every failed call is written as a replayable JSON
+ * fixture (request with redacted headers, response head, the raw bytes received,
+ * the error, timings, retries). Directory 0700, file 0600, unique names.
+ * Writing never masks the original error: failures here are logged, not thrown.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { redactHeaders, scrub } from './redact.js';
+
+/** Raw bytes kept per attempt: the tail, where the failure is. 64 KiB shows dozens of events. */
+export const CAPTURE_MAX_BYTES = 64 * 1024;
+
+export const CAPTURE_FORMAT = 'tokenwire-failed-request/1';
+
+/** One HTTP attempt as captured. */
+export interface CapturedAttempt {
+  startedAt: string;
+  request: { method: string; url: string; headers: Record<string, string>; body: unknown };
+  response?: { status: number; headers: Record<string, string> };
+  /** The last bytes received (base64 when not valid UTF-8, else text). */
+  raw?: { encoding: 'utf8' | 'base64'; data: string; totalBytes: number; truncatedHead: boolean };
+  error?: Record<string, unknown>;
+  timings: { headersMs?: number; firstTokenMs?: number; durationMs: number };
+  retry?: { reason: string; delayMs: number; resume: boolean };
+}
+
+/** The fixture file's content. */
+export interface FailedRequestFixture {
+  format: typeof CAPTURE_FORMAT;
+  createdAt: string;
+  tokenwireVersion: string;
+  kind: 'completion' | 'chat' | 'json';
+  dialect: string;
+  error: Record<string, unknown>;
+  tokensReceived: number;
+  attempts: CapturedAttempt[];
+}
+
+/** Bounded ring of the last bytes of a response. */
+export class ByteTail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  total = 0;
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size - (this.chunks[0]?.length ?? 0) >= CAPTURE_MAX_BYTES) {
+      this.size -= this.chunks.shift()!.length;
+    }
+  }
+
+  snapshot(): CapturedAttempt['raw'] {
+    let bytes = Buffer.concat(this.chunks, this.size);
+    if (bytes.length > CAPTURE_MAX_BYTES) bytes = bytes.subarray(bytes.length - CAPTURE_MAX_BYTES);
+    const text = bytes.toString('utf8');
+    const valid = !text.includes('\uFFFD') || Buffer.from(text, 'utf8').equals(bytes);
+    return {
+      encoding: valid ? 'utf8' : 'base64',
+      data: valid ? text : bytes.toString('base64'),
+      totalBytes: this.total,
+      truncatedHead: this.total > bytes.length,
+    };
+  }
+}
+
+/** The default directory: `$XDG_STATE_HOME/tokenwire/failed-requests`, else under `~/.local/state`. */
+export function defaultCaptureDir(env: NodeJS.ProcessEnv = process.env): string {
+  const state =
+    env.XDG_STATE_HOME && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  return join(state, 'tokenwire', 'failed-requests');
+}
+
+/** Redacts every attempt's headers and scrubs secrets from the whole document. */
+export function sanitizeFixture(
+  fixture: FailedRequestFixture,
+  secrets: readonly (string | undefined)[],
+): string {
+  for (const attempt of fixture.attempts) {
+    attempt.request.headers = redactHeaders(attempt.request.headers);
+    if (attempt.response) attempt.response.headers = redactHeaders(attempt.response.headers);
+  }
+  return scrub(JSON.stringify(fixture, null, 2), secrets);
+}
+
+/**
+ * Writes the fixture; returns its path. Creates the directory 0700 and the file 0600
+ * with an exclusive open, so two failures in the same millisecond never overwrite.
+ */
+export async function writeFixture(
+  dir: string,
+  fixture: FailedRequestFixture,
+  secrets: readonly (string | undefined)[],
+): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // mkdir's mode is filtered by the umask and ignored for existing dirs: set it explicitly.
+  await chmod(dir, 0o700);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const name = `${stamp}-${fixture.error.code ?? 'error'}-${randomBytes(4).toString('hex')}.json`;
+  const path = join(dir, name);
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${sanitizeFixture(fixture, secrets)}\n`);
+  } finally {
+    await handle.close();
+  }
+  return path;
+}

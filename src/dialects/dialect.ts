@@ -1,0 +1,104 @@
+/**
+ * What a dialect is: a small pure module that knows one server family's wire
+ * shapes — how to ask for ids and usage, how to translate priority and sampling,
+ * and how to decode each stream event. Dialects know nothing of the transport.
+ */
+import type { SseEvent } from '../sse/parser.js';
+import type { ChatRequest, CompletionRequest, DialectName, SamplingOptions } from '../types.js';
+
+/** A request as the transport sends it. */
+export interface WireRequest {
+  /** Path relative to the server root, e.g. `/v1/completions`. */
+  path: string;
+  body: Record<string, unknown>;
+}
+
+/** Usage numbers as a server reports them (any may be missing). */
+export interface WireUsage {
+  promptTokens?: number;
+  completionTokens?: number;
+  totalTokens?: number;
+}
+
+/** An error reported inside a stream. */
+export interface WireError {
+  message: string;
+  code?: string | number;
+  type?: string;
+}
+
+/** A fragment of a streamed tool call. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  name?: string;
+  arguments?: string;
+}
+
+/**
+ * Where a decoder puts what it found in an event. A sink (rather than returned
+ * objects) keeps the per-token path free of allocations.
+ */
+export interface DecodeSink {
+  /** Generated tokens of this event: ids (undefined when the server sends none) and their text. */
+  tokens(ids: readonly number[] | undefined, text: string, logprobs: readonly number[] | undefined): void;
+  /** Prompt ids echoed by the server (vLLM `prompt_token_ids`). */
+  promptIds(ids: readonly number[]): void;
+  /** All completion ids, sent once at the end (SGLang `sglext`). */
+  completionIds(ids: readonly number[]): void;
+  /** The server's finish reason. */
+  finish(reason: string): void;
+  usage(usage: WireUsage): void;
+  /** The server's own count of generated tokens so far (llama.cpp `tokens_predicted`). */
+  serverTokenCount(count: number): void;
+  /** The server said the stream is complete (`[DONE]`, native `"stop": true`). */
+  end(): void;
+  /** An error inside the stream. */
+  error(error: WireError): void;
+  /** The event was not valid JSON (or not the expected shape). */
+  parseError(preview: string, cause: unknown): void;
+  /** Chat: a reasoning delta. */
+  reasoning(text: string): void;
+  /** Chat: a tool-call fragment. */
+  toolCall(delta: ToolCallDelta): void;
+}
+
+/** Resolved inputs to request building. */
+export interface CompletionWireInput {
+  model: string | undefined;
+  prompt: number[] | string;
+  maxTokens: number | undefined;
+  request: CompletionRequest;
+}
+
+export interface ChatWireInput {
+  model: string | undefined;
+  request: ChatRequest;
+  /** Resume: continue this partial assistant message instead of starting a new one. */
+  continueAssistant?: string;
+}
+
+/** One server family's knowledge. */
+export interface Dialect {
+  readonly name: DialectName;
+  /** Whether this dialect streams token ids live for completions. */
+  readonly liveIds: boolean;
+  /** Whether the server accepts a token-id array as the prompt. */
+  readonly idPrompts: boolean;
+  /** Builds a streaming completions request. */
+  completionRequest(input: CompletionWireInput): WireRequest;
+  /** Decodes one SSE event of a completions stream (the request it answers is given for context). */
+  decodeCompletion(event: SseEvent, sink: DecodeSink, request: WireRequest): void;
+  /** Builds a streaming chat request, or undefined when `continueAssistant` is set but unsupported. */
+  chatRequest(input: ChatWireInput): WireRequest | undefined;
+  decodeChat(event: SseEvent, sink: DecodeSink): void;
+  /** Tokenize/detokenize endpoints, when the server has them. */
+  tokenizeRequest?(text: string, model: string | undefined): WireRequest;
+  parseTokenize?(json: unknown): number[] | undefined;
+  detokenizeRequest?(ids: readonly number[], model: string | undefined): WireRequest;
+  parseDetokenize?(json: unknown): string | undefined;
+  /** Translates tokenwire's priority (lower = earlier) into body fields, or undefined to drop it. */
+  priority(priority: number): Record<string, unknown> | undefined;
+  /** Sampling keys this server accepts, as body fields. */
+  sampling(sampling: SamplingOptions): Record<string, unknown>;
+}

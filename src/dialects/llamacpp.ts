@@ -1,0 +1,120 @@
+/**
+ * llama.cpp `llama-server` (recorded, build b4748). Ids on `/v1/completions` come
+ * from `"logprobs": 1` as `choices[0].logprobs.content[k].id`; the native
+ * `/completion` stream (request option `native: true`) carries `tokens: [id]`
+ * and ends with `"stop": true` instead of `[DONE]`. Usage and timings ride on the
+ * final chunk (`stream_options` is ignored). In-stream errors are a non-standard
+ * `error:` SSE field. A token that ends inside a UTF-8 character is never sent, so
+ * ids can be incomplete: the stream layer compares with the server's count.
+ * Priority is not supported and is dropped.
+ */
+import type { SamplingOptions } from '../types.js';
+import type { Dialect } from './dialect.js';
+import {
+  chatBody,
+  commonSampling,
+  completionBody,
+  decodeChatDelta,
+  decodeCompletionChoice,
+  numberArray,
+  parseStreamEvent,
+  reportUsageAndFinish,
+} from './openai-shapes.js';
+
+/** llama.cpp spells repetition penalty `repeat_penalty`. */
+function llamaSampling(sampling: SamplingOptions): Record<string, unknown> {
+  const body = commonSampling(sampling, true);
+  if (body.repetition_penalty !== undefined) {
+    body.repeat_penalty = body.repetition_penalty;
+    delete body.repetition_penalty;
+  }
+  return body;
+}
+
+/** Native `stop_type` → OpenAI-style finish reason. */
+function nativeFinishReason(stopType: unknown): string {
+  if (stopType === 'limit') return 'length';
+  if (stopType === 'eos' || stopType === 'word') return 'stop';
+  return typeof stopType === 'string' && stopType !== '' && stopType !== 'none' ? stopType : 'stop';
+}
+
+export const llamacpp: Dialect = {
+  name: 'llamacpp',
+  liveIds: true,
+  idPrompts: true,
+  completionRequest(input) {
+    const { request } = input;
+    if (request.native) {
+      const body: Record<string, unknown> = { prompt: input.prompt, stream: true, cache_prompt: true };
+      if (input.maxTokens !== undefined) body.n_predict = input.maxTokens;
+      if (request.stop !== undefined)
+        body.stop = typeof request.stop === 'string' ? [request.stop] : request.stop;
+      Object.assign(body, llamaSampling(request.sampling ?? {}));
+      if (request.logprobs) body.n_probs = 1;
+      return { path: '/completion', body };
+    }
+    const body = completionBody(input, this, false);
+    // logprobs is the only way llama.cpp's /v1 endpoint reveals token ids.
+    body.logprobs = 1;
+    return { path: '/v1/completions', body };
+  },
+  decodeCompletion(event, sink, request) {
+    const json = parseStreamEvent(event, sink);
+    if (json === undefined) return;
+    if (request.path !== '/completion') {
+      decodeCompletionChoice(json, sink);
+      return;
+    }
+    const ids = numberArray(json.tokens);
+    const text = typeof json.content === 'string' ? json.content : '';
+    let logprobs: number[] | undefined;
+    if (Array.isArray(json.completion_probabilities) && json.completion_probabilities.length > 0) {
+      logprobs = json.completion_probabilities.map((entry: { logprob?: number }) => entry.logprob as number);
+    }
+    if (text !== '' || (ids !== undefined && ids.length > 0)) sink.tokens(ids, text, logprobs);
+    if (typeof json.tokens_predicted === 'number') sink.serverTokenCount(json.tokens_predicted);
+    if (json.stop === true) {
+      const usage: { promptTokens?: number; completionTokens?: number; totalTokens?: number } = {};
+      if (typeof json.tokens_evaluated === 'number') usage.promptTokens = json.tokens_evaluated;
+      if (typeof json.tokens_predicted === 'number') usage.completionTokens = json.tokens_predicted;
+      if (usage.promptTokens !== undefined && usage.completionTokens !== undefined) {
+        usage.totalTokens = usage.promptTokens + usage.completionTokens;
+      }
+      sink.usage(usage);
+      sink.finish(nativeFinishReason(json.stop_type));
+      sink.end();
+    }
+  },
+  chatRequest(input) {
+    if (input.continueAssistant !== undefined) return undefined;
+    const body = chatBody(input, this, false);
+    return { path: '/v1/chat/completions', body };
+  },
+  decodeChat(event, sink) {
+    const json = parseStreamEvent(event, sink);
+    if (json === undefined) return;
+    const choice = Array.isArray(json.choices) ? json.choices[0] : undefined;
+    if (choice) decodeChatDelta(choice, undefined, sink);
+    reportUsageAndFinish(json, choice, sink);
+  },
+  tokenizeRequest(text) {
+    return { path: '/tokenize', body: { content: text } };
+  },
+  parseTokenize(json) {
+    const tokens = (json as { tokens?: unknown })?.tokens;
+    if (!Array.isArray(tokens)) return undefined;
+    // With `with_pieces` the entries are {id, piece}; plain ids otherwise.
+    return tokens.map((entry) => (typeof entry === 'number' ? entry : (entry as { id: number }).id));
+  },
+  detokenizeRequest(ids) {
+    return { path: '/detokenize', body: { tokens: ids } };
+  },
+  parseDetokenize(json) {
+    const content = (json as { content?: unknown })?.content;
+    return typeof content === 'string' ? content : undefined;
+  },
+  priority() {
+    return undefined;
+  },
+  sampling: llamaSampling,
+};

@@ -1,0 +1,245 @@
+/**
+ * Decoding helpers for the OpenAI-style chunk shapes most servers share
+ * (`choices[0].text`, `finish_reason`, `usage`, `{"error": …}`), used by the
+ * dialect modules. Pure functions over parsed JSON.
+ */
+import type { SseEvent } from '../sse/parser.js';
+import type { SamplingOptions } from '../types.js';
+import type {
+  ChatWireInput,
+  CompletionWireInput,
+  DecodeSink,
+  Dialect,
+  WireError,
+  WireUsage,
+} from './dialect.js';
+
+/** Longest preview of a bad event kept for diagnostics (enough to recognise it, small enough to log). */
+export const PARSE_ERROR_PREVIEW_CHARS = 200;
+
+// biome-ignore lint/suspicious/noExplicitAny: wire JSON is untyped by nature; each access is checked.
+export type Json = any;
+
+/**
+ * Handles what every OpenAI-style stream shares and returns the parsed JSON object,
+ * or undefined when the event was fully handled here (`[DONE]`, an `error:` field,
+ * a parse error).
+ */
+export function parseStreamEvent(event: SseEvent, sink: DecodeSink): Json | undefined {
+  if (event.error !== undefined) {
+    // llama.cpp's non-standard `error: {...}` SSE field: an in-stream error, never text.
+    sink.error(parseErrorField(event.error));
+    return undefined;
+  }
+  const data = event.data;
+  if (data === '[DONE]') {
+    sink.end();
+    return undefined;
+  }
+  if (data === '') return undefined;
+  let json: Json;
+  try {
+    json = JSON.parse(data);
+  } catch (cause) {
+    sink.parseError(data.slice(0, PARSE_ERROR_PREVIEW_CHARS), cause);
+    return undefined;
+  }
+  if (json === null || typeof json !== 'object') {
+    sink.parseError(data.slice(0, PARSE_ERROR_PREVIEW_CHARS), new Error('event data is not a JSON object'));
+    return undefined;
+  }
+  if (json.error !== undefined && json.error !== null) {
+    // vLLM/SGLang `data: {"error": {...}}`; OpenRouter's error chunk (which also has
+    // finish_reason "error") lands here too.
+    sink.error(toWireError(json.error, json));
+    return undefined;
+  }
+  if (event.event === 'error') {
+    // Some proxies send `event: error` with a JSON body that has no `error` key.
+    sink.error(toWireError(json, json));
+    return undefined;
+  }
+  return json;
+}
+
+function parseErrorField(text: string): WireError {
+  try {
+    const json = JSON.parse(text);
+    return toWireError(json?.error ?? json, json);
+  } catch {
+    return { message: text.slice(0, PARSE_ERROR_PREVIEW_CHARS) };
+  }
+}
+
+/** Normalises every error shape servers send into a message + code + type. */
+export function toWireError(error: Json, whole: Json): WireError {
+  if (typeof error === 'string') {
+    return { message: error, code: whole?.code, type: whole?.type };
+  }
+  if (error && typeof error === 'object') {
+    const message =
+      typeof error.message === 'string'
+        ? error.message
+        : typeof error.detail === 'string'
+          ? error.detail
+          : JSON.stringify(error).slice(0, PARSE_ERROR_PREVIEW_CHARS);
+    const code = typeof error.code === 'string' || typeof error.code === 'number' ? error.code : undefined;
+    const type = typeof error.type === 'string' ? error.type : undefined;
+    return { message, code, type };
+  }
+  return { message: String(error) };
+}
+
+/** Reads an OpenAI-style `usage` object. */
+export function readUsage(usage: Json): WireUsage | undefined {
+  if (!usage || typeof usage !== 'object') return undefined;
+  const out: WireUsage = {};
+  if (typeof usage.prompt_tokens === 'number') out.promptTokens = usage.prompt_tokens;
+  if (typeof usage.completion_tokens === 'number') out.completionTokens = usage.completion_tokens;
+  if (typeof usage.total_tokens === 'number') out.totalTokens = usage.total_tokens;
+  return out;
+}
+
+/** Reports `usage` and `finish_reason` of a chunk's first choice (shared tail of every decoder). */
+export function reportUsageAndFinish(json: Json, choice: Json, sink: DecodeSink): void {
+  if (json.usage) {
+    const usage = readUsage(json.usage);
+    if (usage) sink.usage(usage);
+  }
+  const finish = choice?.finish_reason;
+  if (typeof finish === 'string') {
+    if (finish === 'error') {
+      sink.error({ message: 'server ended the stream with finish_reason "error"' });
+      return;
+    }
+    sink.finish(finish);
+  }
+}
+
+/** Decodes a chat delta's text, reasoning and tool-call fragments (ids handled by the caller). */
+export function decodeChatDelta(choice: Json, ids: readonly number[] | undefined, sink: DecodeSink): void {
+  const delta = choice?.delta;
+  if (delta && typeof delta === 'object') {
+    const reasoning = delta.reasoning_content ?? delta.reasoning;
+    if (typeof reasoning === 'string' && reasoning !== '') sink.reasoning(reasoning);
+    const toolCalls = delta.tool_calls;
+    if (Array.isArray(toolCalls)) {
+      for (const call of toolCalls) {
+        sink.toolCall({
+          index: typeof call.index === 'number' ? call.index : 0,
+          id: typeof call.id === 'string' ? call.id : undefined,
+          name: typeof call.function?.name === 'string' ? call.function.name : undefined,
+          arguments: typeof call.function?.arguments === 'string' ? call.function.arguments : undefined,
+        });
+      }
+    }
+    const content = delta.content;
+    if ((typeof content === 'string' && content !== '') || (ids !== undefined && ids.length > 0)) {
+      sink.tokens(ids, typeof content === 'string' ? content : '', undefined);
+    }
+  } else if (ids !== undefined && ids.length > 0) {
+    sink.tokens(ids, '', undefined);
+  }
+}
+
+/** Sampling options as the common OpenAI-compatible body fields (servers beyond OpenAI accept all). */
+export function commonSampling(sampling: SamplingOptions, full: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (sampling.temperature !== undefined) body.temperature = sampling.temperature;
+  if (sampling.topP !== undefined) body.top_p = sampling.topP;
+  if (sampling.seed !== undefined) body.seed = sampling.seed;
+  if (sampling.presencePenalty !== undefined) body.presence_penalty = sampling.presencePenalty;
+  if (sampling.frequencyPenalty !== undefined) body.frequency_penalty = sampling.frequencyPenalty;
+  if (full) {
+    if (sampling.topK !== undefined) body.top_k = sampling.topK;
+    if (sampling.minP !== undefined) body.min_p = sampling.minP;
+    if (sampling.repetitionPenalty !== undefined) body.repetition_penalty = sampling.repetitionPenalty;
+  }
+  return body;
+}
+
+/** The array of numbers at `value`, or undefined when it is not one. */
+export function numberArray(value: Json): number[] | undefined {
+  return Array.isArray(value) ? (value as number[]) : undefined;
+}
+
+/** Fields every OpenAI-style streaming completions body has, before dialect extras. */
+export function completionBody(
+  input: CompletionWireInput,
+  dialect: Pick<Dialect, 'sampling' | 'priority'>,
+  includeUsage: boolean,
+): Record<string, unknown> {
+  const { request } = input;
+  const body: Record<string, unknown> = { prompt: input.prompt, stream: true };
+  if (input.model !== undefined) body.model = input.model;
+  if (input.maxTokens !== undefined) body.max_tokens = input.maxTokens;
+  if (includeUsage) body.stream_options = { include_usage: true };
+  if (request.stop !== undefined) body.stop = request.stop;
+  Object.assign(body, dialect.sampling(request.sampling ?? {}));
+  if (request.priority !== undefined) Object.assign(body, dialect.priority(request.priority));
+  return body;
+}
+
+/** Fields every OpenAI-style streaming chat body has, before dialect extras. */
+export function chatBody(
+  input: ChatWireInput,
+  dialect: Pick<Dialect, 'sampling' | 'priority'>,
+  includeUsage: boolean,
+): Record<string, unknown> {
+  const { request } = input;
+  const body: Record<string, unknown> = { messages: request.messages, stream: true };
+  if (input.model !== undefined) body.model = input.model;
+  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+  if (includeUsage) body.stream_options = { include_usage: true };
+  if (request.stop !== undefined) body.stop = request.stop;
+  if (request.tools !== undefined) body.tools = request.tools;
+  if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
+  if (request.responseFormat !== undefined) body.response_format = request.responseFormat;
+  if (request.logprobs) body.logprobs = true;
+  Object.assign(body, dialect.sampling(request.sampling ?? {}));
+  if (request.priority !== undefined) Object.assign(body, dialect.priority(request.priority));
+  return body;
+}
+
+/** Parses vLLM's legacy `"token_id:1234"` spelling (with `return_tokens_as_token_ids`). */
+function legacyTokenIds(tokens: Json): number[] | undefined {
+  if (!Array.isArray(tokens) || tokens.length === 0) return undefined;
+  const ids: number[] = [];
+  for (const token of tokens) {
+    if (typeof token !== 'string' || !token.startsWith('token_id:')) return undefined;
+    ids.push(Number(token.slice(9)));
+  }
+  return ids;
+}
+
+/**
+ * Decodes one choice of an OpenAI-style completions chunk, finding ids wherever a
+ * known server puts them: vLLM `token_ids`, llama.cpp `logprobs.content[].id`,
+ * Together `token_id`, vLLM legacy `"token_id:N"` logprob tokens.
+ */
+export function decodeCompletionChoice(json: Json, sink: DecodeSink): void {
+  const choices = json.choices;
+  const choice = Array.isArray(choices) ? choices[0] : undefined;
+  const promptIds = choice?.prompt_token_ids ?? json.prompt_token_ids;
+  if (Array.isArray(promptIds)) sink.promptIds(promptIds);
+  if (choice) {
+    const text = typeof choice.text === 'string' ? choice.text : '';
+    let ids: number[] | undefined = numberArray(choice.token_ids);
+    let logprobs: number[] | undefined;
+    const lp = choice.logprobs;
+    if (lp && typeof lp === 'object') {
+      if (Array.isArray(lp.content)) {
+        // llama.cpp's chat-style logprobs: one entry per token with its id.
+        const content = lp.content as Json[];
+        logprobs = content.map((entry) => entry.logprob as number);
+        if (ids === undefined) ids = content.map((entry) => entry.id as number);
+      } else if (Array.isArray(lp.token_logprobs)) {
+        logprobs = lp.token_logprobs as number[];
+        if (ids === undefined) ids = legacyTokenIds(lp.tokens);
+      }
+    }
+    if (ids === undefined && typeof choice.token_id === 'number') ids = [choice.token_id];
+    if (text !== '' || (ids !== undefined && ids.length > 0)) sink.tokens(ids, text, logprobs);
+  }
+  reportUsageAndFinish(json, choice, sink);
+}

@@ -1,0 +1,46 @@
+/**
+ * tokenwire: a client for OpenAI-compatible LLM servers that works with token
+ * ids, streams, and never lies about how a stream ended.
+ */
+export { Client, type ModelInfo } from './client.js';
+export {
+  AbortError,
+  ConnectionError,
+  type ErrorCode,
+  type ErrorPhase,
+  HttpError,
+  InvalidOptionError,
+  type PartialToken,
+  ProtocolError,
+  ServerError,
+  StreamTruncatedError,
+  TimeoutError,
+  TokenwireError,
+  UnsupportedError,
+} from './errors.js';
+export type { ClientOptions, Logger, LogRecord, RetryOptions, TimeoutOptions } from './options.js';
+export { CompletionStream } from './stream/completion-stream.js';
+export type {
+  AssistantMessage,
+  ChatDoneEvent,
+  ChatEvent,
+  ChatMessage,
+  ChatReasoningEvent,
+  ChatRequest,
+  ChatResult,
+  ChatTextEvent,
+  ChatToolCallEvent,
+  CommonRequestOptions,
+  CompletionEvent,
+  CompletionRequest,
+  CompletionResult,
+  DialectName,
+  DoneEvent,
+  FinishReason,
+  SamplingOptions,
+  StreamStats,
+  TokenEvent,
+  ToolCall,
+  Usage,
+} from './types.js';
+export { VERSION } from './version.js';

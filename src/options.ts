@@ -1,0 +1,280 @@
+/**
+ * Client options: their public shape, defaults, environment fallbacks, and
+ * validation at the door (every bad value is an `invalid_option` error that
+ * names the option and the value).
+ */
+import { InvalidOptionError } from './errors.js';
+import type { DialectName } from './types.js';
+
+/** Per-phase deadlines, in milliseconds. `0` disables a deadline. */
+export interface TimeoutOptions {
+  /** TCP (and TLS) connect. Default 30 000. */
+  connectMs?: number;
+  /** From sending the request to the response head. Default 60 000. */
+  headersMs?: number;
+  /** From the start of an attempt to its first token. Default 120 000. */
+  firstTokenMs?: number;
+  /** Longest gap between two stream events once tokens flow. Default 60 000. */
+  idleMs?: number;
+  /** The whole call, across retries and resumes. Default 600 000. */
+  totalMs?: number;
+  /**
+   * Whether keepalive comment lines (`: ping`) reset the idle clock. Default false:
+   * some providers send them forever while nothing is generated.
+   */
+  keepaliveResetsIdle?: boolean;
+}
+
+/** Retry and resume behaviour. */
+export interface RetryOptions {
+  /** Most HTTP attempts per call, the first included. Default 3. */
+  maxAttempts?: number;
+  /** First backoff delay before jitter. Default 500. */
+  baseDelayMs?: number;
+  /** Largest backoff delay (also caps a server's `Retry-After`). Default 30 000. */
+  maxDelayMs?: number;
+  /** Resume by continuation after tokens have arrived. Default true. */
+  resume?: boolean;
+}
+
+/** One anomaly or debug record. */
+export interface LogRecord {
+  level: 'debug' | 'warn';
+  /** Short machine-readable name: `request`, `response`, `first_token`, `parse_error`, `retry`, `resume`, … */
+  event: string;
+  [field: string]: unknown;
+}
+
+/** Receives debug records and anomalies. */
+export type Logger = (record: LogRecord) => void;
+
+/** Options of `new Client(...)`. */
+export interface ClientOptions {
+  /**
+   * Server URL, with or without `/v1` (trailing `/` trimmed). Env fallback:
+   * `TOKENWIRE_BASE_URL`, then `OPENAI_BASE_URL`.
+   */
+  baseUrl?: string;
+  /** Bearer token. Env fallback: `TOKENWIRE_API_KEY`, then `OPENAI_API_KEY`. Never logged. */
+  apiKey?: string;
+  /** Default model name. Env fallback: `TOKENWIRE_MODEL`. */
+  model?: string;
+  /** Server family, or `'auto'` (default): detected once per client from `GET /v1/models`. */
+  dialect?: DialectName | 'auto';
+  timeouts?: TimeoutOptions;
+  /** Retry policy, or `false` for a single attempt. */
+  retry?: RetryOptions | false;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /** Per-request debug lines on stderr (also `TOKENWIRE_DEBUG=1`). */
+  debug?: boolean;
+  /** Where anomalies (and debug records) go. Default: one line each on stderr. */
+  logger?: Logger;
+  /**
+   * Directory for failed-request fixtures, or `false` to disable. Default
+   * `$XDG_STATE_HOME/tokenwire/failed-requests` (else `~/.local/state/tokenwire/failed-requests`).
+   */
+  failedRequestsDir?: string | false;
+  /** Most simultaneous connections to the server. Default 256. */
+  maxConnections?: number;
+  /** Longest SSE line accepted, in bytes (default 16 MiB). */
+  maxLineBytes?: number;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedOptions {
+  /** Server root without `/v1` and without a trailing slash. */
+  rootUrl: string;
+  apiKey: string | undefined;
+  model: string | undefined;
+  dialect: DialectName | 'auto';
+  timeouts: Required<TimeoutOptions>;
+  retry: Required<RetryOptions>;
+  headers: Record<string, string>;
+  debug: boolean;
+  logger: Logger | undefined;
+  failedRequestsDir: string | false | undefined;
+  maxConnections: number;
+  maxLineBytes: number | undefined;
+}
+
+export const DIALECT_NAMES: readonly DialectName[] = [
+  'vllm',
+  'sglang',
+  'llamacpp',
+  'openai',
+  'openrouter',
+  'together',
+  'fireworks',
+];
+
+export const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
+  connectMs: 30_000,
+  headersMs: 60_000,
+  firstTokenMs: 120_000,
+  idleMs: 60_000,
+  totalMs: 600_000,
+  keepaliveResetsIdle: false,
+};
+
+export const DEFAULT_RETRY: Required<RetryOptions> = {
+  maxAttempts: 3,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  resume: true,
+};
+
+/** Shows a bad value in an error message without dumping huge objects. */
+export function showValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  try {
+    const json = JSON.stringify(value);
+    return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+function bad(option: string, value: unknown, expected: string): never {
+  throw new InvalidOptionError(`invalid option ${option}: ${showValue(value)} (expected ${expected})`);
+}
+
+/** Checks a non-negative finite number option (`0` is a value, not "unset"). */
+export function checkNonNegative(option: string, value: unknown, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (integer && !Number.isInteger(value))
+  ) {
+    bad(option, value, integer ? 'a non-negative integer' : 'a non-negative number');
+  }
+  return value;
+}
+
+/** Normalises a base URL to the server root (no `/v1`, no trailing slash). */
+export function normalizeBaseUrl(value: unknown, option = 'baseUrl'): string {
+  if (typeof value !== 'string' || value.trim() === '') bad(option, value, 'an http(s) URL');
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    bad(option, value, 'an http(s) URL such as http://127.0.0.1:8000');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') bad(option, value, 'an http: or https: URL');
+  if (url.search !== '' || url.hash !== '') bad(option, value, 'a URL without query or fragment');
+  let path = url.pathname.replace(/\/+$/, '');
+  if (path.endsWith('/v1')) path = path.slice(0, -3);
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+/** Applies environment fallbacks, defaults and validation. */
+export function resolveOptions(
+  options: ClientOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOptions {
+  if (options === null || typeof options !== 'object') bad('options', options, 'an object');
+  const baseUrl = options.baseUrl ?? env.TOKENWIRE_BASE_URL ?? env.OPENAI_BASE_URL;
+  if (baseUrl === undefined) {
+    throw new InvalidOptionError(
+      'missing option baseUrl: pass { baseUrl } or set TOKENWIRE_BASE_URL (e.g. http://127.0.0.1:8000)',
+    );
+  }
+  const rootUrl = normalizeBaseUrl(baseUrl);
+  const apiKey = options.apiKey ?? env.TOKENWIRE_API_KEY ?? env.OPENAI_API_KEY;
+  if (apiKey !== undefined && typeof apiKey !== 'string') bad('apiKey', '[not a string]', 'a string');
+  const model = options.model ?? env.TOKENWIRE_MODEL;
+  if (model !== undefined && typeof model !== 'string') bad('model', model, 'a string');
+  const dialect = options.dialect ?? 'auto';
+  if (dialect !== 'auto' && !DIALECT_NAMES.includes(dialect)) {
+    bad('dialect', dialect, `'auto' or one of ${DIALECT_NAMES.join(', ')}`);
+  }
+
+  const timeouts = { ...DEFAULT_TIMEOUTS };
+  if (options.timeouts !== undefined) {
+    if (options.timeouts === null || typeof options.timeouts !== 'object') {
+      bad('timeouts', options.timeouts, 'an object');
+    }
+    for (const [key, value] of Object.entries(options.timeouts)) {
+      if (key === 'keepaliveResetsIdle') {
+        if (typeof value !== 'boolean') bad('timeouts.keepaliveResetsIdle', value, 'a boolean');
+        timeouts.keepaliveResetsIdle = value;
+      } else if (key in DEFAULT_TIMEOUTS) {
+        if (value !== undefined) {
+          (timeouts as Record<string, number | boolean>)[key] = checkNonNegative(
+            `timeouts.${key}`,
+            value,
+          ) as number;
+        }
+      } else {
+        bad(`timeouts.${key}`, value, `one of ${Object.keys(DEFAULT_TIMEOUTS).join(', ')}`);
+      }
+    }
+  }
+
+  let retry: Required<RetryOptions>;
+  if (options.retry === false) {
+    retry = { ...DEFAULT_RETRY, maxAttempts: 1, resume: false };
+  } else {
+    retry = { ...DEFAULT_RETRY };
+    if (options.retry !== undefined) {
+      if (options.retry === null || typeof options.retry !== 'object')
+        bad('retry', options.retry, 'an object or false');
+      const r = options.retry;
+      if (r.maxAttempts !== undefined) {
+        if (!Number.isInteger(r.maxAttempts) || r.maxAttempts < 1) {
+          bad('retry.maxAttempts', r.maxAttempts, 'an integer ≥ 1');
+        }
+        retry.maxAttempts = r.maxAttempts;
+      }
+      retry.baseDelayMs = checkNonNegative('retry.baseDelayMs', r.baseDelayMs) ?? retry.baseDelayMs;
+      retry.maxDelayMs = checkNonNegative('retry.maxDelayMs', r.maxDelayMs) ?? retry.maxDelayMs;
+      if (r.resume !== undefined) {
+        if (typeof r.resume !== 'boolean') bad('retry.resume', r.resume, 'a boolean');
+        retry.resume = r.resume;
+      }
+    }
+  }
+
+  const headers: Record<string, string> = {};
+  if (options.headers !== undefined) {
+    if (options.headers === null || typeof options.headers !== 'object')
+      bad('headers', options.headers, 'an object');
+    for (const [name, value] of Object.entries(options.headers)) {
+      if (typeof value !== 'string') bad(`headers.${name}`, value, 'a string');
+      headers[name.toLowerCase()] = value;
+    }
+  }
+
+  const envDebug = env.TOKENWIRE_DEBUG;
+  const debug = options.debug ?? (envDebug !== undefined && envDebug !== '' && envDebug !== '0');
+  if (typeof debug !== 'boolean') bad('debug', debug, 'a boolean');
+  if (options.logger !== undefined && typeof options.logger !== 'function')
+    bad('logger', options.logger, 'a function');
+  const dir = options.failedRequestsDir;
+  if (dir !== undefined && dir !== false && (typeof dir !== 'string' || dir === '')) {
+    bad('failedRequestsDir', dir, 'a directory path or false');
+  }
+  const maxConnections = checkNonNegative('maxConnections', options.maxConnections, true) ?? 256;
+  if (maxConnections === 0) bad('maxConnections', 0, 'an integer ≥ 1');
+  const maxLineBytes = checkNonNegative('maxLineBytes', options.maxLineBytes, true);
+
+  return {
+    rootUrl,
+    apiKey,
+    model,
+    dialect,
+    timeouts,
+    retry,
+    headers,
+    debug,
+    logger: options.logger,
+    failedRequestsDir: dir,
+    maxConnections,
+    maxLineBytes,
+  };
+}

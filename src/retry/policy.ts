@@ -1,0 +1,120 @@
+/**
+ * The retry policy: a pure decision over an error, the attempt count, the
+ * tokens already received and the deadline. No timers, no network: the stream
+ * layer asks, this answers.
+ */
+import type { TokenwireError } from '../errors.js';
+import type { RetryOptions } from '../options.js';
+
+/** What to do after a failed attempt. */
+export interface RetryDecision {
+  retry: boolean;
+  /** Wait before the next attempt (0 when not retrying). */
+  delayMs: number;
+  /** Whether the next attempt continues from the tokens received (resume by continuation). */
+  resume: boolean;
+  /** Why, in a few words (for logs and fixtures). */
+  reason: string;
+}
+
+export interface RetryInput {
+  error: TokenwireError;
+  /** Attempts made so far, the failed one included (1 after the first failure). */
+  attempts: number;
+  /** Tokens received so far over all attempts. */
+  tokensReceived: number;
+  /** Whether a continuation request is possible (id prompt or server-given prompt ids, exact ids). */
+  canResume: boolean;
+  policy: Required<RetryOptions>;
+  /** Current time and the absolute deadline (ms, same clock); `Infinity` for none. */
+  nowMs: number;
+  deadlineMs: number;
+  /** Source of jitter in [0, 1). */
+  random: () => number;
+}
+
+/** Codes that may succeed on another attempt, before any token arrived. */
+const RETRYABLE_BEFORE_TOKENS = new Set([
+  'connection_refused',
+  'connection_reset',
+  'connection_error',
+  'connect_timeout',
+  'headers_timeout',
+  'first_token_timeout',
+  'stream_truncated',
+]);
+
+/** Codes after which a continuation can pick up where the stream broke. */
+const RESUMABLE = new Set(['connection_reset', 'connection_error', 'idle_timeout', 'stream_truncated']);
+
+/**
+ * Parses `retry-after-ms`, then `retry-after` (seconds or an HTTP date), into a delay.
+ * Returns undefined when the server gave none or it does not parse.
+ */
+export function retryAfterMs(headers: Record<string, string> | undefined, nowMs: number): number | undefined {
+  if (!headers) return undefined;
+  const ms = headers['retry-after-ms'];
+  if (ms !== undefined) {
+    const value = Number(ms);
+    if (Number.isFinite(value) && value >= 0) return value;
+  }
+  const after = headers['retry-after'];
+  if (after === undefined) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(after)) return Number(after) * 1000;
+  const date = Date.parse(after);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+/** Exponential backoff with full jitter: uniform in [cap/2, cap], cap = min(max, base·2^(n−1)). */
+export function backoffMs(
+  attempts: number,
+  baseDelayMs: number,
+  maxDelayMs: number,
+  random: () => number,
+): number {
+  const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempts - 1));
+  // Half fixed, half random: never retries in a burst, still spreads a thundering herd.
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+function isRetryableError(error: TokenwireError): boolean {
+  if (error.code === 'http_error') return error.retryable;
+  if (error.code === 'server_error') return error.retryable;
+  return RETRYABLE_BEFORE_TOKENS.has(error.code);
+}
+
+/** Decides whether and when to try again. */
+export function decideRetry(input: RetryInput): RetryDecision {
+  const { error, attempts, policy } = input;
+  const no = (reason: string): RetryDecision => ({ retry: false, delayMs: 0, resume: false, reason });
+  if (attempts >= policy.maxAttempts) return no(`${attempts} of ${policy.maxAttempts} attempts used`);
+  const shouldRetry = error.headers?.['x-should-retry'];
+  if (shouldRetry === 'false') return no('server sent x-should-retry: false');
+
+  const resume = input.tokensReceived > 0;
+  if (resume) {
+    if (!policy.resume) return no('tokens received and resume is off');
+    if (!input.canResume) return no('tokens received and this stream cannot be continued exactly');
+    const resumable = RESUMABLE.has(error.code) || (error.code === 'server_error' && error.retryable);
+    if (!resumable) return no(`${error.code} is not resumable`);
+  } else if (shouldRetry !== 'true' && !isRetryableError(error)) {
+    return no(`${error.code}${error.status ? ` ${error.status}` : ''} is not retryable`);
+  }
+
+  let delayMs = backoffMs(attempts, policy.baseDelayMs, policy.maxDelayMs, input.random);
+  const serverDelay = retryAfterMs(error.headers, input.nowMs);
+  if (serverDelay !== undefined) {
+    if (serverDelay > policy.maxDelayMs) {
+      return no(`server asked to wait ${serverDelay} ms, more than retry.maxDelayMs ${policy.maxDelayMs}`);
+    }
+    delayMs = serverDelay;
+  }
+  if (input.nowMs + delayMs >= input.deadlineMs) return no('waiting would pass the total deadline');
+  return {
+    retry: true,
+    delayMs,
+    resume,
+    reason: resume ? `resume after ${error.code}` : `retry after ${error.code}`,
+  };
+}

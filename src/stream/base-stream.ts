@@ -1,0 +1,924 @@
+/**
+ * The stream engine shared by completions and chat: HTTP attempts, the SSE
+ * parser, per-phase clocks, end-of-stream truth, retries and resume, stats,
+ * diagnostics and failed-request capture. Subclasses say how to build a request
+ * and what events a decoded token becomes.
+ */
+import type { Dispatcher } from 'undici';
+import { ByteTail, CAPTURE_FORMAT, type CapturedAttempt, writeFixture } from '../diagnostics/capture.js';
+import type {
+  DecodeSink,
+  Dialect,
+  ToolCallDelta,
+  WireError,
+  WireRequest,
+  WireUsage,
+} from '../dialects/dialect.js';
+import {
+  AbortError,
+  describeRequest,
+  ProtocolError,
+  ServerError,
+  StreamTruncatedError,
+  TimeoutError,
+  TokenwireError,
+} from '../errors.js';
+import type { LogRecord, ResolvedOptions } from '../options.js';
+import { decideRetry } from '../retry/policy.js';
+import { type SseEvent, SseLimitError, SseParser } from '../sse/parser.js';
+import { type RequestHandle, sendRequest } from '../transport/dispatch.js';
+import { httpError, isRetryableStatus, networkError, requestIdOf } from '../transport/http-errors.js';
+import type { StreamStats, TokenEvent, Usage } from '../types.js';
+import { EventQueue } from './event-queue.js';
+
+/** Parse errors in a row after which the stream is declared garbage. */
+export const MAX_CONSECUTIVE_PARSE_ERRORS = 3;
+/** After `[DONE]`, how long the server may take to end the response before we drop the socket. */
+const DRAIN_GRACE_MS = 1_000;
+/** Largest non-stream body (error page, JSON instead of SSE) read into memory. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** What every stream needs from its client. */
+export interface StreamContext {
+  dispatcher: Dispatcher;
+  options: ResolvedOptions;
+  log: (record: LogRecord) => void;
+  secrets: readonly (string | undefined)[];
+  /** The dialect, detected once per client when `auto`. */
+  dialect(signal: AbortSignal): Promise<Dialect>;
+  version: string;
+}
+
+/** State of one HTTP attempt. */
+interface Attempt {
+  number: number;
+  wire: WireRequest;
+  url: URL;
+  body: string;
+  startedAt: number;
+  handle: RequestHandle | undefined;
+  status: number | undefined;
+  headers: Record<string, string> | undefined;
+  mode: 'pending' | 'sse' | 'error-body' | 'other-body';
+  bodyChunks: Buffer[];
+  bodySize: number;
+  parser: SseParser | undefined;
+  complete: boolean;
+  finishReason: string | undefined;
+  usage: WireUsage | undefined;
+  serverTokenCount: number | undefined;
+  tokens: number;
+  ids: number;
+  failure: TokenwireError | undefined;
+  tail: ByteTail;
+  headersAt: number | undefined;
+  firstTokenAt: number | undefined;
+  lastEventAt: number;
+  lastChunkAt: number;
+  parseErrorsInRow: number;
+  settle: () => void;
+  settled: boolean;
+  capture: CapturedAttempt;
+}
+
+const now = (): number => performance.now();
+
+function newStats(): StreamStats {
+  return {
+    attempts: 0,
+    resumes: 0,
+    chunks: 0,
+    bytes: 0,
+    events: 0,
+    tokens: 0,
+    parseErrors: 0,
+    keepalives: 0,
+    maxGapMs: 0,
+    durationMs: 0,
+    timeToHeadersMs: undefined,
+    timeToFirstTokenMs: undefined,
+    idsIncomplete: false,
+  };
+}
+
+export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, DecodeSink {
+  protected readonly ctx: StreamContext;
+  protected readonly queue: EventQueue<E>;
+  protected readonly stats: StreamStats = newStats();
+  /** Every token delivered, over all attempts (also the `partial` of an error). */
+  protected readonly received: TokenEvent[] = [];
+  protected dialect: Dialect | undefined;
+  protected attempt: Attempt | undefined;
+  protected finishReason: string | undefined;
+  protected completionIdList: number[] | undefined;
+  protected promptIdList: number[] | undefined;
+  /** Tokens received before the current attempt began. */
+  protected tokensBeforeAttempt = 0;
+  private readonly startedAt = now();
+  private readonly deadline: number;
+  private readonly abortController = new AbortController();
+  private watchdog: NodeJS.Timeout | undefined;
+  private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  private finished = false;
+  private readonly capturedAttempts: CapturedAttempt[] = [];
+  private readonly finalPromise: Promise<R>;
+  private resolveFinal!: (value: R) => void;
+  private rejectFinal!: (error: unknown) => void;
+  private removeSignalListener: (() => void) | undefined;
+
+  protected abstract readonly kind: 'completion' | 'chat';
+  /** Builds the next attempt's request; `resume` is true when continuing after received tokens. */
+  protected abstract buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined;
+  protected abstract decode(dialect: Dialect, event: SseEvent, wire: WireRequest): void;
+  /** Whether the received tokens allow an exact (or documented approximate) continuation. */
+  protected abstract canResume(dialect: Dialect): boolean;
+  /** The final event and the `final()` result, built when the server said the stream is complete. */
+  protected abstract complete(usage: Usage): { done: E; result: R };
+  abstract tokens(
+    ids: readonly number[] | undefined,
+    text: string,
+    logprobs: readonly number[] | undefined,
+  ): void;
+
+  constructor(ctx: StreamContext, signal: AbortSignal | undefined) {
+    this.ctx = ctx;
+    const { totalMs } = ctx.options.timeouts;
+    this.deadline = totalMs > 0 ? this.startedAt + totalMs : Number.POSITIVE_INFINITY;
+    this.queue = new EventQueue<E>(
+      () => this.attempt?.handle?.pause(),
+      () => this.attempt?.handle?.resume(),
+    );
+    this.finalPromise = new Promise<R>((resolve, reject) => {
+      this.resolveFinal = resolve;
+      this.rejectFinal = reject;
+    });
+    // final() may never be called: an unobserved rejection must not crash the process.
+    this.finalPromise.catch(() => {});
+    if (signal) {
+      if (signal.aborted) {
+        queueMicrotask(() => this.abort(signal.reason));
+      } else {
+        const onAbort = () => this.abort(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.removeSignalListener = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
+    // Start at once: connecting overlaps with whatever the caller does before iterating.
+    queueMicrotask(() => {
+      this.run().catch((error) => this.fail(this.asTokenwireError(error)));
+    });
+  }
+
+  // ---- consumer side --------------------------------------------------------------
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<E>> {
+    return this.queue.next();
+  }
+
+  /** Called when a `for await` loop exits early: aborts quietly. */
+  async return(): Promise<IteratorResult<E>> {
+    this.cancel();
+    return { value: undefined, done: true };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.cancel();
+  }
+
+  /** Reads the stream to its end and resolves with everything; rejects with the stream's error. */
+  async final(): Promise<R> {
+    if (!this.finished) {
+      while (!(await this.queue.next()).done) {
+        // Events are also kept in `received`; the result is built from that.
+      }
+    }
+    return this.finalPromise;
+  }
+
+  /** Aborts the request. Iteration then fails with code `aborted` (unless it already ended). */
+  abort(reason?: unknown): void {
+    if (this.finished) return;
+    const error = new AbortError(
+      `aborted by the caller${describeRequest('POST', this.attempt?.url.href)}${
+        reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : ''
+      }`,
+      { code: 'aborted', phase: this.phaseNow(), cause: reason, partial: this.received },
+    );
+    this.interrupt(error);
+  }
+
+  /** Consumer left (break, return, dispose): stop quietly, no error to anyone. */
+  private cancel(): void {
+    if (this.finished) return;
+    this.queue.discard();
+    this.abort('consumer stopped reading');
+  }
+
+  // ---- the attempt loop -----------------------------------------------------------
+
+  private async run(): Promise<void> {
+    const dialect = await this.ctx.dialect(this.abortController.signal);
+    if (this.finished) return;
+    this.dialect = dialect;
+    let resume = false;
+    for (;;) {
+      const wire = this.buildRequest(dialect, resume);
+      if (wire === undefined) {
+        throw new TokenwireError('internal: no request could be built', {
+          code: 'unsupported',
+          phase: 'setup',
+        });
+      }
+      const attempt = this.startAttempt(wire);
+      await new Promise<void>((resolve) => {
+        attempt.settle = resolve;
+        if (attempt.settled) resolve();
+      });
+      if (this.finished) return;
+      const failure = attempt.failure;
+      if (failure === undefined) {
+        this.succeed(attempt);
+        return;
+      }
+      this.tokensBeforeAttempt = this.received.length;
+      const decision = decideRetry({
+        error: failure,
+        attempts: this.stats.attempts,
+        tokensReceived: this.received.length,
+        canResume: this.canResume(dialect),
+        policy: this.ctx.options.retry,
+        nowMs: now(),
+        deadlineMs: this.deadline,
+        random: Math.random,
+      });
+      attempt.capture.retry = { reason: decision.reason, delayMs: decision.delayMs, resume: decision.resume };
+      if (!decision.retry) {
+        await this.failWithCapture(failure, decision.reason);
+        return;
+      }
+      this.ctx.log({
+        level: 'warn',
+        event: decision.resume ? 'resume' : 'retry',
+        reason: decision.reason,
+        error: failure.message,
+        attempt: this.stats.attempts,
+        tokensReceived: this.received.length,
+        delayMs: decision.delayMs,
+      });
+      if (decision.resume) this.stats.resumes++;
+      resume = resume || decision.resume;
+      await this.sleep(decision.delayMs);
+      if (this.finished) return;
+    }
+  }
+
+  private startAttempt(wire: WireRequest): Attempt {
+    const { options } = this.ctx;
+    const body = JSON.stringify(wire.body);
+    const url = new URL(options.rootUrl + wire.path);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      'user-agent': `tokenwire/${this.ctx.version}`,
+      ...options.headers,
+    };
+    if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+    this.stats.attempts++;
+    const startedAt = now();
+    const attempt: Attempt = {
+      number: this.stats.attempts,
+      wire,
+      url,
+      body,
+      startedAt,
+      handle: undefined,
+      status: undefined,
+      headers: undefined,
+      mode: 'pending',
+      bodyChunks: [],
+      bodySize: 0,
+      parser: undefined,
+      complete: false,
+      finishReason: undefined,
+      usage: undefined,
+      serverTokenCount: undefined,
+      tokens: 0,
+      ids: 0,
+      failure: undefined,
+      tail: new ByteTail(),
+      headersAt: undefined,
+      firstTokenAt: undefined,
+      lastEventAt: startedAt,
+      lastChunkAt: startedAt,
+      parseErrorsInRow: 0,
+      settle: () => {},
+      settled: false,
+      capture: {
+        startedAt: new Date().toISOString(),
+        request: { method: 'POST', url: url.href, headers: { ...headers }, body: wire.body },
+        timings: { durationMs: 0 },
+      },
+    };
+    this.attempt = attempt;
+    this.capturedAttempts.push(attempt.capture);
+    this.ctx.log({
+      level: 'debug',
+      event: 'request',
+      method: 'POST',
+      url: url.href,
+      attempt: attempt.number,
+      dialect: this.dialect?.name,
+      payloadBytes: Buffer.byteLength(body),
+    });
+    attempt.handle = sendRequest(
+      this.ctx.dispatcher,
+      { url, method: 'POST', headers, body, headersTimeoutMs: options.timeouts.headersMs },
+      {
+        onHead: (status, responseHeaders) => this.onHead(attempt, status, responseHeaders),
+        onData: (chunk) => this.onData(attempt, chunk),
+        onEnd: () => this.onEnd(attempt),
+        onError: (error) => this.onError(attempt, error),
+      },
+    );
+    this.armWatchdog();
+    return attempt;
+  }
+
+  // ---- socket callbacks -----------------------------------------------------------
+
+  private onHead(attempt: Attempt, status: number, headers: Record<string, string>): void {
+    const t = now();
+    attempt.status = status;
+    attempt.headers = headers;
+    attempt.headersAt = t;
+    attempt.lastChunkAt = t;
+    attempt.capture.response = { status, headers };
+    attempt.capture.timings.headersMs = t - attempt.startedAt;
+    if (this.stats.timeToHeadersMs === undefined) this.stats.timeToHeadersMs = t - this.startedAt;
+    const contentType = headers['content-type'] ?? '';
+    if (status < 200 || status >= 300) attempt.mode = 'error-body';
+    else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
+    else attempt.mode = 'other-body';
+    if (attempt.mode === 'sse') {
+      attempt.parser = new SseParser(
+        {
+          onEvent: (event: SseEvent) => this.onEvent(attempt, event),
+          onComment: () => {
+            this.stats.keepalives++;
+            if (this.ctx.options.timeouts.keepaliveResetsIdle) attempt.lastEventAt = now();
+          },
+        },
+        this.ctx.options.maxLineBytes === undefined
+          ? undefined
+          : { maxLineBytes: this.ctx.options.maxLineBytes },
+      );
+    }
+    this.ctx.log({
+      level: 'debug',
+      event: 'response',
+      url: attempt.url.href,
+      status,
+      contentType,
+      headersMs: Math.round(t - attempt.startedAt),
+      requestId: requestIdOf(headers),
+      rateLimit: rateLimitHeaders(headers),
+    });
+  }
+
+  private onData(attempt: Attempt, chunk: Buffer): void {
+    if (attempt !== this.attempt || attempt.complete || attempt.settled) return;
+    const t = now();
+    const stats = this.stats;
+    stats.chunks++;
+    stats.bytes += chunk.length;
+    const gap = t - attempt.lastChunkAt;
+    if (gap > stats.maxGapMs) stats.maxGapMs = gap;
+    attempt.lastChunkAt = t;
+    attempt.tail.push(chunk);
+    if (attempt.mode !== 'sse') {
+      if (attempt.bodySize < MAX_ERROR_BODY_BYTES) {
+        attempt.bodyChunks.push(chunk);
+        attempt.bodySize += chunk.length;
+      }
+      return;
+    }
+    try {
+      attempt.parser!.push(chunk);
+    } catch (error) {
+      this.failAttempt(attempt, this.streamError(attempt, error));
+    }
+  }
+
+  private onEvent(attempt: Attempt, event: SseEvent): void {
+    if (attempt.complete || attempt.failure) return;
+    this.stats.events++;
+    attempt.lastEventAt = performance.now();
+    this.decode(this.dialect!, event, attempt.wire);
+  }
+
+  private onEnd(attempt: Attempt): void {
+    if (attempt.settled) return;
+    attempt.capture.timings.durationMs = now() - attempt.startedAt;
+    if (attempt.mode === 'sse') {
+      try {
+        attempt.parser!.end();
+      } catch (error) {
+        this.failAttempt(attempt, this.streamError(attempt, error));
+        return;
+      }
+      if (attempt.failure) return;
+      if (attempt.complete || attempt.finishReason !== undefined) {
+        attempt.complete = true;
+        this.settleAttempt(attempt);
+        return;
+      }
+      const message = `stream_truncated: the server closed the stream after ${attempt.tokens} tokens without a finish reason or [DONE]${describeRequest('POST', attempt.url.href)}`;
+      this.ctx.log({
+        level: 'warn',
+        event: 'stream_truncated',
+        url: attempt.url.href,
+        tokens: attempt.tokens,
+      });
+      this.failAttempt(
+        attempt,
+        new StreamTruncatedError(message, this.errorInit(attempt, 'stream_truncated', 'stream', true)),
+      );
+      return;
+    }
+    const body = Buffer.concat(attempt.bodyChunks).toString('utf8');
+    if (attempt.mode === 'error-body') {
+      this.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
+      return;
+    }
+    this.failAttempt(attempt, this.nonStreamBodyError(attempt, body));
+  }
+
+  private onError(attempt: Attempt, error: Error): void {
+    if (attempt.settled) return;
+    attempt.capture.timings.durationMs = now() - attempt.startedAt;
+    if (attempt.complete) {
+      // We dropped the socket after [DONE] (the server kept it open): not a failure.
+      this.settleAttempt(attempt);
+      return;
+    }
+    const failure =
+      attempt.failure ??
+      (error instanceof TokenwireError
+        ? error
+        : networkError(
+            error,
+            attempt.headersAt === undefined ? 'connect' : 'stream',
+            'POST',
+            attempt.url.href,
+            this.ctx.options.timeouts,
+          ));
+    if (failure.phase === 'stream' || attempt.headersAt !== undefined) {
+      failure.partial = this.received;
+    }
+    this.failAttempt(attempt, failure);
+  }
+
+  // ---- DecodeSink ---------------------------------------------------------------------
+
+  /** Subclasses call this for every token event they deliver. */
+  protected deliverToken(event: TokenEvent, hasId: boolean): void {
+    const attempt = this.attempt!;
+    if (attempt.firstTokenAt === undefined) {
+      const t = now();
+      attempt.firstTokenAt = t;
+      attempt.capture.timings.firstTokenMs = t - attempt.startedAt;
+      // From now on the idle clock applies, which is usually shorter than the first-token one.
+      this.armWatchdog();
+      if (this.stats.timeToFirstTokenMs === undefined) {
+        this.stats.timeToFirstTokenMs = t - this.startedAt;
+        this.ctx.log({ level: 'debug', event: 'first_token', ms: Math.round(this.stats.timeToFirstTokenMs) });
+      }
+    }
+    attempt.tokens++;
+    if (hasId) attempt.ids++;
+    attempt.parseErrorsInRow = 0;
+    this.stats.tokens++;
+    this.received.push(event);
+  }
+
+  /** Marks the first token of an attempt for non-token deltas (chat reasoning, tool calls). */
+  protected markActivity(): void {
+    const attempt = this.attempt!;
+    if (attempt.firstTokenAt === undefined) {
+      attempt.firstTokenAt = now();
+      if (this.stats.timeToFirstTokenMs === undefined)
+        this.stats.timeToFirstTokenMs = attempt.firstTokenAt - this.startedAt;
+      this.armWatchdog();
+    }
+    attempt.parseErrorsInRow = 0;
+  }
+
+  promptIds(ids: readonly number[]): void {
+    if (this.promptIdList === undefined) this.promptIdList = [...ids];
+  }
+
+  completionIds(ids: readonly number[]): void {
+    this.completionIdList = [...ids];
+  }
+
+  finish(reason: string): void {
+    this.attempt!.finishReason = reason;
+    this.attempt!.parseErrorsInRow = 0;
+  }
+
+  usage(usage: WireUsage): void {
+    this.attempt!.usage = usage;
+  }
+
+  serverTokenCount(count: number): void {
+    const attempt = this.attempt!;
+    attempt.serverTokenCount = count;
+    if (
+      !this.stats.idsIncomplete &&
+      this.dialect?.liveIds &&
+      count > attempt.ids &&
+      attempt.ids === attempt.tokens
+    ) {
+      this.markIdsIncomplete(count, attempt.ids);
+    }
+  }
+
+  end(): void {
+    const attempt = this.attempt!;
+    attempt.complete = true;
+    this.settleAttempt(attempt);
+    // The server should end the response right after [DONE]; if it does not, drop it.
+    const timer = setTimeout(
+      () => attempt.handle?.abort(new Error('response kept open after [DONE]')),
+      DRAIN_GRACE_MS,
+    );
+    timer.unref();
+  }
+
+  error(error: WireError): void {
+    const attempt = this.attempt!;
+    const code = error.code;
+    const retryable =
+      (typeof code === 'number' && isRetryableStatus(code)) ||
+      /overload|rate.?limit|unavailable|capacity|timeout/i.test(
+        `${error.type ?? ''} ${code ?? ''} ${error.message}`,
+      );
+    const failure = new ServerError(
+      `server_error: the server reported an error in the stream after ${attempt.tokens} tokens${describeRequest('POST', attempt.url.href)}: ${error.message}${code !== undefined ? ` (code ${code})` : ''}`,
+      { ...this.errorInit(attempt, 'server_error', 'stream', retryable), serverCode: code },
+    );
+    this.ctx.log({
+      level: 'warn',
+      event: 'server_error',
+      url: attempt.url.href,
+      message: error.message,
+      code,
+    });
+    this.failAttempt(attempt, failure);
+  }
+
+  parseError(preview: string, cause: unknown): void {
+    const attempt = this.attempt!;
+    this.stats.parseErrors++;
+    attempt.parseErrorsInRow++;
+    this.ctx.log({
+      level: 'warn',
+      event: 'parse_error',
+      url: attempt.url.href,
+      preview,
+      error: String(cause),
+    });
+    if (attempt.parseErrorsInRow > MAX_CONSECUTIVE_PARSE_ERRORS) {
+      this.failAttempt(
+        attempt,
+        new ProtocolError(
+          `protocol_error: ${attempt.parseErrorsInRow} stream events in a row were not valid JSON${describeRequest('POST', attempt.url.href)}; last: ${preview}`,
+          { ...this.errorInit(attempt, 'protocol_error', 'stream', false), cause },
+        ),
+      );
+    }
+  }
+
+  reasoning(_text: string): void {}
+
+  toolCall(_delta: ToolCallDelta): void {}
+
+  // ---- outcomes -----------------------------------------------------------------
+
+  protected markIdsIncomplete(serverCount: number, idsReceived: number): void {
+    this.stats.idsIncomplete = true;
+    this.ctx.log({
+      level: 'warn',
+      event: 'ids_incomplete',
+      url: this.attempt?.url.href,
+      serverCount,
+      idsReceived,
+      note: 'the server counted more tokens than ids it sent (a token ending inside a UTF-8 character)',
+    });
+  }
+
+  private settleAttempt(attempt: Attempt): void {
+    if (attempt.settled) return;
+    attempt.settled = true;
+    this.clearWatchdog();
+    attempt.settle();
+  }
+
+  private failAttempt(attempt: Attempt, failure: TokenwireError): void {
+    if (attempt.settled) return;
+    attempt.failure = failure;
+    attempt.capture.error = failure.toJSON();
+    attempt.capture.raw = attempt.tail.snapshot();
+    this.settleAttempt(attempt);
+    attempt.handle?.abort(failure);
+  }
+
+  private succeed(attempt: Attempt): void {
+    this.finishReason = attempt.finishReason ?? (attempt.complete ? 'stop' : undefined);
+    const usage = this.computeUsage(attempt);
+    this.stats.durationMs = now() - this.startedAt;
+    const { done, result } = this.complete(usage);
+    this.ctx.log({ level: 'debug', event: 'summary', url: attempt.url.href, ...this.stats });
+    this.finished = true;
+    this.cleanup();
+    this.queue.push(done);
+    this.queue.end();
+    this.resolveFinal(result);
+  }
+
+  private computeUsage(attempt: Attempt): Usage {
+    const reported = attempt.usage;
+    const extension = attempt.number > 1 ? this.tokensBeforeAttempt : 0;
+    if (reported?.completionTokens !== undefined) {
+      if (
+        !this.stats.idsIncomplete &&
+        this.dialect?.liveIds &&
+        attempt.ids === attempt.tokens &&
+        attempt.ids > 0 &&
+        reported.completionTokens > attempt.ids
+      ) {
+        this.markIdsIncomplete(reported.completionTokens, attempt.ids);
+      }
+      const completionTokens = this.tokensBeforeAttempt + reported.completionTokens;
+      const promptTokens =
+        reported.promptTokens === undefined ? undefined : Math.max(0, reported.promptTokens - extension);
+      return {
+        promptTokens,
+        completionTokens,
+        totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
+        computed: false,
+      };
+    }
+    const promptTokens = this.promptTokenCount();
+    const completionTokens = this.received.length;
+    return {
+      promptTokens,
+      completionTokens,
+      totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
+      computed: true,
+    };
+  }
+
+  /** The prompt's token count when known without the server (id prompts). */
+  protected promptTokenCount(): number | undefined {
+    return this.promptIdList?.length;
+  }
+
+  private async failWithCapture(failure: TokenwireError, reason: string): Promise<void> {
+    failure.partial = this.received;
+    const dir = this.ctx.options.failedRequestsDir;
+    if (dir !== false && failure.code !== 'aborted') {
+      try {
+        const path = await writeFixture(
+          dir ?? (await import('../diagnostics/capture.js')).defaultCaptureDir(),
+          {
+            format: CAPTURE_FORMAT,
+            createdAt: new Date().toISOString(),
+            tokenwireVersion: this.ctx.version,
+            kind: this.kind,
+            dialect: this.dialect?.name ?? 'unknown',
+            error: { ...failure.toJSON(), finalReason: reason },
+            tokensReceived: this.received.length,
+            attempts: this.capturedAttempts,
+          },
+          this.ctx.secrets,
+        );
+        failure.fixturePath = path;
+        this.ctx.log({ level: 'debug', event: 'captured', path });
+      } catch (error) {
+        this.ctx.log({ level: 'warn', event: 'capture_failed', error: String(error) });
+      }
+    }
+    this.fail(failure);
+  }
+
+  private fail(failure: TokenwireError): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (failure.partial.length === 0) failure.partial = this.received;
+    this.stats.durationMs = now() - this.startedAt;
+    this.cleanup();
+    this.queue.fail(failure);
+    this.rejectFinal(failure);
+  }
+
+  /** Stops whatever is in flight (request or backoff sleep) with `error`. */
+  private interrupt(error: TokenwireError): void {
+    this.abortController.abort(error);
+    const attempt = this.attempt;
+    if (attempt && !attempt.settled) {
+      this.failAttempt(attempt, error);
+      this.fail(error);
+      return;
+    }
+    if (this.sleepTimer) {
+      clearTimeout(this.sleepTimer.timer);
+      this.sleepTimer.resolve();
+      this.sleepTimer = undefined;
+    }
+    this.fail(error);
+  }
+
+  private cleanup(): void {
+    this.clearWatchdog();
+    this.removeSignalListener?.();
+    if (this.sleepTimer) {
+      clearTimeout(this.sleepTimer.timer);
+      this.sleepTimer.resolve();
+      this.sleepTimer = undefined;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.sleepTimer = { timer: setTimeout(resolve, ms), resolve };
+    });
+  }
+
+  // ---- clocks ---------------------------------------------------------------------
+
+  /**
+   * One timer per stream, re-armed only when it fires: the hot path just stores a
+   * timestamp, and the timer checks whether a deadline really passed.
+   */
+  private armWatchdog(): void {
+    this.clearWatchdog();
+    const attempt = this.attempt;
+    if (!attempt || attempt.settled) return;
+    const { firstTokenMs, idleMs } = this.ctx.options.timeouts;
+    let next = this.deadline;
+    if (attempt.firstTokenAt === undefined) {
+      if (firstTokenMs > 0) next = Math.min(next, attempt.startedAt + firstTokenMs);
+    } else if (idleMs > 0) {
+      next = Math.min(next, attempt.lastEventAt + idleMs);
+    }
+    if (next === Number.POSITIVE_INFINITY) return;
+    const delay = Math.max(1, Math.ceil(next - now()));
+    this.watchdog = setTimeout(() => this.checkClocks(), delay);
+  }
+
+  private checkClocks(): void {
+    this.watchdog = undefined;
+    const attempt = this.attempt;
+    if (!attempt || attempt.settled) return;
+    const t = now();
+    const { firstTokenMs, idleMs, totalMs } = this.ctx.options.timeouts;
+    const where = describeRequest('POST', attempt.url.href);
+    let error: TimeoutError | undefined;
+    if (t >= this.deadline) {
+      error = new TimeoutError(
+        `total_timeout: the call took more than ${totalMs} ms (${this.received.length} tokens received)${where}`,
+        this.errorInit(attempt, 'total_timeout', this.phaseNow(), false),
+      );
+    } else if (
+      attempt.firstTokenAt === undefined &&
+      firstTokenMs > 0 &&
+      t >= attempt.startedAt + firstTokenMs
+    ) {
+      error = new TimeoutError(
+        `first_token_timeout: no token within ${firstTokenMs} ms${where}`,
+        this.errorInit(
+          attempt,
+          'first_token_timeout',
+          attempt.headersAt === undefined ? 'headers' : 'stream',
+          true,
+        ),
+      );
+    } else if (attempt.firstTokenAt !== undefined && idleMs > 0 && t >= attempt.lastEventAt + idleMs) {
+      error = new TimeoutError(
+        `idle_timeout: no data for ${idleMs} ms after ${this.received.length} tokens${where}`,
+        this.errorInit(attempt, 'idle_timeout', 'stream', true),
+      );
+    }
+    if (error === undefined) {
+      this.armWatchdog();
+      return;
+    }
+    this.ctx.log({ level: 'warn', event: error.code, url: attempt.url.href, tokens: this.received.length });
+    this.failAttempt(attempt, error);
+  }
+
+  private clearWatchdog(): void {
+    if (this.watchdog !== undefined) {
+      clearTimeout(this.watchdog);
+      this.watchdog = undefined;
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------
+
+  private phaseNow(): 'connect' | 'headers' | 'stream' {
+    const attempt = this.attempt;
+    if (!attempt || attempt.headersAt === undefined) return 'headers';
+    return 'stream';
+  }
+
+  protected errorInit(
+    attempt: Attempt,
+    code: TokenwireError['code'],
+    phase: TokenwireError['phase'],
+    retryable: boolean,
+  ): ConstructorParameters<typeof TokenwireError>[1] {
+    const headers = attempt.headers;
+    return {
+      code,
+      phase,
+      retryable,
+      url: attempt.url.href,
+      method: 'POST',
+      status: attempt.status,
+      headers,
+      requestId: headers ? requestIdOf(headers) : undefined,
+      partial: this.received,
+    };
+  }
+
+  private streamError(attempt: Attempt, error: unknown): TokenwireError {
+    if (error instanceof TokenwireError) return error;
+    if (error instanceof SseLimitError) {
+      return new ProtocolError(
+        `protocol_error: ${error.message}${describeRequest('POST', attempt.url.href)}`,
+        {
+          ...this.errorInit(attempt, 'protocol_error', 'stream', false),
+          cause: error,
+        },
+      );
+    }
+    return new ProtocolError(
+      `protocol_error: could not process the stream${describeRequest('POST', attempt.url.href)}: ${String(error)}`,
+      { ...this.errorInit(attempt, 'protocol_error', 'stream', false), cause: error },
+    );
+  }
+
+  private nonStreamBodyError(attempt: Attempt, body: string): TokenwireError {
+    const contentType = attempt.headers?.['content-type'] ?? '(none)';
+    const where = describeRequest('POST', attempt.url.href);
+    try {
+      const json = JSON.parse(body);
+      const error = json?.error;
+      if (error) {
+        const message = typeof error === 'string' ? error : (error.message ?? JSON.stringify(error));
+        return new ServerError(
+          `server_error: HTTP ${attempt.status} with an error body${where}: ${message}`,
+          {
+            ...this.errorInit(attempt, 'server_error', 'headers', false),
+            body: body.slice(0, 4096),
+            serverCode: typeof error === 'object' ? error.code : undefined,
+          },
+        );
+      }
+    } catch {
+      // Not JSON: reported below as a protocol error with a preview.
+    }
+    return new ProtocolError(
+      `protocol_error: expected an event stream but got ${contentType} (HTTP ${attempt.status})${where}: ${body.slice(0, 120).replace(/\s+/g, ' ')}`,
+      { ...this.errorInit(attempt, 'protocol_error', 'headers', false), body: body.slice(0, 4096) },
+    );
+  }
+
+  private asTokenwireError(error: unknown): TokenwireError {
+    if (error instanceof TokenwireError) return error;
+    return new TokenwireError(`internal error: ${String(error)}`, {
+      code: 'protocol_error',
+      phase: this.phaseNow(),
+      cause: error,
+      partial: this.received,
+    });
+  }
+}
+
+function rateLimitHeaders(headers: Record<string, string>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name in headers) {
+    if (name.startsWith('x-ratelimit-') || name === 'retry-after' || name === 'retry-after-ms') {
+      if (!out) out = {};
+      out[name] = headers[name];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+/**
+ * The completions stream: token events with ids, one per id, and resume by
+ * continuation (prompt + received ids, remaining max tokens).
+ */
+import type { Dialect, WireRequest } from '../dialects/dialect.js';
+import type { SseEvent } from '../sse/parser.js';
+import type {
+  CompletionEvent,
+  CompletionRequest,
+  CompletionResult,
+  DoneEvent,
+  TokenEvent,
+  Usage,
+} from '../types.js';
+import { BaseStream, type StreamContext } from './base-stream.js';
+
+/**
+ * A streaming completion. Iterate it for `token` events and one final `done`
+ * event, or `await stream.final()` for everything at once.
+ *
+ * @example
+ * const stream = client.streamCompletion({ prompt: [1, 2, 3], maxTokens: 16 });
+ * for await (const ev of stream) {
+ *   if (ev.type === 'token') process.stdout.write(ev.text);
+ *   else console.log('\n', ev.finishReason, ev.usage);
+ * }
+ */
+export class CompletionStream extends BaseStream<CompletionEvent, CompletionResult> {
+  protected readonly kind = 'completion';
+  private readonly request: CompletionRequest;
+  private readonly model: string | undefined;
+  /** Text of every token so far (kept for text-prompt resume and stop strings across resumes). */
+  private approximateResume = false;
+
+  constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
+    super(ctx, request.signal);
+    this.request = request;
+    this.model = model;
+    if (Array.isArray(request.prompt)) this.promptIdList = request.prompt;
+  }
+
+  protected buildRequest(dialect: Dialect, resume: boolean): WireRequest {
+    const { request } = this;
+    let prompt: number[] | string = request.prompt;
+    let maxTokens = request.maxTokens;
+    if (resume && this.received.length > 0) {
+      if (this.exactResumePossible()) {
+        const ids = this.received.map((token) => token.id as number);
+        prompt = [...(this.promptIdList as number[]), ...ids];
+      } else {
+        // Documented as approximate: re-tokenizing text need not give back the same ids.
+        prompt = `${request.prompt as string}${this.received.map((token) => token.text).join('')}`;
+        if (!this.approximateResume) {
+          this.approximateResume = true;
+          this.ctx.log({
+            level: 'warn',
+            event: 'resume_approximate',
+            note: 'no prompt ids from the server: continuing from the prompt text plus the received text',
+          });
+        }
+      }
+      if (maxTokens !== undefined) maxTokens = Math.max(1, maxTokens - this.received.length);
+    }
+    const wire = dialect.completionRequest({
+      model: request.model ?? this.model,
+      prompt,
+      maxTokens,
+      request,
+    });
+    if (request.extraBody) Object.assign(wire.body, request.extraBody);
+    return wire;
+  }
+
+  protected decode(dialect: Dialect, event: SseEvent, wire: WireRequest): void {
+    dialect.decodeCompletion(event, this, wire);
+  }
+
+  private exactResumePossible(): boolean {
+    if (this.promptIdList === undefined || this.stats.idsIncomplete) return false;
+    for (const token of this.received) if (token.id === undefined) return false;
+    return true;
+  }
+
+  protected canResume(_dialect: Dialect): boolean {
+    if (this.exactResumePossible()) return true;
+    return typeof this.request.prompt === 'string';
+  }
+
+  tokens(ids: readonly number[] | undefined, text: string, logprobs: readonly number[] | undefined): void {
+    if (ids === undefined || ids.length === 0) {
+      const event: TokenEvent = { type: 'token', id: undefined, text };
+      if (logprobs?.[0] !== undefined) event.logprob = logprobs[0];
+      this.deliver(event, false);
+      return;
+    }
+    const last = ids.length - 1;
+    for (let i = 0; i <= last; i++) {
+      // Several ids in one chunk: one event each, the chunk's text on the last one.
+      const event: TokenEvent = { type: 'token', id: ids[i], text: i === last ? text : '' };
+      if (logprobs?.[i] !== undefined) event.logprob = logprobs[i];
+      this.deliver(event, true);
+    }
+  }
+
+  private deliver(event: TokenEvent, hasId: boolean): void {
+    this.deliverToken(event, hasId);
+    this.queue.push(event);
+  }
+
+  protected complete(usage: Usage): { done: DoneEvent; result: CompletionResult } {
+    const tokens = this.received;
+    const ids = tokens.map((token) => token.id);
+    const liveIds = ids.length > 0 && ids.every((id) => id !== undefined);
+    const tokenIds = this.completionIdList ?? (liveIds ? (ids as number[]) : undefined);
+    const finishReason = this.finishReason ?? 'stop';
+    const done: DoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds };
+    let text = '';
+    for (const token of tokens) text += token.text;
+    return { done, result: { tokens, ids, text, finishReason, usage, stats: this.stats } };
+  }
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { TokenwireError } from '../../src/errors.js';
+import { DEFAULT_RETRY } from '../../src/options.js';
+import { backoffMs, decideRetry, type RetryInput, retryAfterMs } from '../../src/retry/policy.js';
+
+function input(
+  overrides: Partial<RetryInput> & {
+    code?: TokenwireError['code'];
+    status?: number;
+    retryable?: boolean;
+    headers?: Record<string, string>;
+  },
+): RetryInput {
+  const { code = 'connection_reset', status, retryable = true, headers, ...rest } = overrides;
+  return {
+    error: new TokenwireError('x', { code, phase: 'stream', status, retryable, headers }),
+    attempts: 1,
+    tokensReceived: 0,
+    canResume: true,
+    policy: { ...DEFAULT_RETRY },
+    nowMs: 1_000,
+    deadlineMs: Number.POSITIVE_INFINITY,
+    random: () => 0.5,
+    ...rest,
+  };
+}
+
+describe('decideRetry', () => {
+  it.each([
+    ['connection_refused', undefined, true],
+    ['connection_reset', undefined, true],
+    ['connect_timeout', undefined, true],
+    ['headers_timeout', undefined, true],
+    ['first_token_timeout', undefined, true],
+    ['stream_truncated', undefined, true],
+    ['invalid_option', undefined, false],
+    ['aborted', undefined, false],
+    ['unsupported', undefined, false],
+    ['protocol_error', undefined, false],
+  ] as const)('before tokens: %s → retry %s', (code, status, expected) => {
+    expect(decideRetry(input({ code, status })).retry).toBe(expected);
+  });
+
+  it.each([
+    [408, true],
+    [409, true],
+    [429, true],
+    [500, true],
+    [502, true],
+    [503, true],
+    [400, false],
+    [401, false],
+    [403, false],
+    [404, false],
+    [422, false],
+  ])('HTTP %i → retry %s', (status, expected) => {
+    const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+    expect(decideRetry(input({ code: 'http_error', status, retryable })).retry).toBe(expected);
+  });
+
+  it('stops at maxAttempts', () => {
+    expect(decideRetry(input({ attempts: 3 })).retry).toBe(false);
+    expect(decideRetry(input({ attempts: 2 })).retry).toBe(true);
+  });
+
+  it('honours Retry-After seconds, retry-after-ms and an HTTP date', () => {
+    expect(
+      decideRetry(input({ code: 'http_error', status: 429, headers: { 'retry-after': '2' } })).delayMs,
+    ).toBe(2000);
+    expect(
+      decideRetry(input({ code: 'http_error', status: 429, headers: { 'retry-after-ms': '150' } })).delayMs,
+    ).toBe(150);
+    const date = new Date(Date.now() + 5000).toUTCString();
+    const delay = retryAfterMs({ 'retry-after': date }, Date.now());
+    expect(delay).toBeGreaterThan(3000);
+    expect(delay).toBeLessThanOrEqual(5000);
+  });
+
+  it('fails now when waiting would pass the deadline', () => {
+    const decision = decideRetry(input({ headers: { 'retry-after': '5' }, nowMs: 0, deadlineMs: 4000 }));
+    expect(decision.retry).toBe(false);
+    expect(decision.reason).toContain('deadline');
+  });
+
+  it('follows x-should-retry both ways', () => {
+    expect(decideRetry(input({ headers: { 'x-should-retry': 'false' } })).retry).toBe(false);
+    expect(
+      decideRetry(
+        input({ code: 'http_error', status: 400, retryable: false, headers: { 'x-should-retry': 'true' } }),
+      ).retry,
+    ).toBe(true);
+  });
+
+  it('after tokens: resumes resumable failures only, and only when allowed and possible', () => {
+    expect(decideRetry(input({ tokensReceived: 5, code: 'idle_timeout' }))).toMatchObject({
+      retry: true,
+      resume: true,
+    });
+    expect(decideRetry(input({ tokensReceived: 5, code: 'stream_truncated' })).resume).toBe(true);
+    expect(decideRetry(input({ tokensReceived: 5, canResume: false })).retry).toBe(false);
+    expect(decideRetry(input({ tokensReceived: 5, policy: { ...DEFAULT_RETRY, resume: false } })).retry).toBe(
+      false,
+    );
+    expect(decideRetry(input({ tokensReceived: 5, code: 'server_error', retryable: false })).retry).toBe(
+      false,
+    );
+    expect(decideRetry(input({ tokensReceived: 5, code: 'server_error', retryable: true })).retry).toBe(true);
+    expect(decideRetry(input({ tokensReceived: 5, code: 'total_timeout', retryable: false })).retry).toBe(
+      false,
+    );
+  });
+
+  it('refuses a server delay above maxDelayMs', () => {
+    const decision = decideRetry(input({ headers: { 'retry-after': '120' } }));
+    expect(decision.retry).toBe(false);
+  });
+});
+
+describe('backoffMs', () => {
+  it('doubles from the base up to the cap, jittered within [cap/2, cap]', () => {
+    expect(backoffMs(1, 100, 10_000, () => 0)).toBe(50);
+    expect(backoffMs(1, 100, 10_000, () => 1)).toBe(100);
+    expect(backoffMs(3, 100, 10_000, () => 1)).toBe(400);
+    expect(backoffMs(20, 100, 1_000, () => 1)).toBe(1000);
+    expect(backoffMs(20, 100, 1_000, () => 0)).toBe(500);
+  });
+});
