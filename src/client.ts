@@ -9,11 +9,12 @@ import { detectDialect, dialectByName, dialectFromUrl } from './dialects/index.j
 import { describeRequest, InvalidOptionError, TokenwireError, UnsupportedError } from './errors.js';
 import { type ClientOptions, type LogRecord, type ResolvedOptions, resolveOptions } from './options.js';
 import type { StreamContext } from './stream/base-stream.js';
+import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
 import { createAgent } from './transport/dispatch.js';
 import { httpError, networkError } from './transport/http-errors.js';
-import type { CompletionRequest, DialectName } from './types.js';
-import { validateCompletionRequest } from './validate.js';
+import type { ChatRequest, CompletionRequest, DialectName } from './types.js';
+import { validateChatRequest, validateCompletionRequest } from './validate.js';
 import { VERSION } from './version.js';
 
 /** Largest JSON answer read for tokenize/detokenize/models (a long text's ids fit easily). */
@@ -73,6 +74,16 @@ export class Client {
     this.assertOpen();
     validateCompletionRequest(request);
     return new CompletionStream(this.context(), request, this.options.model);
+  }
+
+  /**
+   * Streams a chat completion: text, reasoning and tool-call events, then `done` with the
+   * assembled assistant message. Same errors, clocks, retries and capture as completions.
+   */
+  streamChat(request: ChatRequest): ChatStream {
+    this.assertOpen();
+    validateChatRequest(request);
+    return new ChatStream(this.context(), request, this.options.model);
   }
 
   /** The dialect in use (detecting it on first call when `auto`). */

@@ -19,6 +19,7 @@ export {
   UnsupportedError,
 } from './errors.js';
 export type { ClientOptions, Logger, LogRecord, RetryOptions, TimeoutOptions } from './options.js';
+export { ChatStream } from './stream/chat-stream.js';
 export { CompletionStream } from './stream/completion-stream.js';
 export type {
   AssistantMessage,

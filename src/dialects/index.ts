@@ -4,16 +4,23 @@
  */
 import type { DialectName } from '../types.js';
 import type { Dialect } from './dialect.js';
+import { fireworks } from './fireworks.js';
 import { llamacpp } from './llamacpp.js';
 import { openai } from './openai.js';
+import { openrouter } from './openrouter.js';
+import { sglang } from './sglang.js';
+import { together } from './together.js';
 import { vllm } from './vllm.js';
 
-const DIALECTS: Partial<Record<DialectName, Dialect>> = { vllm, llamacpp, openai };
-
-/** Registers a dialect module (used by the modules added beside the core ones). */
-export function registerDialect(dialect: Dialect): void {
-  DIALECTS[dialect.name] = dialect;
-}
+const DIALECTS: Record<DialectName, Dialect> = {
+  vllm,
+  sglang,
+  llamacpp,
+  openai,
+  openrouter,
+  together,
+  fireworks,
+};
 
 /** The dialect module for a name, or undefined when none is registered. */
 export function dialectByName(name: DialectName): Dialect | undefined {

@@ -5,45 +5,6 @@
  * (`top_k`, `min_p`, `repetition_penalty` are not sent). Priority is dropped. If an
  * unknown server does put ids in a known place, they are still picked up.
  */
-import type { Dialect } from './dialect.js';
-import {
-  chatBody,
-  commonSampling,
-  completionBody,
-  decodeChatDelta,
-  decodeCompletionChoice,
-  parseStreamEvent,
-  reportUsageAndFinish,
-} from './openai-shapes.js';
+import { openAiLike } from './openai-like.js';
 
-export const openai: Dialect = {
-  name: 'openai',
-  liveIds: false,
-  idPrompts: true,
-  completionRequest(input) {
-    const body = completionBody(input, this, true);
-    if (input.request.logprobs) body.logprobs = 1;
-    return { path: '/v1/completions', body };
-  },
-  decodeCompletion(event, sink) {
-    const json = parseStreamEvent(event, sink);
-    if (json !== undefined) decodeCompletionChoice(json, sink);
-  },
-  chatRequest(input) {
-    if (input.continueAssistant !== undefined) return undefined;
-    return { path: '/v1/chat/completions', body: chatBody(input, this, true) };
-  },
-  decodeChat(event, sink) {
-    const json = parseStreamEvent(event, sink);
-    if (json === undefined) return;
-    const choice = Array.isArray(json.choices) ? json.choices[0] : undefined;
-    if (choice) decodeChatDelta(choice, undefined, sink);
-    reportUsageAndFinish(json, choice, sink);
-  },
-  priority() {
-    return undefined;
-  },
-  sampling(sampling) {
-    return commonSampling(sampling, false);
-  },
-};
+export const openai = openAiLike({ name: 'openai', liveIds: false, includeUsage: true, fullSampling: false });

@@ -694,7 +694,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     if (dir !== false && failure.code !== 'aborted') {
       try {
         const path = await writeFixture(
-          dir ?? (await import('../diagnostics/capture.js')).defaultCaptureDir(),
+          dir ?? defaultCaptureDir(),
           {
             format: CAPTURE_FORMAT,
             createdAt: new Date().toISOString(),
@@ -720,6 +720,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     if (this.finished) return;
     this.finished = true;
     if (failure.partial.length === 0) failure.partial = this.received;
+    scrubError(failure, this.ctx.secrets);
     this.stats.durationMs = now() - this.startedAt;
     this.cleanup();
     this.queue.fail(failure);
@@ -910,6 +911,12 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       partial: this.received,
     });
   }
+}
+
+/** A server may echo the key back (in an error message or body): it must not reach the caller's logs. */
+function scrubError(error: TokenwireError, secrets: readonly (string | undefined)[]): void {
+  error.message = scrub(error.message, secrets);
+  if (error.body !== undefined) (error as { body: string }).body = scrub(error.body, secrets);
 }
 
 function rateLimitHeaders(headers: Record<string, string>): Record<string, string> | undefined {

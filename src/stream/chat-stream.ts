@@ -1,0 +1,145 @@
+/**
+ * The chat stream: text and reasoning deltas, tool calls assembled from their
+ * fragments, token ids where the server sends them, and an assembled assistant
+ * message at the end. Reuses the whole engine of BaseStream.
+ */
+import type { Dialect, ToolCallDelta, WireRequest } from '../dialects/dialect.js';
+import type { SseEvent } from '../sse/parser.js';
+import type {
+  AssistantMessage,
+  ChatDoneEvent,
+  ChatEvent,
+  ChatRequest,
+  ChatResult,
+  ChatTextEvent,
+  TokenEvent,
+  ToolCall,
+  Usage,
+} from '../types.js';
+import { BaseStream, type StreamContext } from './base-stream.js';
+
+interface ToolCallParts {
+  index: number;
+  id: string | undefined;
+  name: string;
+  arguments: string[];
+}
+
+/**
+ * A streaming chat completion.
+ *
+ * @example
+ * const stream = client.streamChat({ messages: [{ role: 'user', content: 'Hi' }] });
+ * for await (const ev of stream) {
+ *   if (ev.type === 'text') process.stdout.write(ev.text);
+ *   else if (ev.type === 'tool_call') console.log(ev.call.name, ev.call.parsedArguments);
+ * }
+ */
+export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
+  protected readonly kind = 'chat';
+  private readonly request: ChatRequest;
+  private readonly model: string | undefined;
+  private content = '';
+  private reasoningText: string | undefined;
+  private readonly toolParts = new Map<number, ToolCallParts>();
+
+  constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
+    super(ctx, request.signal);
+    this.request = request;
+    this.model = model;
+  }
+
+  protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {
+    const continueAssistant = resume && this.content !== '' ? this.content : undefined;
+    const request = this.request;
+    const maxTokens =
+      resume && request.maxTokens !== undefined
+        ? Math.max(1, request.maxTokens - this.received.length)
+        : request.maxTokens;
+    const wire = dialect.chatRequest({
+      model: request.model ?? this.model,
+      request: { ...request, maxTokens },
+      continueAssistant,
+    });
+    if (wire && request.extraBody) Object.assign(wire.body, request.extraBody);
+    return wire;
+  }
+
+  protected decode(dialect: Dialect, event: SseEvent): void {
+    dialect.decodeChat(event, this);
+  }
+
+  /** Only servers that can continue an assistant message (vLLM) resume chat, and never mid tool call. */
+  protected canResume(dialect: Dialect): boolean {
+    if (this.toolParts.size > 0 || this.reasoningText !== undefined) return false;
+    return (
+      dialect.chatRequest({ model: undefined, request: this.request, continueAssistant: 'x' }) !== undefined
+    );
+  }
+
+  tokens(ids: readonly number[] | undefined, text: string): void {
+    this.content += text;
+    if (ids !== undefined && ids.length > 0) {
+      const last = ids.length - 1;
+      for (let i = 0; i <= last; i++) {
+        const token: TokenEvent = { type: 'token', id: ids[i], text: i === last ? text : '' };
+        this.deliverToken(token, true);
+      }
+    } else {
+      this.deliverToken({ type: 'token', id: undefined, text }, false);
+    }
+    const event: ChatTextEvent = { type: 'text', text };
+    if (ids !== undefined && ids.length > 0) event.ids = [...ids];
+    this.queue.push(event);
+  }
+
+  override reasoning(text: string): void {
+    this.markActivity();
+    this.reasoningText = (this.reasoningText ?? '') + text;
+    this.queue.push({ type: 'reasoning', text });
+  }
+
+  override toolCall(delta: ToolCallDelta): void {
+    this.markActivity();
+    let parts = this.toolParts.get(delta.index);
+    if (!parts) {
+      parts = { index: delta.index, id: undefined, name: '', arguments: [] };
+      this.toolParts.set(delta.index, parts);
+    }
+    if (delta.id !== undefined) parts.id = delta.id;
+    if (delta.name !== undefined) parts.name += delta.name;
+    if (delta.arguments !== undefined) parts.arguments.push(delta.arguments);
+  }
+
+  private assembleToolCalls(): ToolCall[] {
+    const calls: ToolCall[] = [];
+    for (const parts of [...this.toolParts.values()].sort((a, b) => a.index - b.index)) {
+      const args = parts.arguments.join('');
+      let parsedArguments: unknown;
+      try {
+        parsedArguments = args === '' ? undefined : JSON.parse(args);
+      } catch {
+        parsedArguments = undefined;
+      }
+      calls.push({ index: parts.index, id: parts.id, name: parts.name, arguments: args, parsedArguments });
+    }
+    return calls;
+  }
+
+  protected complete(usage: Usage): { done: ChatDoneEvent; result: ChatResult } {
+    const toolCalls = this.assembleToolCalls();
+    for (const call of toolCalls) this.queue.push({ type: 'tool_call', call });
+    const message: AssistantMessage = {
+      role: 'assistant',
+      content: this.content,
+      reasoning: this.reasoningText,
+      toolCalls,
+    };
+    const ids = this.received.map((token) => token.id);
+    const liveIds = ids.length > 0 && ids.every((id) => id !== undefined);
+    const tokenIds = this.completionIdList ?? (liveIds ? (ids as number[]) : undefined);
+    const finishReason = this.finishReason ?? 'stop';
+    const done: ChatDoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds, message };
+    return { done, result: { message, finishReason, usage, stats: this.stats, tokenIds } };
+  }
+}
