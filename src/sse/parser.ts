@@ -63,6 +63,8 @@ const LETTER_D = 0x64;
 const LETTER_E = 0x65;
 const LETTER_I = 0x69;
 const LETTER_R = 0x72;
+/** Any 15-digit decimal is below 2^53, so summing digit by digit stays exact. */
+const MAX_EXACT_RETRY_DIGITS = 15;
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 const FIELD_DATA = Buffer.from('data');
@@ -387,6 +389,8 @@ export class SseParser {
       if (byte < DIGIT_0 || byte > DIGIT_9) return;
       ms = ms * 10 + (byte - DIGIT_0);
     }
+    // Past 15 digits the running sum can round differently from a correctly rounded parse.
+    if (end - start > MAX_EXACT_RETRY_DIGITS) ms = Number(line.toString('latin1', start, end));
     this.handlers.onRetry!(ms);
   }
 
