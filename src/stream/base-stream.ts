@@ -5,7 +5,14 @@
  * and what events a decoded token becomes.
  */
 import type { Dispatcher } from 'undici';
-import { ByteTail, CAPTURE_FORMAT, type CapturedAttempt, writeFixture } from '../diagnostics/capture.js';
+import {
+  ByteTail,
+  CAPTURE_FORMAT,
+  type CapturedAttempt,
+  defaultCaptureDir,
+  writeFixture,
+} from '../diagnostics/capture.js';
+import { scrub } from '../diagnostics/redact.js';
 import type {
   DecodeSink,
   Dialect,
@@ -29,6 +36,7 @@ import { type SseEvent, SseLimitError, SseParser } from '../sse/parser.js';
 import { type RequestHandle, sendRequest } from '../transport/dispatch.js';
 import { httpError, isRetryableStatus, networkError, requestIdOf } from '../transport/http-errors.js';
 import type { StreamStats, TokenEvent, Usage } from '../types.js';
+import { expiredClock, nextDeadline } from './clocks.js';
 import { EventQueue } from './event-queue.js';
 
 /** Parse errors in a row after which the stream is declared garbage. */
@@ -336,7 +344,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     });
     attempt.handle = sendRequest(
       this.ctx.dispatcher,
-      { url, method: 'POST', headers, body, headersTimeoutMs: options.timeouts.headersMs },
+      { url, method: 'POST', headers, body, headersTimeoutMs: 0 },
       {
         onHead: (status, responseHeaders) => this.onHead(attempt, status, responseHeaders),
         onData: (chunk) => this.onData(attempt, chunk),
@@ -559,6 +567,14 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     timer.unref();
   }
 
+  /** Ends the current attempt as complete now and drops its connection (client-side stop). */
+  protected completeEarly(): void {
+    const attempt = this.attempt!;
+    attempt.complete = true;
+    this.settleAttempt(attempt);
+    attempt.handle?.abort(new Error('stopped by the client'));
+  }
+
   error(error: WireError): void {
     const attempt = this.attempt!;
     const code = error.code;
@@ -771,13 +787,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     this.clearWatchdog();
     const attempt = this.attempt;
     if (!attempt || attempt.settled) return;
-    const { firstTokenMs, idleMs } = this.ctx.options.timeouts;
-    let next = this.deadline;
-    if (attempt.firstTokenAt === undefined) {
-      if (firstTokenMs > 0) next = Math.min(next, attempt.startedAt + firstTokenMs);
-    } else if (idleMs > 0) {
-      next = Math.min(next, attempt.lastEventAt + idleMs);
-    }
+    const next = nextDeadline(attempt, this.ctx.options.timeouts, this.deadline);
     if (next === Number.POSITIVE_INFINITY) return;
     const delay = Math.max(1, Math.ceil(next - now()));
     this.watchdog = setTimeout(() => this.checkClocks(), delay);
@@ -787,40 +797,33 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     this.watchdog = undefined;
     const attempt = this.attempt;
     if (!attempt || attempt.settled) return;
-    const t = now();
-    const { firstTokenMs, idleMs, totalMs } = this.ctx.options.timeouts;
-    const where = describeRequest('POST', attempt.url.href);
-    let error: TimeoutError | undefined;
-    if (t >= this.deadline) {
-      error = new TimeoutError(
-        `total_timeout: the call took more than ${totalMs} ms (${this.received.length} tokens received)${where}`,
-        this.errorInit(attempt, 'total_timeout', this.phaseNow(), false),
-      );
-    } else if (
-      attempt.firstTokenAt === undefined &&
-      firstTokenMs > 0 &&
-      t >= attempt.startedAt + firstTokenMs
-    ) {
-      error = new TimeoutError(
-        `first_token_timeout: no token within ${firstTokenMs} ms${where}`,
-        this.errorInit(
-          attempt,
-          'first_token_timeout',
-          attempt.headersAt === undefined ? 'headers' : 'stream',
-          true,
-        ),
-      );
-    } else if (attempt.firstTokenAt !== undefined && idleMs > 0 && t >= attempt.lastEventAt + idleMs) {
-      error = new TimeoutError(
-        `idle_timeout: no data for ${idleMs} ms after ${this.received.length} tokens${where}`,
-        this.errorInit(attempt, 'idle_timeout', 'stream', true),
-      );
-    }
-    if (error === undefined) {
+    const { timeouts } = this.ctx.options;
+    const expired = expiredClock(attempt, timeouts, this.deadline, now());
+    if (expired === undefined) {
       this.armWatchdog();
       return;
     }
-    this.ctx.log({ level: 'warn', event: error.code, url: attempt.url.href, tokens: this.received.length });
+    const where = describeRequest('POST', attempt.url.href);
+    const tokens = this.received.length;
+    const [message, phase, retryable] = {
+      total_timeout: [
+        `the call took more than ${timeouts.totalMs} ms (${tokens} tokens received)`,
+        this.phaseNow(),
+        false,
+      ],
+      headers_timeout: [`no response head within ${timeouts.headersMs} ms`, 'headers', true],
+      first_token_timeout: [
+        `no token within ${timeouts.firstTokenMs} ms`,
+        attempt.headersAt === undefined ? 'headers' : 'stream',
+        true,
+      ],
+      idle_timeout: [`no data for ${timeouts.idleMs} ms after ${tokens} tokens`, 'stream', true],
+    }[expired] as [string, 'headers' | 'stream', boolean];
+    const error = new TimeoutError(
+      `${expired}: ${message}${where}`,
+      this.errorInit(attempt, expired, phase, retryable),
+    );
+    this.ctx.log({ level: 'warn', event: expired, url: attempt.url.href, tokens });
     this.failAttempt(attempt, error);
   }
 

@@ -1,0 +1,55 @@
+/**
+ * The per-phase clocks of one attempt, as pure functions: which deadline comes
+ * next, and which (if any) has passed. The stream keeps one timer and asks these.
+ */
+import type { TimeoutOptions } from '../options.js';
+
+/** What the clocks need to know about an attempt (times from `performance.now()`). */
+export interface ClockState {
+  startedAt: number;
+  headersAt: number | undefined;
+  firstTokenAt: number | undefined;
+  lastEventAt: number;
+}
+
+export type ExpiredClock = 'total_timeout' | 'headers_timeout' | 'first_token_timeout' | 'idle_timeout';
+
+type Timeouts = Required<Pick<TimeoutOptions, 'headersMs' | 'firstTokenMs' | 'idleMs'>>;
+
+/** The earliest moment a clock could expire (Infinity when none is running). */
+export function nextDeadline(state: ClockState, timeouts: Timeouts, totalDeadline: number): number {
+  let next = totalDeadline;
+  if (state.headersAt === undefined && timeouts.headersMs > 0) {
+    next = Math.min(next, state.startedAt + timeouts.headersMs);
+  }
+  if (state.firstTokenAt === undefined) {
+    if (timeouts.firstTokenMs > 0) next = Math.min(next, state.startedAt + timeouts.firstTokenMs);
+  } else if (timeouts.idleMs > 0) {
+    next = Math.min(next, state.lastEventAt + timeouts.idleMs);
+  }
+  return next;
+}
+
+/** The clock that has run out at `now`, if any; the total deadline wins ties. */
+export function expiredClock(
+  state: ClockState,
+  timeouts: Timeouts,
+  totalDeadline: number,
+  now: number,
+): ExpiredClock | undefined {
+  if (now >= totalDeadline) return 'total_timeout';
+  if (
+    state.headersAt === undefined &&
+    timeouts.headersMs > 0 &&
+    now >= state.startedAt + timeouts.headersMs
+  ) {
+    return 'headers_timeout';
+  }
+  if (state.firstTokenAt === undefined) {
+    if (timeouts.firstTokenMs > 0 && now >= state.startedAt + timeouts.firstTokenMs)
+      return 'first_token_timeout';
+  } else if (timeouts.idleMs > 0 && now >= state.lastEventAt + timeouts.idleMs) {
+    return 'idle_timeout';
+  }
+  return undefined;
+}
