@@ -12,7 +12,6 @@ import {
   defaultCaptureDir,
   writeFixture,
 } from '../diagnostics/capture.js';
-import { scrub } from '../diagnostics/redact.js';
 import type {
   DecodeSink,
   Dialect,
@@ -32,10 +31,19 @@ import {
 } from '../errors.js';
 import type { LogRecord, ResolvedOptions } from '../options.js';
 import { decideRetry } from '../retry/policy.js';
-import { type SseEvent, SseLimitError, SseParser } from '../sse/parser.js';
-import { type RequestHandle, sendRequest } from '../transport/dispatch.js';
+import { type SseEvent, SseParser } from '../sse/parser.js';
+import { sendRequest } from '../transport/dispatch.js';
 import { httpError, isRetryableStatus, networkError, requestIdOf } from '../transport/http-errors.js';
 import type { StreamStats, TokenEvent, Usage } from '../types.js';
+import {
+  type Attempt,
+  errorInit,
+  newStats,
+  nonStreamBodyError,
+  rateLimitHeaders,
+  scrubError,
+  streamError,
+} from './attempt.js';
 import { expiredClock, nextDeadline } from './clocks.js';
 import { EventQueue } from './event-queue.js';
 
@@ -57,57 +65,7 @@ export interface StreamContext {
   version: string;
 }
 
-/** State of one HTTP attempt. */
-interface Attempt {
-  number: number;
-  wire: WireRequest;
-  url: URL;
-  body: string;
-  startedAt: number;
-  handle: RequestHandle | undefined;
-  status: number | undefined;
-  headers: Record<string, string> | undefined;
-  mode: 'pending' | 'sse' | 'error-body' | 'other-body';
-  bodyChunks: Buffer[];
-  bodySize: number;
-  parser: SseParser | undefined;
-  complete: boolean;
-  finishReason: string | undefined;
-  usage: WireUsage | undefined;
-  serverTokenCount: number | undefined;
-  tokens: number;
-  ids: number;
-  failure: TokenwireError | undefined;
-  tail: ByteTail;
-  headersAt: number | undefined;
-  firstTokenAt: number | undefined;
-  lastEventAt: number;
-  lastChunkAt: number;
-  parseErrorsInRow: number;
-  settle: () => void;
-  settled: boolean;
-  capture: CapturedAttempt;
-}
-
 const now = (): number => performance.now();
-
-function newStats(): StreamStats {
-  return {
-    attempts: 0,
-    resumes: 0,
-    chunks: 0,
-    bytes: 0,
-    events: 0,
-    tokens: 0,
-    parseErrors: 0,
-    keepalives: 0,
-    maxGapMs: 0,
-    durationMs: 0,
-    timeToHeadersMs: undefined,
-    timeToFirstTokenMs: undefined,
-    idsIncomplete: false,
-  };
-}
 
 export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, DecodeSink {
   protected readonly ctx: StreamContext;
@@ -417,7 +375,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     try {
       attempt.parser!.push(chunk);
     } catch (error) {
-      this.failAttempt(attempt, this.streamError(attempt, error));
+      this.failAttempt(attempt, streamError(attempt, error, this.received));
     }
   }
 
@@ -435,7 +393,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       try {
         attempt.parser!.end();
       } catch (error) {
-        this.failAttempt(attempt, this.streamError(attempt, error));
+        this.failAttempt(attempt, streamError(attempt, error, this.received));
         return;
       }
       if (attempt.failure) return;
@@ -453,7 +411,10 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       });
       this.failAttempt(
         attempt,
-        new StreamTruncatedError(message, this.errorInit(attempt, 'stream_truncated', 'stream', true)),
+        new StreamTruncatedError(
+          message,
+          errorInit(attempt, this.received, 'stream_truncated', 'stream', true),
+        ),
       );
       return;
     }
@@ -462,7 +423,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       this.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
       return;
     }
-    this.failAttempt(attempt, this.nonStreamBodyError(attempt, body));
+    this.failAttempt(attempt, nonStreamBodyError(attempt, body, this.received));
   }
 
   private onError(attempt: Attempt, error: Error): void {
@@ -585,7 +546,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       );
     const failure = new ServerError(
       `server_error: the server reported an error in the stream after ${attempt.tokens} tokens${describeRequest('POST', attempt.url.href)}: ${error.message}${code !== undefined ? ` (code ${code})` : ''}`,
-      { ...this.errorInit(attempt, 'server_error', 'stream', retryable), serverCode: code },
+      { ...errorInit(attempt, this.received, 'server_error', 'stream', retryable), serverCode: code },
     );
     this.ctx.log({
       level: 'warn',
@@ -613,7 +574,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
         attempt,
         new ProtocolError(
           `protocol_error: ${attempt.parseErrorsInRow} stream events in a row were not valid JSON${describeRequest('POST', attempt.url.href)}; last: ${preview}`,
-          { ...this.errorInit(attempt, 'protocol_error', 'stream', false), cause },
+          { ...errorInit(attempt, this.received, 'protocol_error', 'stream', false), cause },
         ),
       );
     }
@@ -821,7 +782,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     }[expired] as [string, 'headers' | 'stream', boolean];
     const error = new TimeoutError(
       `${expired}: ${message}${where}`,
-      this.errorInit(attempt, expired, phase, retryable),
+      errorInit(attempt, this.received, expired, phase, retryable),
     );
     this.ctx.log({ level: 'warn', event: expired, url: attempt.url.href, tokens });
     this.failAttempt(attempt, error);
@@ -842,69 +803,6 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     return 'stream';
   }
 
-  protected errorInit(
-    attempt: Attempt,
-    code: TokenwireError['code'],
-    phase: TokenwireError['phase'],
-    retryable: boolean,
-  ): ConstructorParameters<typeof TokenwireError>[1] {
-    const headers = attempt.headers;
-    return {
-      code,
-      phase,
-      retryable,
-      url: attempt.url.href,
-      method: 'POST',
-      status: attempt.status,
-      headers,
-      requestId: headers ? requestIdOf(headers) : undefined,
-      partial: this.received,
-    };
-  }
-
-  private streamError(attempt: Attempt, error: unknown): TokenwireError {
-    if (error instanceof TokenwireError) return error;
-    if (error instanceof SseLimitError) {
-      return new ProtocolError(
-        `protocol_error: ${error.message}${describeRequest('POST', attempt.url.href)}`,
-        {
-          ...this.errorInit(attempt, 'protocol_error', 'stream', false),
-          cause: error,
-        },
-      );
-    }
-    return new ProtocolError(
-      `protocol_error: could not process the stream${describeRequest('POST', attempt.url.href)}: ${String(error)}`,
-      { ...this.errorInit(attempt, 'protocol_error', 'stream', false), cause: error },
-    );
-  }
-
-  private nonStreamBodyError(attempt: Attempt, body: string): TokenwireError {
-    const contentType = attempt.headers?.['content-type'] ?? '(none)';
-    const where = describeRequest('POST', attempt.url.href);
-    try {
-      const json = JSON.parse(body);
-      const error = json?.error;
-      if (error) {
-        const message = typeof error === 'string' ? error : (error.message ?? JSON.stringify(error));
-        return new ServerError(
-          `server_error: HTTP ${attempt.status} with an error body${where}: ${message}`,
-          {
-            ...this.errorInit(attempt, 'server_error', 'headers', false),
-            body: body.slice(0, 4096),
-            serverCode: typeof error === 'object' ? error.code : undefined,
-          },
-        );
-      }
-    } catch {
-      // Not JSON: reported below as a protocol error with a preview.
-    }
-    return new ProtocolError(
-      `protocol_error: expected an event stream but got ${contentType} (HTTP ${attempt.status})${where}: ${body.slice(0, 120).replace(/\s+/g, ' ')}`,
-      { ...this.errorInit(attempt, 'protocol_error', 'headers', false), body: body.slice(0, 4096) },
-    );
-  }
-
   private asTokenwireError(error: unknown): TokenwireError {
     if (error instanceof TokenwireError) return error;
     return new TokenwireError(`internal error: ${String(error)}`, {
@@ -914,21 +812,4 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       partial: this.received,
     });
   }
-}
-
-/** A server may echo the key back (in an error message or body): it must not reach the caller's logs. */
-function scrubError(error: TokenwireError, secrets: readonly (string | undefined)[]): void {
-  error.message = scrub(error.message, secrets);
-  if (error.body !== undefined) (error as { body: string }).body = scrub(error.body, secrets);
-}
-
-function rateLimitHeaders(headers: Record<string, string>): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
-  for (const name in headers) {
-    if (name.startsWith('x-ratelimit-') || name === 'retry-after' || name === 'retry-after-ms') {
-      if (!out) out = {};
-      out[name] = headers[name];
-    }
-  }
-  return out;
 }

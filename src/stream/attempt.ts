@@ -1,0 +1,139 @@
+/**
+ * One HTTP attempt of a stream: its state, and the errors built from it. The
+ * stream engine (base-stream.ts) drives attempts; this file only describes them.
+ */
+
+import type { ByteTail, CapturedAttempt } from '../diagnostics/capture.js';
+import { scrub } from '../diagnostics/redact.js';
+import type { WireRequest, WireUsage } from '../dialects/dialect.js';
+import { describeRequest, ProtocolError, ServerError, TokenwireError } from '../errors.js';
+import { SseLimitError, type SseParser } from '../sse/parser.js';
+import type { RequestHandle } from '../transport/dispatch.js';
+import { requestIdOf } from '../transport/http-errors.js';
+import type { StreamStats, TokenEvent } from '../types.js';
+
+/** State of one HTTP attempt. */
+export interface Attempt {
+  number: number;
+  wire: WireRequest;
+  url: URL;
+  body: string;
+  startedAt: number;
+  handle: RequestHandle | undefined;
+  status: number | undefined;
+  headers: Record<string, string> | undefined;
+  mode: 'pending' | 'sse' | 'error-body' | 'other-body';
+  bodyChunks: Buffer[];
+  bodySize: number;
+  parser: SseParser | undefined;
+  complete: boolean;
+  finishReason: string | undefined;
+  usage: WireUsage | undefined;
+  serverTokenCount: number | undefined;
+  tokens: number;
+  ids: number;
+  failure: TokenwireError | undefined;
+  tail: ByteTail;
+  headersAt: number | undefined;
+  firstTokenAt: number | undefined;
+  lastEventAt: number;
+  lastChunkAt: number;
+  parseErrorsInRow: number;
+  settle: () => void;
+  settled: boolean;
+  capture: CapturedAttempt;
+}
+
+export function newStats(): StreamStats {
+  return {
+    attempts: 0,
+    resumes: 0,
+    chunks: 0,
+    bytes: 0,
+    events: 0,
+    tokens: 0,
+    parseErrors: 0,
+    keepalives: 0,
+    maxGapMs: 0,
+    durationMs: 0,
+    timeToHeadersMs: undefined,
+    timeToFirstTokenMs: undefined,
+    idsIncomplete: false,
+  };
+}
+
+export function errorInit(
+  attempt: Attempt,
+  partial: TokenEvent[],
+  code: TokenwireError['code'],
+  phase: TokenwireError['phase'],
+  retryable: boolean,
+): ConstructorParameters<typeof TokenwireError>[1] {
+  const headers = attempt.headers;
+  return {
+    code,
+    phase,
+    retryable,
+    url: attempt.url.href,
+    method: 'POST',
+    status: attempt.status,
+    headers,
+    requestId: headers ? requestIdOf(headers) : undefined,
+    partial,
+  };
+}
+
+export function streamError(attempt: Attempt, error: unknown, partial: TokenEvent[]): TokenwireError {
+  if (error instanceof TokenwireError) return error;
+  if (error instanceof SseLimitError) {
+    return new ProtocolError(`protocol_error: ${error.message}${describeRequest('POST', attempt.url.href)}`, {
+      ...errorInit(attempt, partial, 'protocol_error', 'stream', false),
+      cause: error,
+    });
+  }
+  return new ProtocolError(
+    `protocol_error: could not process the stream${describeRequest('POST', attempt.url.href)}: ${String(error)}`,
+    { ...errorInit(attempt, partial, 'protocol_error', 'stream', false), cause: error },
+  );
+}
+
+export function nonStreamBodyError(attempt: Attempt, body: string, partial: TokenEvent[]): TokenwireError {
+  const contentType = attempt.headers?.['content-type'] ?? '(none)';
+  const where = describeRequest('POST', attempt.url.href);
+  try {
+    const json = JSON.parse(body);
+    const error = json?.error;
+    if (error) {
+      const message = typeof error === 'string' ? error : (error.message ?? JSON.stringify(error));
+      return new ServerError(`server_error: HTTP ${attempt.status} with an error body${where}: ${message}`, {
+        ...errorInit(attempt, partial, 'server_error', 'headers', false),
+        body: body.slice(0, 4096),
+        serverCode: typeof error === 'object' ? error.code : undefined,
+      });
+    }
+  } catch {
+    // Not JSON: reported below as a protocol error with a preview.
+  }
+  return new ProtocolError(
+    `protocol_error: expected an event stream but got ${contentType} (HTTP ${attempt.status})${where}: ${body.slice(0, 120).replace(/\s+/g, ' ')}`,
+    { ...errorInit(attempt, partial, 'protocol_error', 'headers', false), body: body.slice(0, 4096) },
+  );
+}
+
+/** A server may echo the key back (in an error message or body): it must not reach the caller's logs. */
+export function scrubError(error: TokenwireError, secrets: readonly (string | undefined)[]): void {
+  error.message = scrub(error.message, secrets);
+  if (error.body !== undefined) (error as { body: string }).body = scrub(error.body, secrets);
+}
+
+/** The rate-limit headers of a response, for debug records. */
+export function rateLimitHeaders(headers: Record<string, string>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name in headers) {
+    if (name.startsWith('x-ratelimit-') || name === 'retry-after' || name === 'retry-after-ms') {
+      if (!out) out = {};
+      out[name] = headers[name];
+    }
+  }
+  return out;
+}
