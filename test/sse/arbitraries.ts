@@ -82,7 +82,7 @@ export function anyStream(options: Partial<LineOptions> = {}): fc.Arbitrary<Buff
     .map(({ bom, lines, last }) =>
       Buffer.concat([
         bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0),
-        ...lines.flatMap(([text, end]) => [text, end]),
+        ...lines.flat(),
         last ?? Buffer.alloc(0),
       ]),
     );
@@ -106,9 +106,7 @@ export function specStream(): fc.Arbitrary<Buffer> {
   const block = fc.array(fc.tuple(nonBlankLine(lineOptions), terminator), { maxLength: 6 }).chain((lines) => {
     const hasData = lines.some(([line]) => isDataLine(line));
     const kept = hasData ? lines : lines.filter(([line]) => !isIdLine(line));
-    return terminator.map((blankEnd) =>
-      Buffer.concat([...kept.flatMap(([line, end]) => [line, end]), blankEnd]),
-    );
+    return terminator.map((blankEnd) => Buffer.concat([...kept.flat(), blankEnd]));
   });
   return fc.record({ bom: fc.boolean(), blocks: fc.array(block, { maxLength: 12 }) }).map(({ bom, blocks }) =>
     Buffer.concat([

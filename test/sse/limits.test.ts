@@ -84,6 +84,14 @@ describe('line limit', () => {
     ]);
   });
 
+  it('a stream that is only a BOM prefix is a line of that length', () => {
+    const prefix = Uint8Array.of(0xef, 0xbb);
+    expect(parseChunks([prefix], { maxLineBytes: 2 })).toEqual([]);
+    expect(parseChunks([prefix.subarray(0, 1), prefix.subarray(1)], { maxLineBytes: 1 })).toEqual([
+      { type: 'limit', limit: 'line', limitBytes: 1 },
+    ]);
+  });
+
   it('maxLineBytes 0 accepts only blank lines', () => {
     expect(parseChunks([bytes('\n\r\n\r')], { maxLineBytes: 0 })).toEqual([]);
     expect(parseChunks([bytes('\n:')], { maxLineBytes: 0 })).toEqual([

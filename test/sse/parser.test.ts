@@ -240,6 +240,12 @@ describe('retry and comments', () => {
     },
     { name: 'empty retry is ignored', chunks: ['retry:\nretry\nretry: \n'], expected: [] },
     { name: 'retry with two spaces is ignored', chunks: ['retry:  5\n'], expected: [] },
+    {
+      // Digit-by-digit summing would give 994077576748215700000 here.
+      name: 'retry with more than 15 digits is parsed exactly',
+      chunks: ['retry: 994077576748215559491\n'],
+      expected: [{ type: 'retry', ms: Number('994077576748215559491') }],
+    },
     { name: 'retry does not make an event', chunks: ['retry: 5\n\n'], expected: [{ type: 'retry', ms: 5 }] },
     {
       name: 'a comment with one space stripped',
@@ -339,6 +345,22 @@ describe('chunks and handlers', () => {
     const view = new Uint8Array(backing.buffer, 2, backing.length - 4);
     expect(Buffer.isBuffer(view)).toBe(false);
     expect(parseChunks([view.subarray(0, 5), view.subarray(5)])).toEqual([ev({ data: 'a\nb' })]);
+  });
+
+  it('long lines split over many chunks come out whole, one after another', () => {
+    const first = 'é語😀 abc'.repeat(10_000);
+    const second = 'xyz'.repeat(50_000);
+    const stream = Buffer.from(`data: ${first}\ndata: ${second}\n\ndata: short\n\n: ${second}\n`);
+    const expected = [
+      ev({ data: `${first}\n${second}` }),
+      ev({ data: 'short' }),
+      { type: 'comment', comment: second },
+    ];
+    for (const size of [1000, 4097, 65_537]) {
+      const chunks: Uint8Array[] = [];
+      for (let at = 0; at < stream.length; at += size) chunks.push(stream.subarray(at, at + size));
+      expect(parseChunks(chunks), `chunks of ${size} bytes`).toEqual(expected);
+    }
   });
 
   it('counts bytesSeen, including a BOM and empty chunks', () => {
