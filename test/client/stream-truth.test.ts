@@ -2,7 +2,7 @@
  * End-of-stream truth, timeouts, abort, capture and secrecy, against small
  * loopback servers that misbehave in one precise way each.
  */
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -305,7 +305,8 @@ describe('capture and secrecy', () => {
       res.writeHead(503, { 'content-type': 'application/json', 'x-request-id': 'req-42' });
       res.end(JSON.stringify({ error: { message: `overloaded for key ${apiKey}` } }));
     });
-    const dir = join(mkdtempSync(join(tmpdir(), 'tokenwire-test-')), 'captures');
+    const root = mkdtempSync(join(tmpdir(), 'tokenwire-test-'));
+    const dir = join(root, 'captures');
     const { client, logs } = testClient(server.url, {
       dialect: 'vllm',
       apiKey,
@@ -335,5 +336,6 @@ describe('capture and secrecy', () => {
     expect(logs.some((r) => r.event === 'request')).toBe(true);
     expect(logs.some((r) => r.event === 'retry')).toBe(true);
     await client.close();
+    rmSync(root, { recursive: true, force: true });
   });
 });
