@@ -1,0 +1,13 @@
+/**
+ * tokenwire/sim — a fault-injecting OpenAI-compatible server for tests, demos
+ * and benchmarks. It emulates vLLM, SGLang, llama.cpp, OpenAI, OpenRouter and
+ * Together wire shapes with a deterministic toy model, and imports nothing from
+ * the client.
+ */
+export type { FaultName, FaultSpec } from './faults.js';
+export { generate } from './generator.js';
+export type { SimDialect } from './request.js';
+export type { Outcome as SimOutcome } from './responder.js';
+export type { SimReport, SimRequestRecord, Simulator, SimulatorOptions } from './server.js';
+export { startSimulator } from './server.js';
+export { detokenize, tokenize } from './tokenizer.js';

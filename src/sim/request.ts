@@ -1,0 +1,295 @@
+/**
+ * Reads a generation request body into what the encoders need: prompt ids,
+ * the ids to generate, the steps to stream, and the flags that change the wire
+ * shape (ids, logprobs, usage, tools, reasoning). Invalid input throws
+ * `SimHttpError`, which the server renders in the dialect's error shape.
+ */
+import { createHash } from 'node:crypto';
+import { Generator } from './generator.js';
+import { mergeSteps, type Step, tokenSteps, toolSteps } from './steps.js';
+import { isVocabId, tokenize } from './tokenizer.js';
+import { BOS_ID, EOS_ID } from './vocab.js';
+
+export type SimDialect = 'vllm' | 'sglang' | 'llamacpp' | 'openai' | 'openrouter' | 'together';
+export const DIALECTS: readonly SimDialect[] = [
+  'vllm',
+  'sglang',
+  'llamacpp',
+  'openai',
+  'openrouter',
+  'together',
+];
+
+export type Endpoint = 'completions' | 'chat' | 'native';
+
+/** The default `max_tokens` when a request gives none (OpenAI's legacy default). */
+const DEFAULT_MAX_TOKENS = 16;
+/** The context length the simulated model reports (`/tokenize`'s max_model_len). */
+export const MAX_MODEL_LEN = 1_048_576;
+
+export class SimHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string = status >= 500 ? 'server_error' : 'invalid_request_error',
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export interface GenRequest {
+  dialect: SimDialect;
+  endpoint: Endpoint;
+  stream: boolean;
+  model: string;
+  /** Response id (`cmpl-…`, `chatcmpl-…`, `gen-…`) derived from seed and request number. */
+  id: string;
+  created: number;
+  promptIds: number[];
+  /** Every generated id, EOS included when generation stopped on it. */
+  outputIds: number[];
+  /** What to stream, one entry per event-worth of ids (idsPerChunk already applied later). */
+  steps: Step[];
+  finishReason: 'stop' | 'length' | 'tool_calls';
+  returnTokenIds: boolean;
+  /** Number of top logprobs to report (undefined: logprobs not requested). */
+  logprobs?: number;
+  /** vLLM `return_tokens_as_token_ids`: spell logprob tokens `token_id:N`. */
+  tokenIdSpelling: boolean;
+  includeUsage: boolean;
+  tool?: { id: string; name: string };
+  body: Record<string, unknown>;
+  /** Milliseconds since epoch when the request was accepted (for timings). */
+  startedAtMs: number;
+  /** Completion tokens counted for usage. */
+  completionTokens: number;
+}
+
+export interface RequestContext {
+  dialect: SimDialect;
+  endpoint: Endpoint;
+  model: string;
+  seed: number;
+  eosAfter?: number;
+  reasoning?: number;
+  seq: number;
+}
+
+function hexId(seed: number, seq: number, length: number): string {
+  return createHash('sha256').update(`${seed}:${seq}`).digest('hex').slice(0, length);
+}
+
+function responseId(ctx: RequestContext): string {
+  const hex = hexId(ctx.seed, ctx.seq, 32);
+  switch (ctx.dialect) {
+    case 'llamacpp':
+      return `chatcmpl-${hex}`;
+    case 'sglang':
+      return hex;
+    case 'openrouter':
+      return `gen-${hex.slice(0, 24)}`;
+    default:
+      return ctx.endpoint === 'chat' ? `chatcmpl-${hex}` : `cmpl-${hex}`;
+  }
+}
+
+function integer(body: Record<string, unknown>, key: string): number | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new SimHttpError(
+      400,
+      `'${key}' must be a non-negative integer, got ${JSON.stringify(value)}`,
+      undefined,
+      key,
+    );
+  }
+  return value;
+}
+
+function promptIds(ctx: RequestContext, body: Record<string, unknown>): number[] {
+  const key = ctx.endpoint === 'native' && body.prompt === undefined ? 'content' : 'prompt';
+  let prompt = body[key];
+  if (prompt === undefined || prompt === null) {
+    // llama.cpp answers a missing prompt with 500, as recorded.
+    if (ctx.dialect === 'llamacpp') throw new SimHttpError(500, '"prompt" is required', 'server_error');
+    throw new SimHttpError(400, "'prompt' is required", 'invalid_request_error', 'prompt');
+  }
+  // A batch (array of prompts) is served as its first prompt: the sim has one choice.
+  if (
+    Array.isArray(prompt) &&
+    prompt.length > 0 &&
+    (typeof prompt[0] === 'string' || Array.isArray(prompt[0]))
+  ) {
+    prompt = prompt[0];
+  }
+  if (typeof prompt === 'string') {
+    const ids = tokenize(prompt);
+    // llama.cpp adds BOS to string prompts; the others do not (as recorded / documented).
+    return ctx.dialect === 'llamacpp' ? [BOS_ID, ...ids] : ids;
+  }
+  if (Array.isArray(prompt)) {
+    for (const id of prompt) {
+      if (!isVocabId(id))
+        throw new SimHttpError(400, `prompt token id ${JSON.stringify(id)} is out of vocabulary`);
+    }
+    return prompt as number[];
+  }
+  throw new SimHttpError(400, `'${key}' must be a string or an array of token ids`, undefined, key);
+}
+
+function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => (part && typeof part === 'object' && typeof part.text === 'string' ? part.text : ''))
+      .join('');
+  }
+  return '';
+}
+
+/**
+ * A ChatML-like template: `<|im_start|>role\ncontent<|im_end|>\n` per message,
+ * then `<|im_start|>assistant\n`. With `continue_final_message` the last message
+ * stays open (no end marker, no new assistant turn).
+ */
+export function renderChat(messages: unknown, continueFinal: boolean): string {
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw new SimHttpError(400, "'messages' must be a non-empty array", 'invalid_request_error', 'messages');
+  }
+  let text = '';
+  messages.forEach((message, index) => {
+    if (!message || typeof message !== 'object') {
+      throw new SimHttpError(
+        400,
+        `messages[${index}] must be an object`,
+        'invalid_request_error',
+        'messages',
+      );
+    }
+    const role = String((message as Record<string, unknown>).role ?? 'user');
+    text += `<|im_start|>${role}\n${messageText((message as Record<string, unknown>).content)}`;
+    if (!(continueFinal && index === messages.length - 1)) text += '<|im_end|>\n';
+  });
+  return continueFinal ? text : `${text}<|im_start|>assistant\n`;
+}
+
+function effectiveSeed(ctx: RequestContext, body: Record<string, unknown>): number {
+  // Sampling is simulated as greedy: temperature 0 (or absent) ignores the body
+  // seed; temperature > 0 with a seed mixes it in, so different seeds give
+  // different (still reproducible) text. Temperature > 0 without a seed is as
+  // deterministic as greedy.
+  const temperature = typeof body.temperature === 'number' ? body.temperature : 0;
+  if (temperature > 0 && typeof body.seed === 'number')
+    return (Math.imul(ctx.seed ^ 0x5bd1e995, 31) + body.seed) | 0;
+  return ctx.seed;
+}
+
+/** Builds the generation for one request. */
+export function readGenRequest(ctx: RequestContext, body: Record<string, unknown>): GenRequest {
+  const chat = ctx.endpoint === 'chat';
+  const ids = chat
+    ? (() => {
+        const text = renderChat(body.messages, body.continue_final_message === true);
+        return ctx.dialect === 'llamacpp' ? [BOS_ID, ...tokenize(text)] : tokenize(text);
+      })()
+    : promptIds(ctx, body);
+  const maxTokens =
+    (ctx.endpoint === 'native' ? integer(body, 'n_predict') : undefined) ??
+    integer(body, 'max_completion_tokens') ??
+    integer(body, 'max_tokens') ??
+    DEFAULT_MAX_TOKENS;
+  const eosAfter = integer(body, 'sim_eos_after') ?? ctx.eosAfter;
+  const tools = chat && Array.isArray(body.tools) && body.tools.length > 0 ? body.tools : undefined;
+  const reasoningRequested =
+    typeof body.sim_reasoning === 'number'
+      ? body.sim_reasoning
+      : body.sim_reasoning === true
+        ? 4
+        : ctx.reasoning;
+  const reasoning = chat ? Math.min(reasoningRequested ?? 0, maxTokens) : 0;
+
+  const generator = new Generator(effectiveSeed(ctx, body), eosAfter, ids);
+  const outputIds: number[] = [];
+  const contentBudget = tools ? reasoning : maxTokens;
+  for (let i = 0; i < contentBudget; i++) {
+    const id = generator.next();
+    outputIds.push(id);
+    if (id === EOS_ID) break;
+    generator.push(id);
+  }
+  let steps = tokenSteps(outputIds, reasoning);
+  let finishReason: GenRequest['finishReason'] = outputIds.at(-1) === EOS_ID ? 'stop' : 'length';
+  let tool: GenRequest['tool'];
+  if (tools && finishReason !== 'stop') {
+    const first = tools[0] as { function?: { name?: unknown } };
+    const name = typeof first?.function?.name === 'string' ? first.function.name : 'tool';
+    tool = { id: `call_${hexId(ctx.seed, ctx.seq, 24)}`, name };
+    const fragments = toolSteps();
+    steps = [...steps, ...fragments];
+    for (const fragment of fragments) outputIds.push(...fragment.ids);
+    finishReason = 'tool_calls';
+  }
+  const logprobsValue = chat
+    ? body.logprobs === true
+      ? (integer(body, 'top_logprobs') ?? 1)
+      : undefined
+    : undefined;
+  const completionLogprobs =
+    ctx.endpoint === 'native'
+      ? integer(body, 'n_probs') || undefined
+      : !chat && typeof body.logprobs === 'number'
+        ? body.logprobs
+        : undefined;
+  const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+  return {
+    dialect: ctx.dialect,
+    endpoint: ctx.endpoint,
+    stream: body.stream === true,
+    model: typeof body.model === 'string' && body.model !== '' ? body.model : ctx.model,
+    id: responseId(ctx),
+    created: Math.floor(Date.now() / 1000),
+    promptIds: ids,
+    outputIds,
+    steps,
+    finishReason,
+    returnTokenIds: body.return_token_ids === true,
+    logprobs: logprobsValue ?? completionLogprobs,
+    tokenIdSpelling: body.return_tokens_as_token_ids === true,
+    includeUsage: streamOptions?.include_usage === true,
+    tool,
+    body,
+    startedAtMs: Date.now(),
+    completionTokens: outputIds.length,
+  };
+}
+
+/**
+ * Groups steps into events: up to `idsPerChunk` ids of one kind per event,
+ * never across a fault point (so "after token K" is an event boundary).
+ */
+export function groupSteps(steps: readonly Step[], idsPerChunk: number, breaks: ReadonlySet<number>): Step[] {
+  if (idsPerChunk <= 1) return [...steps];
+  const groups: Step[] = [];
+  let current: Step[] = [];
+  let currentIds = 0;
+  let sent = 0;
+  for (const step of steps) {
+    if (current.length > 0 && (current[0].kind !== step.kind || step.kind === 'tool')) {
+      groups.push(mergeSteps(current));
+      current = [];
+      currentIds = 0;
+    }
+    current.push(step);
+    currentIds += step.ids.length;
+    sent += step.ids.length;
+    if (currentIds >= idsPerChunk || breaks.has(sent)) {
+      groups.push(mergeSteps(current));
+      current = [];
+      currentIds = 0;
+    }
+  }
+  if (current.length > 0) groups.push(mergeSteps(current));
+  return groups;
+}

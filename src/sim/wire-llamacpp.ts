@@ -1,0 +1,261 @@
+/**
+ * llama.cpp `llama-server` wire shapes, as recorded from build b4748
+ * (test/fixtures/llamacpp): `/v1/completions` and `/v1/chat/completions` chunks
+ * with `chatcmpl-` ids and `system_fingerprint`, chat-style logprobs
+ * (`logprobs.content[] = {id, token, bytes, logprob, top_logprobs}`), a final
+ * chunk with empty text, finish_reason, `usage` and `timings` (stream_options is
+ * ignored), then `[DONE]`; native `/completion` events with `tokens: [id]` and a
+ * final `"stop": true` event without `[DONE]`. A token that leaves an incomplete
+ * UTF-8 sequence produces no event: its id is lost, the next event carries the
+ * combined text and only its own id, and counts still include it. In-stream
+ * errors are the non-standard `error: {...}` line.
+ */
+import {
+  DONE,
+  dataEvent,
+  json,
+  positionOf,
+  type StreamEncoder,
+  timings,
+  topAlternatives,
+  usage,
+} from './encoder.js';
+import type { GenRequest } from './request.js';
+import type { Step } from './steps.js';
+import { textOf } from './steps.js';
+import { pieceText, VOCAB } from './vocab.js';
+
+export const LLAMACPP_FINGERPRINT = 'b4748-c392e5094';
+
+/** Echo of the sampling settings, in the recorded `generation_settings` order (abridged). */
+function generationSettings(req: GenRequest): Record<string, unknown> {
+  const body = req.body;
+  const num = (key: string, fallback: number): number =>
+    typeof body[key] === 'number' ? (body[key] as number) : fallback;
+  return {
+    n_predict: num('n_predict', num('max_tokens', -1)),
+    seed: num('seed', 4294967295),
+    temperature: num('temperature', 0.8),
+    top_k: num('top_k', 40),
+    top_p: num('top_p', 0.95),
+    min_p: num('min_p', 0.05),
+    repeat_penalty: num('repeat_penalty', 1),
+    stop: Array.isArray(body.stop) ? body.stop : [],
+    max_tokens: num('n_predict', num('max_tokens', -1)),
+    n_keep: 0,
+    ignore_eos: body.ignore_eos === true,
+    stream: req.stream,
+    n_probs: num('n_probs', 0),
+    samplers: ['penalties', 'dry', 'top_k', 'typ_p', 'top_p', 'min_p', 'xtc', 'temperature'],
+  };
+}
+
+export class LlamaCppEncoder implements StreamEncoder {
+  private readonly chat: boolean;
+  private readonly native: boolean;
+  private readonly tail1: string;
+
+  constructor(private readonly req: GenRequest) {
+    this.chat = req.endpoint === 'chat';
+    this.native = req.endpoint === 'native';
+    // Field order as recorded: completions end with object, id; chat has id after created.
+    const model = `"model":${json(req.model)},"system_fingerprint":"${LLAMACPP_FINGERPRINT}"`;
+    this.tail1 = this.chat
+      ? `"created":${req.created},"id":${json(req.id)},${model},"object":"chat.completion.chunk"`
+      : `"created":${req.created},${model},"object":"text_completion","id":${json(req.id)}`;
+  }
+
+  private probEntries(step: Step, sent: number): string {
+    const count = Math.max(1, this.req.logprobs ?? 1);
+    const id = step.ids[0];
+    const position = positionOf(step, sent);
+    const alts = topAlternatives(id, position, count);
+    // The chosen entry spells the combined text (held-back bytes included), as recorded.
+    const chosen = { id, token: step.text, bytes: [...step.bytes], logprob: alts[0].logprob };
+    const top = alts.map((alt) => ({
+      id: alt.id,
+      token: alt.id === id ? pieceText(id) : pieceText(alt.id),
+      bytes: [...VOCAB.bytes[alt.id]],
+      logprob: alt.logprob,
+    }));
+    return json([{ ...chosen, top_logprobs: top }]);
+  }
+
+  head(): string {
+    return '';
+  }
+
+  step(step: Step, sent: number): string {
+    // No event for a token that leaves an incomplete UTF-8 character (recorded behaviour).
+    if (step.held) return '';
+    const text = json(step.text);
+    const withProbs = this.req.logprobs !== undefined && step.kind !== 'tool';
+    if (this.native) {
+      const probs = withProbs ? `,"completion_probabilities":${this.probEntries(step, sent)}` : '';
+      return dataEvent(
+        `{"index":0,"content":${text},"tokens":${json(step.ids)},"stop":false,"id_slot":-1,"tokens_predicted":${sent},"tokens_evaluated":${this.req.promptIds.length}${probs}}`,
+      );
+    }
+    const logprobs = withProbs ? `{"content":${this.probEntries(step, sent)}}` : 'null';
+    if (this.chat) {
+      let delta: string;
+      if (step.kind === 'reasoning') delta = `{"reasoning_content":${text}}`;
+      else if (step.kind === 'tool') delta = `{"tool_calls":[{"index":0,"function":{"arguments":${text}}}]}`;
+      else delta = `{"content":${text}}`;
+      let out = '';
+      if (step.kind === 'tool' && sent === this.firstToolSent() && this.req.tool) {
+        const header = json({
+          tool_calls: [
+            {
+              index: 0,
+              id: this.req.tool.id,
+              type: 'function',
+              function: { name: this.req.tool.name, arguments: '' },
+            },
+          ],
+        });
+        out += dataEvent(`{"choices":[{"finish_reason":null,"index":0,"delta":${header}}],${this.tail1}}`);
+      }
+      const lp = withProbs ? `,"logprobs":${logprobs}` : '';
+      return `${out}${dataEvent(`{"choices":[{"finish_reason":null,"index":0,"delta":${delta}${lp}}],${this.tail1}}`)}`;
+    }
+    return dataEvent(
+      `{"choices":[{"text":${text},"index":0,"logprobs":${logprobs},"finish_reason":null}],${this.tail1}}`,
+    );
+  }
+
+  /** `sent` value of the first tool-call fragment. */
+  private firstToolSent(): number {
+    let sent = 0;
+    for (const step of this.req.steps) {
+      sent += step.ids.length;
+      if (step.kind === 'tool') return sent;
+    }
+    return -1;
+  }
+
+  private finalNative(): Record<string, unknown> {
+    const req = this.req;
+    return {
+      index: 0,
+      content: req.stream ? '' : textOf(req.outputIds),
+      tokens: req.stream || req.body.return_tokens !== true ? [] : req.outputIds,
+      id_slot: 0,
+      stop: true,
+      model: typeof req.body.model === 'string' ? req.body.model : 'gpt-3.5-turbo',
+      tokens_predicted: req.completionTokens,
+      tokens_evaluated: req.promptIds.length,
+      generation_settings: generationSettings(req),
+      prompt: textOf(req.promptIds.filter((id) => id !== 1)).replace(
+        /^/,
+        req.promptIds[0] === 1 ? '<s>' : '',
+      ),
+      has_new_line: false,
+      truncated: false,
+      stop_type: req.finishReason === 'stop' ? 'eos' : 'limit',
+      stopping_word: '',
+      tokens_cached: req.promptIds.length + req.completionTokens,
+      timings: timings(req),
+    };
+  }
+
+  private finishChunk(): string {
+    const req = this.req;
+    const reason = json(req.finishReason);
+    const usageJson = json(usageLlama(req));
+    const timingsJson = json(timings(req));
+    const model = `"model":${json(req.model)},"system_fingerprint":"${LLAMACPP_FINGERPRINT}"`;
+    if (this.chat) {
+      return dataEvent(
+        `{"choices":[{"finish_reason":${reason},"index":0,"delta":{}}],"created":${req.created},"id":${json(req.id)},${model},"object":"chat.completion.chunk","usage":${usageJson},"timings":${timingsJson}}`,
+      );
+    }
+    return dataEvent(
+      `{"choices":[{"text":"","index":0,"logprobs":null,"finish_reason":${reason}}],"created":${req.created},${model},"object":"text_completion","usage":${usageJson},"id":${json(req.id)},"timings":${timingsJson}}`,
+    );
+  }
+
+  tail(): string[] {
+    if (this.native) return [dataEvent(json(this.finalNative()))];
+    return [this.finishChunk(), DONE];
+  }
+
+  error(message: string): string {
+    const line = `error: ${json({ code: 500, message, type: 'server_error' })}\n\n`;
+    return this.native ? line : line + DONE;
+  }
+
+  badJson(): string {
+    return this.native
+      ? dataEvent('{"index":0,"content":"this event is cut short')
+      : dataEvent('{"choices":[{"text":"this event is cut short');
+  }
+
+  huge(bytes: number): string {
+    const padding = `"sim_padding":"${'x'.repeat(Math.max(0, bytes))}"`;
+    if (this.native) {
+      return dataEvent(
+        `{"index":0,"content":"","tokens":[],"stop":false,"id_slot":-1,"tokens_predicted":0,"tokens_evaluated":${this.req.promptIds.length},${padding}}`,
+      );
+    }
+    return dataEvent(`{"choices":[],${this.tail1},${padding}}`);
+  }
+
+  afterDone(): string {
+    const junk = this.native
+      ? '{"index":0,"content":" JUNK AFTER STOP","tokens":[],"stop":false}'
+      : '{"choices":[{"text":" JUNK AFTER DONE","index":0,"logprobs":null,"finish_reason":null}]}';
+    return dataEvent(junk) + dataEvent(junk);
+  }
+
+  body(): unknown {
+    const req = this.req;
+    if (this.native) return this.finalNative();
+    const text = textOf(req.steps.filter((s) => s.kind === 'content').flatMap((s) => s.ids));
+    const choice: Record<string, unknown> = this.chat
+      ? {
+          finish_reason: req.finishReason,
+          index: 0,
+          message: req.tool
+            ? {
+                role: 'assistant',
+                content: null,
+                tool_calls: [
+                  {
+                    type: 'function',
+                    function: {
+                      name: req.tool.name,
+                      arguments: req.steps
+                        .filter((s) => s.kind === 'tool')
+                        .map((s) => s.text)
+                        .join(''),
+                    },
+                    id: req.tool.id,
+                  },
+                ],
+              }
+            : { role: 'assistant', content: text },
+        }
+      : { text: textOf(req.outputIds), index: 0, logprobs: null, finish_reason: req.finishReason };
+    return {
+      choices: [choice],
+      created: req.created,
+      model: req.model,
+      system_fingerprint: LLAMACPP_FINGERPRINT,
+      object: this.chat ? 'chat.completion' : 'text_completion',
+      usage: usageLlama(req),
+      id: req.id,
+      timings: timings(req),
+    };
+  }
+}
+
+/** llama.cpp spells usage completion-first. */
+function usageLlama(req: GenRequest): Record<string, number> {
+  const u = usage(req);
+  return {
+    completion_tokens: u.completion_tokens,
+    prompt_tokens: u.prompt_tokens,
+    total_tokens: u.total_tokens,
+  };
+}

@@ -1,0 +1,347 @@
+/**
+ * Wire shapes of the OpenAI-like dialects (vLLM, SGLang, OpenAI, OpenRouter,
+ * Together), per PROTOCOLS.md:
+ *
+ * - vLLM: ids live in `choices[0].token_ids` (several per chunk with
+ *   idsPerChunk), `prompt_token_ids` on the first chunk (on the choice for
+ *   completions, top level for chat), finish_reason on the last token's chunk,
+ *   `stop_reason`, usage chunk `choices: []` with include_usage.
+ * - SGLang: text streams live; with `return_token_ids` the ids arrive at the END
+ *   in one `choices: []` chunk `{"sglext":{"prompt_token_ids":[[…]],
+ *   "completion_token_ids":[[…]]}}` — PROTOCOLS.md's "cumulative, per choice":
+ *   one array per choice, choice 0 only here. `matched_stop`, separate finish chunk.
+ * - OpenAI: text only, first chat chunk `{"role":"assistant","content":"","refusal":null}`,
+ *   separate finish chunk, usage chunk with include_usage, in-stream error with no `[DONE]`.
+ * - OpenRouter: text only, `: OPENROUTER PROCESSING` comments first, role in
+ *   every delta, `delta.reasoning`, usage on the last (finish) chunk, in-stream
+ *   error = a chunk with `error` and `finish_reason: "error"`.
+ * - Together: one id per chunk in `choices[0].token_id` (chat: `delta.token_id`),
+ *   finish_reason and usage on the last token's chunk.
+ */
+import {
+  DONE,
+  dataEvent,
+  json,
+  positionOf,
+  type StreamEncoder,
+  spell,
+  topAlternatives,
+  usage,
+} from './encoder.js';
+import type { GenRequest, SimDialect } from './request.js';
+import type { Step } from './steps.js';
+import { textOf } from './steps.js';
+import { VOCAB } from './vocab.js';
+
+interface Style {
+  roleChunk: 'plain' | 'refusal' | 'none';
+  finishOnLastToken: boolean;
+  stopField?: string;
+  ids: 'vllm' | 'together' | 'end' | 'none';
+  reasoningField: 'reasoning_content' | 'reasoning';
+  usage: 'chunk-if-requested' | 'on-finish';
+  errorType: string;
+  doneAfterError: boolean;
+  processingComments: number;
+}
+
+const STYLES: Record<Exclude<SimDialect, 'llamacpp'>, Style> = {
+  vllm: {
+    roleChunk: 'plain',
+    finishOnLastToken: true,
+    stopField: 'stop_reason',
+    ids: 'vllm',
+    reasoningField: 'reasoning_content',
+    usage: 'chunk-if-requested',
+    errorType: 'InternalServerError',
+    doneAfterError: true,
+    processingComments: 0,
+  },
+  sglang: {
+    roleChunk: 'plain',
+    finishOnLastToken: false,
+    stopField: 'matched_stop',
+    ids: 'end',
+    reasoningField: 'reasoning_content',
+    usage: 'chunk-if-requested',
+    errorType: 'InternalServerError',
+    doneAfterError: true,
+    processingComments: 0,
+  },
+  openai: {
+    roleChunk: 'refusal',
+    finishOnLastToken: false,
+    ids: 'none',
+    reasoningField: 'reasoning_content',
+    usage: 'chunk-if-requested',
+    errorType: 'server_error',
+    doneAfterError: false,
+    processingComments: 0,
+  },
+  openrouter: {
+    roleChunk: 'none',
+    finishOnLastToken: false,
+    stopField: 'native_finish_reason',
+    ids: 'none',
+    reasoningField: 'reasoning',
+    usage: 'on-finish',
+    errorType: 'server_error',
+    doneAfterError: false,
+    processingComments: 2,
+  },
+  together: {
+    roleChunk: 'none',
+    finishOnLastToken: true,
+    ids: 'together',
+    reasoningField: 'reasoning',
+    usage: 'on-finish',
+    errorType: 'server_error',
+    doneAfterError: true,
+    processingComments: 0,
+  },
+};
+
+function hasLogprobs(req: GenRequest): boolean {
+  return req.logprobs !== undefined && req.dialect !== 'openrouter' && req.dialect !== 'together';
+}
+
+export class OpenAiLikeEncoder implements StreamEncoder {
+  private readonly style: Style;
+  private readonly chat: boolean;
+  private readonly pre: string;
+  private textOffset = 0;
+  private toolHeaderSent = false;
+
+  constructor(private readonly req: GenRequest) {
+    this.style = STYLES[req.dialect as Exclude<SimDialect, 'llamacpp'>];
+    this.chat = req.endpoint === 'chat';
+    const object = this.chat
+      ? 'chat.completion.chunk'
+      : req.dialect === 'together'
+        ? 'completion.chunk'
+        : 'text_completion';
+    const provider = req.dialect === 'openrouter' ? ',"provider":"Sim"' : '';
+    this.pre = `{"id":${json(req.id)},"object":"${object}","created":${req.created},"model":${json(req.model)}${provider},"choices":[`;
+  }
+
+  private chunk(choice: string, extra = ''): string {
+    return dataEvent(`${this.pre}${choice}]${extra}}`);
+  }
+
+  private stopTail(finish: string | null): string {
+    const stop = this.style.stopField ? `,"${this.style.stopField}":null` : '';
+    return `,"finish_reason":${finish === null ? 'null' : json(finish)}${stop}`;
+  }
+
+  private usageJson(): string {
+    return `"usage":${json(usage(this.req))}`;
+  }
+
+  head(): string {
+    let out = '';
+    for (let i = 0; i < this.style.processingComments; i++) out += ': OPENROUTER PROCESSING\n\n';
+    if (this.chat && this.style.roleChunk !== 'none') {
+      const delta =
+        this.style.roleChunk === 'refusal'
+          ? '{"role":"assistant","content":"","refusal":null}'
+          : '{"role":"assistant","content":""}';
+      const promptIds =
+        this.style.ids === 'vllm' && this.req.returnTokenIds
+          ? `,"prompt_token_ids":${json(this.req.promptIds)}`
+          : '';
+      out += this.chunk(`{"index":0,"delta":${delta},"logprobs":null${this.stopTail(null)}}`, promptIds);
+    }
+    return out;
+  }
+
+  private logprobsJson(step: Step, sent: number): string {
+    if (!hasLogprobs(this.req) || step.kind === 'tool') return 'null';
+    const count = Math.max(1, this.req.logprobs ?? 1);
+    const position = positionOf(step, sent);
+    const spelling = this.req.tokenIdSpelling;
+    if (this.chat) {
+      const content = step.ids.map((id, k) => {
+        const alts = topAlternatives(id, position + k, count);
+        const entry = (alt: { id: number; logprob: number }) => ({
+          token: spell(alt.id, spelling),
+          logprob: alt.logprob,
+          bytes: [...VOCAB.bytes[alt.id]],
+        });
+        return { ...entry(alts[0]), top_logprobs: alts.map(entry) };
+      });
+      return json({ content });
+    }
+    const tokens: string[] = [];
+    const tokenLogprobs: number[] = [];
+    const top: Record<string, number>[] = [];
+    const offsets: number[] = [];
+    step.ids.forEach((id, k) => {
+      const alts = topAlternatives(id, position + k, count);
+      tokens.push(spell(id, spelling));
+      tokenLogprobs.push(alts[0].logprob);
+      top.push(Object.fromEntries(alts.map((alt) => [spell(alt.id, spelling), alt.logprob])));
+      offsets.push(this.textOffset);
+    });
+    return json({ text_offset: offsets, token_logprobs: tokenLogprobs, tokens, top_logprobs: top });
+  }
+
+  private delta(step: Step): string {
+    const text = json(step.text);
+    const together =
+      this.style.ids === 'together' && step.kind !== 'tool' ? `"token_id":${step.ids.at(-1)},` : '';
+    const role = this.style.roleChunk === 'none' ? '"role":"assistant",' : '';
+    if (step.kind === 'reasoning') {
+      const content = role ? '"content":"",' : '';
+      return `{${together}${role}${content}"${this.style.reasoningField}":${text}}`;
+    }
+    if (step.kind === 'tool') return `{"tool_calls":[{"index":0,"function":{"arguments":${text}}}]}`;
+    return `{${together}${role}"content":${text}}`;
+  }
+
+  step(step: Step, sent: number, last: boolean): string {
+    const finish = last && this.style.finishOnLastToken ? this.req.finishReason : null;
+    const logprobs = this.logprobsJson(step, sent);
+    this.textOffset += step.text.length;
+    let ids = '';
+    if (this.style.ids === 'vllm' && this.req.returnTokenIds) ids = `,"token_ids":${json(step.ids)}`;
+    let extra = '';
+    if (finish !== null && this.style.usage === 'on-finish') extra = `,${this.usageJson()}`;
+    let out = '';
+    if (this.chat) {
+      if (step.kind === 'tool' && !this.toolHeaderSent && this.req.tool) {
+        this.toolHeaderSent = true;
+        const header = json({
+          tool_calls: [
+            {
+              index: 0,
+              id: this.req.tool.id,
+              type: 'function',
+              function: { name: this.req.tool.name, arguments: '' },
+            },
+          ],
+        });
+        out += this.chunk(`{"index":0,"delta":${header},"logprobs":null${this.stopTail(null)}}`);
+      }
+      out += this.chunk(
+        `{"index":0,"delta":${this.delta(step)},"logprobs":${logprobs}${this.stopTail(finish)}${ids}}`,
+        extra,
+      );
+      return out;
+    }
+    const promptIds =
+      this.style.ids === 'vllm' && this.req.returnTokenIds && sent === step.ids.length
+        ? `,"prompt_token_ids":${json(this.req.promptIds)}`
+        : '';
+    const tokenId = this.style.ids === 'together' ? `,"token_id":${step.ids.at(-1)}` : '';
+    return this.chunk(
+      `{"index":0,"text":${json(step.text)}${tokenId},"logprobs":${logprobs}${this.stopTail(finish)}${promptIds}${ids}}`,
+      extra,
+    );
+  }
+
+  tail(): string[] {
+    const out: string[] = [];
+    const finish = this.req.finishReason;
+    if (!this.style.finishOnLastToken || this.req.steps.length === 0) {
+      const extra = this.style.usage === 'on-finish' ? `,${this.usageJson()}` : '';
+      const choice = this.chat
+        ? `{"index":0,"delta":${this.style.roleChunk === 'none' ? '{"role":"assistant","content":""}' : '{}'},"logprobs":null${this.stopTail(finish)}}`
+        : `{"index":0,"text":"","logprobs":null${this.stopTail(finish)}}`;
+      out.push(this.chunk(choice, extra));
+    }
+    if (this.style.ids === 'end' && this.req.returnTokenIds) {
+      const ext = { prompt_token_ids: [this.req.promptIds], completion_token_ids: [this.req.outputIds] };
+      out.push(this.chunk('', `,"sglext":${json(ext)}`));
+    }
+    if (this.style.usage === 'chunk-if-requested' && this.req.includeUsage) {
+      out.push(this.chunk('', `,${this.usageJson()}`));
+    }
+    out.push(DONE);
+    return out;
+  }
+
+  error(message: string): string {
+    if (this.req.dialect === 'openrouter') {
+      const choice = this.chat
+        ? '{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":"error","native_finish_reason":"error"}'
+        : '{"index":0,"text":"","finish_reason":"error","native_finish_reason":"error"}';
+      return this.chunk(choice, `,"error":${json({ code: 502, message })}`);
+    }
+    const error =
+      this.req.dialect === 'openai'
+        ? { message, type: this.style.errorType, param: null, code: null }
+        : { message, type: this.style.errorType, code: 500 };
+    return dataEvent(json({ error })) + (this.style.doneAfterError ? DONE : '');
+  }
+
+  badJson(): string {
+    return dataEvent(`${this.pre}{"index":0,"text":"this event is cut short`);
+  }
+
+  huge(bytes: number): string {
+    const choice = this.chat
+      ? `{"index":0,"delta":{},"logprobs":null${this.stopTail(null)}}`
+      : `{"index":0,"text":"","logprobs":null${this.stopTail(null)}}`;
+    return this.chunk(choice, `,"sim_padding":"${'x'.repeat(Math.max(0, bytes))}"`);
+  }
+
+  afterDone(): string {
+    const choice = this.chat
+      ? '{"index":0,"delta":{"content":" JUNK AFTER DONE"},"finish_reason":null}'
+      : '{"index":0,"text":" JUNK AFTER DONE","finish_reason":null}';
+    return this.chunk(choice) + this.chunk(choice);
+  }
+
+  body(): unknown {
+    const req = this.req;
+    const content = req.steps.filter((step) => step.kind === 'content').flatMap((step) => step.ids);
+    const reasoning = req.steps.filter((step) => step.kind === 'reasoning').flatMap((step) => step.ids);
+    const wantsIds = this.style.ids === 'vllm' && req.returnTokenIds;
+    const base: Record<string, unknown> = {
+      id: req.id,
+      object: this.chat ? 'chat.completion' : 'text_completion',
+      created: req.created,
+      model: req.model,
+    };
+    if (req.dialect === 'openrouter') base.provider = 'Sim';
+    const choice: Record<string, unknown> = { index: 0 };
+    if (this.chat) {
+      const message: Record<string, unknown> = { role: 'assistant', content: textOf(content) };
+      if (reasoning.length > 0) message[this.style.reasoningField] = textOf(reasoning);
+      if (req.tool) {
+        message.content = null;
+        message.tool_calls = [
+          {
+            id: req.tool.id,
+            type: 'function',
+            function: {
+              name: req.tool.name,
+              arguments: req.steps
+                .filter((s) => s.kind === 'tool')
+                .map((s) => s.text)
+                .join(''),
+            },
+          },
+        ];
+      }
+      choice.message = message;
+    } else {
+      choice.text = textOf(req.outputIds);
+    }
+    choice.logprobs = null;
+    choice.finish_reason = req.finishReason;
+    if (this.style.stopField) choice[this.style.stopField] = null;
+    if (wantsIds) {
+      choice.token_ids = req.outputIds;
+      if (this.chat) base.prompt_token_ids = req.promptIds;
+      else choice.prompt_token_ids = req.promptIds;
+    }
+    if (this.style.ids === 'together') choice.token_ids = req.outputIds;
+    base.choices = [choice];
+    base.usage = usage(req);
+    if (this.style.ids === 'end' && req.returnTokenIds) {
+      base.sglext = { prompt_token_ids: [req.promptIds], completion_token_ids: [req.outputIds] };
+    }
+    return base;
+  }
+}
