@@ -1,0 +1,122 @@
+/**
+ * One measurement in a fresh process: set up one client, run a warm-up, then
+ * measure CPU (process.cpuUsage around the work only), wall time, peak RSS over
+ * the baseline taken right before the work, and time to first token; finally
+ * check every stream's output against the generator. Forked by run.mjs, which
+ * passes the job as JSON in argv[2] and gets the result over IPC.
+ */
+import { CLIENT_KIND, CLIENTS } from './clients.mjs';
+import { encodeStream, generateTokens } from './stream-gen.mjs';
+
+/** RSS sampling period during the work. */
+const RSS_SAMPLE_MS = 5;
+
+const job = JSON.parse(process.argv[2]);
+const now = process.hrtime.bigint;
+
+function send(message) {
+  if (process.send) process.send(message, () => process.exit(0));
+  else {
+    console.log(JSON.stringify(message));
+    process.exit(0);
+  }
+}
+
+async function runWorkload(client, streams, tokens) {
+  const runs = new Array(streams);
+  for (let i = 0; i < streams; i++) runs[i] = client.run(tokens);
+  return Promise.all(runs);
+}
+
+/** The first mismatch between outputs and the expected stream, or undefined when all match. */
+function check(outputs, tokens) {
+  const expected = generateTokens(job.seed, tokens);
+  const expectedBytes = encodeStream(job.seed, tokens, { promptTokens: 3 }).length;
+  for (let s = 0; s < outputs.length; s++) {
+    const out = outputs[s];
+    if (!out.done) return `stream ${s}: ended without [DONE]/done`;
+    if (out.bytes !== undefined) {
+      if (out.bytes !== expectedBytes) return `stream ${s}: ${out.bytes} bytes, expected ${expectedBytes}`;
+      continue;
+    }
+    if (out.count !== tokens) return `stream ${s}: ${out.count} tokens, expected ${tokens}`;
+    if (out.ids) {
+      for (let i = 0; i < tokens; i++) {
+        if (out.ids[i] !== expected.ids[i]) return `stream ${s}: id[${i}] = ${out.ids[i]}, expected ${expected.ids[i]}`;
+      }
+    }
+    if (out.text !== expected.text) {
+      let i = 0;
+      while (i < out.text.length && out.text[i] === expected.text[i]) i++;
+      return `stream ${s}: text differs at char ${i}: ${JSON.stringify(out.text.slice(i, i + 12))} vs ${JSON.stringify(expected.text.slice(i, i + 12))}`;
+    }
+    if (out.finishReason !== undefined && out.finishReason !== 'length') {
+      return `stream ${s}: finish reason ${JSON.stringify(out.finishReason)}, expected "length"`;
+    }
+  }
+  return undefined;
+}
+
+async function main() {
+  const factory = CLIENTS[job.client];
+  if (!factory) throw new Error(`unknown client ${job.client}`);
+  const kind = CLIENT_KIND[job.client] ?? 'completion';
+  const baseUrl = `http://127.0.0.1:${job.port}/${job.mode}/${job.seed}`;
+  let client;
+  try {
+    client = await factory({ baseUrl, connections: job.connections, kind });
+  } catch (error) {
+    send({ status: 'unavailable', reason: String(error?.message ?? error).split('\n')[0] });
+    return;
+  }
+
+  const warmupOutputs = await runWorkload(client, job.warmupStreams, job.tokens);
+  const warmupProblem = check(warmupOutputs, job.tokens);
+  if (warmupProblem) {
+    send({ status: 'failed', reason: `warm-up: ${warmupProblem}` });
+    return;
+  }
+
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const baselineRss = process.memoryUsage.rss();
+  let peakRss = baselineRss;
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss > peakRss) peakRss = rss;
+  }, RSS_SAMPLE_MS);
+
+  const cpuStart = process.cpuUsage();
+  const start = now();
+  const outputs = await runWorkload(client, job.streams, job.tokens);
+  const end = now();
+  const cpu = process.cpuUsage(cpuStart);
+  clearInterval(sampler);
+  const endRss = process.memoryUsage.rss();
+  if (endRss > peakRss) peakRss = endRss;
+
+  const problem = check(outputs, job.tokens);
+  await client.close();
+  if (problem) {
+    send({ status: 'failed', reason: problem });
+    return;
+  }
+  const totalTokens = job.streams * job.tokens;
+  const wallNs = Number(end - start);
+  send({
+    status: 'ok',
+    totalTokens,
+    wallMs: wallNs / 1e6,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    cpuUsPerToken: (cpu.user + cpu.system) / totalTokens,
+    tokensPerSec: totalTokens / (wallNs / 1e9),
+    peakRssOverBaselineMb: (peakRss - baselineRss) / (1024 * 1024),
+    baselineRssMb: baselineRss / (1024 * 1024),
+    ttftMs: job.streams === 1 ? Number(outputs[0].firstTokenNs - start) / 1e6 : undefined,
+  });
+}
+
+main().catch((error) => {
+  send({ status: 'failed', reason: `error: ${String(error?.stack ?? error).split('\n').slice(0, 3).join(' | ')}` });
+});

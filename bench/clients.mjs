@@ -1,0 +1,226 @@
+/**
+ * The measured clients. Each factory gets `{ baseUrl, connections }` (baseUrl is
+ * the server root with the bench prefix, without `/v1`) and returns
+ * `{ run(tokens) → output, close() }`, where an output is
+ * `{ ids?, text?, count, bytes?, finishReason?, done, firstTokenNs }`.
+ *
+ * Every client collects the same things the same way (ids pushed into an array,
+ * text appended to a string) so that the comparison is about the stack under it.
+ */
+
+const PROMPT_IDS = [1, 2, 3];
+const now = process.hrtime.bigint;
+
+function requestBody(tokens) {
+  return JSON.stringify({
+    model: 'm',
+    prompt: PROMPT_IDS,
+    max_tokens: tokens,
+    stream: true,
+    stream_options: { include_usage: true },
+    return_token_ids: true,
+  });
+}
+
+/** The transport floor: undici.request(), body bytes counted and dropped. */
+async function drain({ baseUrl, connections }) {
+  const { Agent, request } = await import('undici');
+  const agent = new Agent({ connections, pipelining: 1 });
+  const url = `${baseUrl}/v1/completions`;
+  return {
+    async run(tokens) {
+      const { statusCode, body } = await request(url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: requestBody(tokens),
+      });
+      if (statusCode !== 200) throw new Error(`HTTP ${statusCode}`);
+      let bytes = 0;
+      let firstTokenNs = 0n;
+      await new Promise((resolve, reject) => {
+        body.on('data', (chunk) => {
+          if (bytes === 0) firstTokenNs = now();
+          bytes += chunk.length;
+        });
+        body.on('end', resolve);
+        body.on('error', reject);
+      });
+      return { bytes, count: undefined, done: true, firstTokenNs };
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** The baseline: undici.request() + eventsource-parser + JSON.parse per event. */
+async function raw({ baseUrl, connections }) {
+  const { Agent, request } = await import('undici');
+  const { createParser } = await import('eventsource-parser');
+  const agent = new Agent({ connections, pipelining: 1 });
+  const url = `${baseUrl}/v1/completions`;
+  return {
+    async run(tokens) {
+      const { statusCode, body } = await request(url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: requestBody(tokens),
+      });
+      if (statusCode !== 200) throw new Error(`HTTP ${statusCode}`);
+      const ids = [];
+      let text = '';
+      let finishReason;
+      let done = false;
+      let firstTokenNs = 0n;
+      const parser = createParser({
+        onEvent(event) {
+          if (event.data === '[DONE]') {
+            done = true;
+            return;
+          }
+          const json = JSON.parse(event.data);
+          const choice = json.choices[0];
+          if (choice === undefined) return;
+          const tokenIds = choice.token_ids;
+          if (tokenIds !== undefined && tokenIds !== null) {
+            if (firstTokenNs === 0n && tokenIds.length > 0) firstTokenNs = now();
+            for (let i = 0; i < tokenIds.length; i++) ids.push(tokenIds[i]);
+          }
+          text += choice.text;
+          if (choice.finish_reason) finishReason = choice.finish_reason;
+        },
+      });
+      const decoder = new TextDecoder();
+      await new Promise((resolve, reject) => {
+        body.on('data', (chunk) => parser.feed(decoder.decode(chunk, { stream: true })));
+        body.on('end', resolve);
+        body.on('error', reject);
+      });
+      parser.feed(decoder.decode());
+      return { ids, text, count: ids.length, finishReason, done, firstTokenNs };
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** openai-node: completions.create({ stream: true }) over its default fetch. */
+async function openai({ baseUrl }) {
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'x', maxRetries: 0 });
+  return {
+    async run(tokens) {
+      const stream = await client.completions.create({
+        model: 'm',
+        prompt: PROMPT_IDS,
+        max_tokens: tokens,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const ids = [];
+      let text = '';
+      let finishReason;
+      let firstTokenNs = 0n;
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        if (choice === undefined) continue;
+        // Not in openai's types, but the parsed chunk keeps vLLM's extra field.
+        const tokenIds = choice.token_ids;
+        if (tokenIds !== undefined && tokenIds !== null) {
+          if (firstTokenNs === 0n && tokenIds.length > 0) firstTokenNs = now();
+          for (let i = 0; i < tokenIds.length; i++) ids.push(tokenIds[i]);
+        }
+        text += choice.text;
+        if (choice.finish_reason) finishReason = choice.finish_reason;
+      }
+      // openai-node ends its iterator at [DONE]; a normal end of the loop means it saw one or EOF.
+      return { ids, text, count: ids.length, finishReason, done: true, firstTokenNs };
+    },
+    close: async () => {},
+  };
+}
+
+/** The AI SDK: streamText over @ai-sdk/openai-compatible; `chat` picks chatModel instead of completionModel. */
+function aisdk(chat) {
+  return async ({ baseUrl }) => {
+    const { streamText } = await import('ai');
+    const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
+    // AI SDK prints a warning line per call for some settings; keep the bench output clean.
+    globalThis.AI_SDK_LOG_WARNINGS = false;
+    const provider = createOpenAICompatible({ baseURL: `${baseUrl}/v1`, name: 'bench', includeUsage: true });
+    const model = chat ? provider.chatModel('m') : provider.completionModel('m');
+    return {
+      async run(tokens) {
+        let streamError;
+        const result = streamText({
+          model,
+          prompt: 'hi',
+          maxOutputTokens: tokens,
+          maxRetries: 0,
+          onError: ({ error }) => {
+            streamError = error;
+          },
+        });
+        let text = '';
+        let count = 0;
+        let firstTokenNs = 0n;
+        for await (const delta of result.textStream) {
+          if (delta.length === 0) continue;
+          if (count === 0) firstTokenNs = now();
+          count++;
+          text += delta;
+        }
+        if (streamError) throw streamError;
+        const finishReason = await result.finishReason;
+        // The SDK maps vLLM's "length" to its own "length".
+        return { text, count, finishReason, done: true, firstTokenNs };
+      },
+      close: async () => {},
+    };
+  };
+}
+
+/** tokenwire, from the built dist/ (absent or broken → "unavailable"). */
+async function tokenwire({ baseUrl, connections }) {
+  const { Client } = await import('../dist/index.js');
+  const client = new Client({
+    baseUrl,
+    dialect: 'vllm',
+    model: 'm',
+    retry: false,
+    failedRequestsDir: false,
+    maxConnections: connections,
+  });
+  return {
+    async run(tokens) {
+      const ids = [];
+      let text = '';
+      let finishReason;
+      let done = false;
+      let firstTokenNs = 0n;
+      for await (const event of client.streamCompletion({ prompt: PROMPT_IDS, maxTokens: tokens })) {
+        if (event.type === 'token') {
+          if (firstTokenNs === 0n) firstTokenNs = now();
+          ids.push(event.id);
+          text += event.text;
+        } else if (event.type === 'done') {
+          finishReason = event.finishReason;
+          done = true;
+        }
+      }
+      return { ids, text, count: ids.length, finishReason, done, firstTokenNs };
+    },
+    close: () => client.close(),
+  };
+}
+
+export const CLIENTS = {
+  drain,
+  raw,
+  openai,
+  aisdk: aisdk(false),
+  'aisdk-chat': aisdk(true),
+  tokenwire,
+};
+
+/** Which server endpoint each client talks to (the chat one gets the chat stream). */
+export const CLIENT_KIND = { 'aisdk-chat': 'chat' };
