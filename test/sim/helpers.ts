@@ -24,10 +24,15 @@ export function post(
       agent: false,
       headers: { 'content-type': 'application/json', ...headers },
     });
-    req.on('error', reject);
+    let finish: ((error?: NodeJS.ErrnoException) => void) | undefined;
+    // Before the response an error rejects; after it, it ends the response with `error` set.
+    req.on('error', (error) => (finish ? finish(error) : reject(error)));
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
-      const finish = (error?: NodeJS.ErrnoException): void => {
+      let done = false;
+      finish = (error?: NodeJS.ErrnoException): void => {
+        if (done) return;
+        done = true;
         const all = Buffer.concat(chunks);
         resolve({
           status: res.statusCode ?? 0,
@@ -39,9 +44,9 @@ export function post(
         });
       };
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => finish());
-      res.on('error', (error) => finish(error));
-      res.on('aborted', () => finish(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+      res.on('end', () => finish?.());
+      res.on('error', (error) => finish?.(error));
+      res.on('aborted', () => finish?.(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
     });
     req.end(payload);
   });
