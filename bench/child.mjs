@@ -42,7 +42,8 @@ function check(outputs, tokens) {
     if (out.count !== tokens) return `stream ${s}: ${out.count} tokens, expected ${tokens}`;
     if (out.ids) {
       for (let i = 0; i < tokens; i++) {
-        if (out.ids[i] !== expected.ids[i]) return `stream ${s}: id[${i}] = ${out.ids[i]}, expected ${expected.ids[i]}`;
+        if (out.ids[i] !== expected.ids[i])
+          return `stream ${s}: id[${i}] = ${out.ids[i]}, expected ${expected.ids[i]}`;
       }
     }
     if (out.text !== expected.text) {
@@ -118,5 +119,11 @@ async function main() {
 }
 
 main().catch((error) => {
-  send({ status: 'failed', reason: `error: ${String(error?.stack ?? error).split('\n').slice(0, 3).join(' | ')}` });
+  send({
+    status: 'failed',
+    reason: `error: ${String(error?.stack ?? error)
+      .split('\n')
+      .slice(0, 3)
+      .join(' | ')}`,
+  });
 });

@@ -71,7 +71,10 @@ function positiveInt(name, text, fallback) {
 
 function list(name, text, known, fallback) {
   if (text === undefined) return fallback;
-  const items = text.split(',').map((item) => item.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   for (const item of items) {
     if (!known.includes(item)) {
       console.error(`--${name}: unknown ${JSON.stringify(item)}; known: ${known.join(', ')}`);
@@ -147,7 +150,8 @@ function summarize(runs) {
   const ok = runs.filter((run) => run.status === 'ok');
   const bad = runs.find((run) => run.status !== 'ok');
   if (bad) {
-    const status = bad.status === 'unavailable' ? 'unavailable' : bad.status === 'timeout' ? 'TIMEOUT' : 'FAILED';
+    const status =
+      bad.status === 'unavailable' ? 'unavailable' : bad.status === 'timeout' ? 'TIMEOUT' : 'FAILED';
     return { status, reason: bad.reason, okReps: ok.length, reps: runs.length };
   }
   const pick = (key) => ok.map((run) => run[key]);
@@ -158,7 +162,10 @@ function summarize(runs) {
     reps: runs.length,
     cpuUsPerToken: { median: median(pick('cpuUsPerToken')), best: Math.min(...pick('cpuUsPerToken')) },
     tokensPerSec: { median: median(pick('tokensPerSec')), best: Math.max(...pick('tokensPerSec')) },
-    peakRssMb: { median: median(pick('peakRssOverBaselineMb')), best: Math.min(...pick('peakRssOverBaselineMb')) },
+    peakRssMb: {
+      median: median(pick('peakRssOverBaselineMb')),
+      best: Math.min(...pick('peakRssOverBaselineMb')),
+    },
     ttftMs: ttft.length ? { median: median(ttft), best: Math.min(...ttft) } : undefined,
     wallMs: { median: median(pick('wallMs')) },
   };
@@ -207,7 +214,9 @@ function table(report) {
     const label = `${scenario.name} (${scenario.streams}×${scenario.tokens}, ${scenario.mode})`;
     for (const [client, s] of Object.entries(scenario.results)) {
       if (s.status !== 'ok') {
-        lines.push(`| ${label} | ${client} | | | | | | | ${s.status}: ${String(s.reason).replaceAll('|', '\\|')} |`);
+        lines.push(
+          `| ${label} | ${client} | | | | | | | ${s.status}: ${String(s.reason).replaceAll('|', '\\|')} |`,
+        );
         continue;
       }
       lines.push(
@@ -237,7 +246,10 @@ async function main() {
       const scenario = { ...SCENARIOS[name], ...(quick ? QUICK_SIZES[name] : {}) };
       const clients = clientNames.filter((client) => !scenario.clients || scenario.clients.includes(client));
       const connections = connectionsOverride ?? scenario.streams;
-      const warmupStreams = Math.min(scenario.streams, Math.max(1, Math.floor(WARMUP_TOKENS / scenario.tokens)));
+      const warmupStreams = Math.min(
+        scenario.streams,
+        Math.max(1, Math.floor(WARMUP_TOKENS / scenario.tokens)),
+      );
       const runs = Object.fromEntries(clients.map((client) => [client, []]));
       const skip = new Set();
       // Interleave the clients within each repetition so that drift hits them all alike.
@@ -260,7 +272,9 @@ async function main() {
             result.status === 'ok'
               ? `${fmt(result.cpuUsPerToken)} µs/token, ${fmt(result.tokensPerSec, 0)} tok/s, +${fmt(result.peakRssOverBaselineMb, 1)} MB`
               : `${result.status}: ${result.reason}`;
-          console.error(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${name} ${client} rep ${rep + 1}/${reps}: ${detail}`);
+          console.error(
+            `[${((Date.now() - started) / 1000).toFixed(0)}s] ${name} ${client} rep ${rep + 1}/${reps}: ${detail}`,
+          );
           // An unavailable client stays unavailable; a failed one is not timed again.
           if (result.status !== 'ok') skip.add(client);
         }

@@ -36,7 +36,9 @@ function encoded(kind, seed, count, promptTokens) {
   const key = `${kind}/${seed}/${count}/${promptTokens}`;
   let entry = cache.get(key);
   if (!entry) {
-    const events = encodeEvents(seed, count, { kind, promptTokens }).map((event) => Buffer.from(event, 'utf8'));
+    const events = encodeEvents(seed, count, { kind, promptTokens }).map((event) =>
+      Buffer.from(event, 'utf8'),
+    );
     const all = Buffer.concat(events);
     const bulk = [];
     for (let offset = 0; offset < all.length; offset += BULK_WRITE_BYTES) {

@@ -79,7 +79,8 @@ export function jsonPiece(entry) {
 }
 
 const COMPLETION_HEAD = 'data: {"id":"cmpl-b","object":"text_completion","created":1,"model":"m","choices":[';
-const CHAT_HEAD = 'data: {"id":"chatcmpl-b","object":"chat.completion.chunk","created":1,"model":"m","choices":[';
+const CHAT_HEAD =
+  'data: {"id":"chatcmpl-b","object":"chat.completion.chunk","created":1,"model":"m","choices":[';
 
 function usageJson(promptTokens, count) {
   return `{"prompt_tokens":${promptTokens},"total_tokens":${promptTokens + count},"completion_tokens":${count}}`;
