@@ -103,3 +103,23 @@ export function incompleteTail(bytes: Uint8Array): number {
   }
   return 0;
 }
+
+/** llama.cpp renders special tokens as text (`[1,358,368]` → `"<s> Hello world"`, `[1,2,3]` → `"<s></s>\u0000"`). */
+export function renderWithSpecials(ids: readonly number[]): string {
+  let out = '';
+  let run: number[] = [];
+  const flush = (): void => {
+    if (run.length > 0) out += idsToBytes(run).toString('utf8');
+    run = [];
+  };
+  for (const id of ids) {
+    const special = id === 1 ? '<s>' : id === 2 ? '</s>' : id === 0 ? '<unk>' : undefined;
+    if (special === undefined) run.push(id);
+    else {
+      flush();
+      out += special;
+    }
+  }
+  flush();
+  return out;
+}

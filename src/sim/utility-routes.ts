@@ -5,8 +5,8 @@
  */
 import { type ErrorReply, errorReply } from './http-errors.js';
 import { MAX_MODEL_LEN, type SimDialect } from './request.js';
-import { detokenize, idsToBytes, isVocabId, tokenize } from './tokenizer.js';
-import { BOS_ID, EOS_ID, PAD_ID, VOCAB } from './vocab.js';
+import { detokenize, isVocabId, renderWithSpecials, tokenize } from './tokenizer.js';
+import { BOS_ID, EOS_ID, VOCAB } from './vocab.js';
 
 const JSON_TYPE = 'application/json';
 
@@ -80,26 +80,6 @@ function ids(value: unknown, dialect: SimDialect): number[] | ErrorReply {
   return value as number[];
 }
 
-/** llama.cpp renders special tokens as text when detokenizing (`[1,358,368]` → `"<s> Hello world"`). */
-function llamaDetokenize(tokens: number[]): string {
-  let out = '';
-  let run: number[] = [];
-  const flush = (): void => {
-    if (run.length > 0) out += idsToBytes(run).toString('utf8');
-    run = [];
-  };
-  for (const id of tokens) {
-    const special = id === BOS_ID ? '<s>' : id === EOS_ID ? '</s>' : id === PAD_ID ? '<unk>' : undefined;
-    if (special === undefined) run.push(id);
-    else {
-      flush();
-      out += special;
-    }
-  }
-  flush();
-  return out;
-}
-
 function llamaPiece(id: number): string | number[] {
   if (id === BOS_ID) return '<s>';
   if (id === EOS_ID) return '</s>';
@@ -156,7 +136,7 @@ export function routeUtility(
   if (path === detokenizePath) {
     const tokens = ids(json.tokens, dialect);
     if (!Array.isArray(tokens)) return tokens;
-    if (dialect === 'llamacpp') return ok(dialect, { content: llamaDetokenize(tokens) });
+    if (dialect === 'llamacpp') return ok(dialect, { content: renderWithSpecials(tokens) });
     if (dialect === 'sglang') return ok(dialect, { text: detokenize(tokens) });
     return ok(dialect, { prompt: detokenize(tokens) });
   }

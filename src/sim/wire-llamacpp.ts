@@ -23,6 +23,7 @@ import {
 import type { GenRequest } from './request.js';
 import type { Step } from './steps.js';
 import { textOf } from './steps.js';
+import { renderWithSpecials } from './tokenizer.js';
 import { pieceText, VOCAB } from './vocab.js';
 
 export const LLAMACPP_FINGERPRINT = 'b4748-c392e5094';
@@ -146,10 +147,7 @@ export class LlamaCppEncoder implements StreamEncoder {
       tokens_predicted: req.completionTokens,
       tokens_evaluated: req.promptIds.length,
       generation_settings: generationSettings(req),
-      prompt: textOf(req.promptIds.filter((id) => id !== 1)).replace(
-        /^/,
-        req.promptIds[0] === 1 ? '<s>' : '',
-      ),
+      prompt: renderWithSpecials(req.promptIds),
       has_new_line: false,
       truncated: false,
       stop_type: req.finishReason === 'stop' ? 'eos' : 'limit',
