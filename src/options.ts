@@ -14,7 +14,7 @@ export interface TimeoutOptions {
   headersMs?: number;
   /** From the start of an attempt to its first token. Default 120 000. */
   firstTokenMs?: number;
-  /** Longest gap between two stream events once tokens flow. Default 60 000. */
+  /** Longest time without data (keepalive comments aside) once tokens flow. Default 60 000. */
   idleMs?: number;
   /** The whole call, across retries and resumes. Default 600 000. */
   totalMs?: number;

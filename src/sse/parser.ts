@@ -160,6 +160,7 @@ export class SseParser {
   private eventBytes = 0;
 
   private seen = 0;
+  private nonComment = 0;
   private ended = false;
   /** Set once a limit was passed or a handler threw: later calls fail with it. */
   private failure: Error | undefined = undefined;
@@ -173,6 +174,19 @@ export class SseParser {
   /** Total bytes fed so far (including a skipped BOM). */
   get bytesSeen(): number {
     return this.seen;
+  }
+
+  /**
+   * Complete lines seen that were not comments (field lines and blank lines). With
+   * {@link pendingLineIsField}, lets a caller tell data arriving from keepalive comments.
+   */
+  get nonCommentLines(): number {
+    return this.nonComment;
+  }
+
+  /** Whether an incomplete line is buffered and it is not a comment (data is trickling in). */
+  get pendingLineIsField(): boolean {
+    return this.tailLength > 0 && this.tail[0] !== COLON;
   }
 
   /**
@@ -328,6 +342,7 @@ export class SseParser {
 
   /** Interprets one complete line `[start, end)` of `line` (line ending excluded). */
   private processLine(line: Buffer, start: number, end: number): void {
+    if (start === end || line[start] !== COLON) this.nonComment++;
     if (start === end) {
       this.dispatch();
       return;

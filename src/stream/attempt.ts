@@ -36,7 +36,7 @@ export interface Attempt {
   tail: ByteTail;
   headersAt: number | undefined;
   firstTokenAt: number | undefined;
-  lastEventAt: number;
+  lastDataAt: number;
   lastChunkAt: number;
   parseErrorsInRow: number;
   settle: () => void;

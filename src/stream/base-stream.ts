@@ -278,7 +278,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       tail: new ByteTail(),
       headersAt: undefined,
       firstTokenAt: undefined,
-      lastEventAt: startedAt,
+      lastDataAt: startedAt,
       lastChunkAt: startedAt,
       parseErrorsInRow: 0,
       settle: () => {},
@@ -335,7 +335,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
           onEvent: (event: SseEvent) => this.onEvent(attempt, event),
           onComment: () => {
             this.stats.keepalives++;
-            if (this.ctx.options.timeouts.keepaliveResetsIdle) attempt.lastEventAt = now();
+            if (this.ctx.options.timeouts.keepaliveResetsIdle) attempt.lastDataAt = now();
           },
         },
         this.ctx.options.maxLineBytes === undefined
@@ -372,17 +372,21 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       }
       return;
     }
+    const parser = attempt.parser!;
+    const linesBefore = parser.nonCommentLines;
     try {
-      attempt.parser!.push(chunk);
+      parser.push(chunk);
     } catch (error) {
       this.failAttempt(attempt, streamError(attempt, error, this.received));
+      return;
     }
+    // The idle clock counts data arriving, however slowly, but not keepalive comments.
+    if (parser.nonCommentLines !== linesBefore || parser.pendingLineIsField) attempt.lastDataAt = t;
   }
 
   private onEvent(attempt: Attempt, event: SseEvent): void {
     if (attempt.complete || attempt.failure) return;
     this.stats.events++;
-    attempt.lastEventAt = performance.now();
     this.decode(this.dialect!, event, attempt.wire);
   }
 

@@ -9,7 +9,7 @@ export interface ClockState {
   startedAt: number;
   headersAt: number | undefined;
   firstTokenAt: number | undefined;
-  lastEventAt: number;
+  lastDataAt: number;
 }
 
 export type ExpiredClock = 'total_timeout' | 'headers_timeout' | 'first_token_timeout' | 'idle_timeout';
@@ -25,7 +25,7 @@ export function nextDeadline(state: ClockState, timeouts: Timeouts, totalDeadlin
   if (state.firstTokenAt === undefined) {
     if (timeouts.firstTokenMs > 0) next = Math.min(next, state.startedAt + timeouts.firstTokenMs);
   } else if (timeouts.idleMs > 0) {
-    next = Math.min(next, state.lastEventAt + timeouts.idleMs);
+    next = Math.min(next, state.lastDataAt + timeouts.idleMs);
   }
   return next;
 }
@@ -48,7 +48,7 @@ export function expiredClock(
   if (state.firstTokenAt === undefined) {
     if (timeouts.firstTokenMs > 0 && now >= state.startedAt + timeouts.firstTokenMs)
       return 'first_token_timeout';
-  } else if (timeouts.idleMs > 0 && now >= state.lastEventAt + timeouts.idleMs) {
+  } else if (timeouts.idleMs > 0 && now >= state.lastDataAt + timeouts.idleMs) {
     return 'idle_timeout';
   }
   return undefined;
