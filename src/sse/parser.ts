@@ -177,7 +177,7 @@ export class SseParser {
   }
 
   /**
-   * Complete lines seen that were not comments (field lines and blank lines). With
+   * Complete field lines seen (neither comments nor blank lines). With
    * {@link pendingLineIsField}, lets a caller tell data arriving from keepalive comments.
    */
   get nonCommentLines(): number {
@@ -342,7 +342,8 @@ export class SseParser {
 
   /** Interprets one complete line `[start, end)` of `line` (line ending excluded). */
   private processLine(line: Buffer, start: number, end: number): void {
-    if (start === end || line[start] !== COLON) this.nonComment++;
+    // Blank lines after keepalive comments are not data; field lines are.
+    if (start !== end && line[start] !== COLON) this.nonComment++;
     if (start === end) {
       this.dispatch();
       return;

@@ -416,3 +416,20 @@ describe('chunks and handlers', () => {
     );
   });
 });
+
+describe('activity counters (for the idle clock)', () => {
+  it('count field lines and trickling field bytes, not comments or blank lines', () => {
+    const parser = new SseParser({ onEvent: () => {} });
+    parser.push(Buffer.from(': ping\n\n: ping\n\n'));
+    expect(parser.nonCommentLines).toBe(0);
+    expect(parser.pendingLineIsField).toBe(false);
+    parser.push(Buffer.from(': partial comm'));
+    expect(parser.pendingLineIsField).toBe(false);
+    parser.push(Buffer.from('ent\n\ndata: {"a"'));
+    expect(parser.nonCommentLines).toBe(0);
+    expect(parser.pendingLineIsField).toBe(true);
+    parser.push(Buffer.from(':1}\n\n'));
+    expect(parser.nonCommentLines).toBe(1);
+    expect(parser.pendingLineIsField).toBe(false);
+  });
+});
