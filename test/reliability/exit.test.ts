@@ -24,14 +24,14 @@ const make = (fault, extra = {}) => new Client({
 const outcomes = [];
 const settle = (p) => p.then(() => 'ok', (e) => e.code);
 const clients = [make(), make('reset-after:3', { retry: false }), make('stall-after:2:5000', { retry: false }),
-  make('keepalive-forever:10', { retry: false }), make('reset-after:4:once'), make()];
+  make('keepalive-forever:10', { retry: false }), make('reset-after:4:once'), make(), make('stall-first-token:2000')];
 outcomes.push(await settle(clients[0].streamCompletion({ prompt: [1, 2, 3], maxTokens: 8 }).final()));
 outcomes.push(await settle(clients[1].streamCompletion({ prompt: [1, 2, 3], maxTokens: 8 }).final()));
 outcomes.push(await settle(clients[2].streamCompletion({ prompt: [1, 2, 3], maxTokens: 8 }).final()));
 outcomes.push(await settle(clients[3].streamCompletion({ prompt: [1, 2, 3], maxTokens: 8 }).final()));
 outcomes.push(await settle(clients[4].streamCompletion({ prompt: [1, 2, 3], maxTokens: 8 }).final()));
 const controller = new AbortController();
-const aborted = clients[5].streamCompletion({ prompt: [1, 2, 3], maxTokens: 64, signal: controller.signal });
+const aborted = clients[6].streamCompletion({ prompt: [1, 2, 3], maxTokens: 64, signal: controller.signal });
 setTimeout(() => controller.abort(), 5);
 outcomes.push(await settle(aborted.final()));
 for await (const ev of clients[5].streamCompletion({ prompt: [1, 2, 3], maxTokens: 64 })) { if (ev.type === 'token') break; }
