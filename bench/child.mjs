@@ -71,11 +71,13 @@ async function main() {
     return;
   }
 
-  const warmupOutputs = await runWorkload(client, job.warmupStreams, job.tokens);
-  const warmupProblem = check(warmupOutputs, job.tokens);
-  if (warmupProblem) {
-    send({ status: 'failed', reason: `warm-up: ${warmupProblem}` });
-    return;
+  for (let round = 0; round < (job.warmupRounds ?? 1); round++) {
+    const warmupOutputs = await runWorkload(client, job.warmupStreams, job.tokens);
+    const warmupProblem = check(warmupOutputs, job.tokens);
+    if (warmupProblem) {
+      send({ status: 'failed', reason: `warm-up: ${warmupProblem}` });
+      return;
+    }
   }
 
   globalThis.gc?.();

@@ -8,8 +8,8 @@
  *   node bench/run.mjs [--reps N] [--scenarios a,b] [--clients x,y] [--quick]
  *                      [--connections N] [--timeout SECONDS]
  */
-import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +35,14 @@ const QUICK_SIZES = {
   c1000: { streams: 200, tokens: 50 },
   c10000: { streams: 1_000, tokens: 20 },
 };
-/** The warm-up runs the same scenario with at most this many tokens in total (at least one stream). */
+/**
+ * The warm-up runs the same scenario with about this many tokens in total: fewer
+ * streams when there are many, a few sequential rounds when there is one, so
+ * that the JIT has seen the hot path before the measured run.
+ */
 const WARMUP_TOKENS = 50_000;
+/** At most this many warm-up rounds (paced streams get one: they are time-bound, not CPU-bound). */
+const MAX_WARMUP_ROUNDS = 5;
 /** How long the server gets to report its port. */
 const SERVER_START_MS = 10_000;
 
@@ -191,8 +197,47 @@ function machine() {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
     date: new Date().toISOString(),
+    commit: gitCommit(),
+    versions: Object.fromEntries(
+      ['undici', 'eventsource-parser', 'openai', 'ai', '@ai-sdk/openai-compatible'].map((name) => [
+        name,
+        packageVersion(name),
+      ]),
+    ),
   };
 }
+
+function gitCommit() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, timeout: 5_000 });
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: HERE, timeout: 5_000 });
+    return `${commit.toString().trim()}${dirty.length > 0 ? ' (src modified)' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(HERE, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** What each client is, for the header (the transports differ, and that is part of the result). */
+const CLIENT_NOTES = {
+  drain:
+    'undici.request() on an Agent (connections = concurrency, pipelining 1), body bytes counted and dropped: the transport floor',
+  raw: 'same transport + eventsource-parser createParser + JSON.parse per event, ids and text collected: the baseline of every ratio',
+  openai:
+    'openai completions.create({ stream: true }) with token-id prompt, over its default fetch (Node built-in undici, unlimited connections); ids read from the untyped choice.token_ids',
+  aisdk:
+    'ai streamText + @ai-sdk/openai-compatible completionModel → POST /v1/completions (string prompt), textStream consumed, over global fetch; text only (no ids)',
+  'aisdk-chat': 'same with chatModel → POST /v1/chat/completions (delta.content stream)',
+  tokenwire:
+    "tokenwire Client from dist/ (dialect 'vllm', retry off, maxConnections = concurrency), for-await over streamCompletion",
+};
 
 function table(report) {
   const lines = [];
@@ -200,10 +245,22 @@ function table(report) {
   lines.push(`# tokenwire bench${report.quick ? ' (quick)' : ''}`);
   lines.push('');
   lines.push(`- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.platform}`);
-  lines.push(`- node ${m.node}, ${m.date}`);
+  lines.push(`- node ${m.node}, tokenwire ${m.commit}, ${m.date}`);
+  lines.push(
+    `- ${Object.entries(m.versions)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}`,
+  );
   lines.push(
     `- ${report.reps} reps per cell, each a fresh process after a warm-up; median (best). CPU = user+system of the client process during the work; RSS = peak over the baseline right before the work; ratios are medians over raw's medians.`,
   );
+  lines.push(
+    '- every run checks its output against the generator (token count, ids where the client gives them, exact text, finish reason; drain: byte count); a run that fails is FAILED, not timed.',
+  );
+  lines.push('');
+  lines.push('Clients:');
+  lines.push('');
+  for (const client of report.clients) lines.push(`- \`${client}\`: ${CLIENT_NOTES[client]}`);
   lines.push('');
   lines.push(
     '| scenario | client | CPU µs/token | ×raw CPU | tokens/s | peak RSS MB | ×raw RSS | TTFT ms | status |',
@@ -211,7 +268,7 @@ function table(report) {
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
   for (const scenario of report.scenarios) {
     const base = scenario.results.raw?.status === 'ok' ? scenario.results.raw : undefined;
-    const label = `${scenario.name} (${scenario.streams}×${scenario.tokens}, ${scenario.mode})`;
+    const label = `${scenario.name} (${scenario.streams}×${scenario.tokens}, ${scenario.mode}, ${scenario.connections} conn)`;
     for (const [client, s] of Object.entries(scenario.results)) {
       if (s.status !== 'ok') {
         lines.push(
@@ -231,6 +288,12 @@ function table(report) {
     }
   }
   lines.push('');
+  if (report.scenarios.some((scenario) => scenario.name === 'c10000')) {
+    lines.push(
+      'c10000 runs only drain, raw and tokenwire: openai and the AI SDK are too slow and memory-hungry at that scale.',
+    );
+    lines.push('');
+  }
   return lines.join('\n');
 }
 
@@ -240,7 +303,7 @@ async function main() {
     console.error('note: dist/index.js is missing (run `npm run build`); tokenwire will be unavailable');
   }
   const { child: server, port } = await startServer();
-  const report = { machine: machine(), quick, reps, scenarios: [] };
+  const report = { machine: machine(), quick, reps, clients: clientNames, scenarios: [] };
   try {
     for (const name of scenarioNames) {
       const scenario = { ...SCENARIOS[name], ...(quick ? QUICK_SIZES[name] : {}) };
@@ -250,6 +313,10 @@ async function main() {
         scenario.streams,
         Math.max(1, Math.floor(WARMUP_TOKENS / scenario.tokens)),
       );
+      const warmupRounds =
+        scenario.mode === 'paced'
+          ? 1
+          : Math.min(MAX_WARMUP_ROUNDS, Math.ceil(WARMUP_TOKENS / (warmupStreams * scenario.tokens)));
       const runs = Object.fromEntries(clients.map((client) => [client, []]));
       const skip = new Set();
       // Interleave the clients within each repetition so that drift hits them all alike.
@@ -264,6 +331,7 @@ async function main() {
             streams: scenario.streams,
             tokens: scenario.tokens,
             warmupStreams,
+            warmupRounds,
             connections,
           };
           const result = await measure(job);
@@ -287,6 +355,7 @@ async function main() {
         seed: scenario.seed,
         connections,
         warmupStreams,
+        warmupRounds,
         results: Object.fromEntries(clients.map((client) => [client, summarize(runs[client])])),
         runs,
       });
