@@ -10,8 +10,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { redactHeaders, scrub } from './redact.js';
 
-/** Raw bytes kept per attempt: the tail, where the failure is. 64 KiB shows dozens of events. */
-export const CAPTURE_MAX_BYTES = 64 * 1024;
+/**
+ * Raw bytes kept per attempt: the tail, where the failure is. 16 KiB shows the last
+ * few dozen events, and a thousand concurrent streams keep only 16 MiB for it.
+ */
+export const CAPTURE_MAX_BYTES = 16 * 1024;
 
 export const CAPTURE_FORMAT = 'tokenwire-failed-request/1';
 
@@ -39,26 +42,66 @@ export interface FailedRequestFixture {
   attempts: CapturedAttempt[];
 }
 
-/** Bounded ring of the last bytes of a response. */
+/**
+ * The last bytes of a response, copied into one buffer of its own (holding on to the
+ * socket's chunks would keep their whole, larger backing buffers alive).
+ */
 export class ByteTail {
-  private chunks: Buffer[] = [];
-  private size = 0;
+  private buffer = Buffer.alloc(0);
+  /** Write position in the ring once it is full; the fill level before that. */
+  private end = 0;
+  private full = false;
   total = 0;
 
   push(chunk: Buffer): void {
     this.total += chunk.length;
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size - (this.chunks[0]?.length ?? 0) >= CAPTURE_MAX_BYTES) {
-      this.size -= this.chunks.shift()!.length;
+    if (chunk.length >= CAPTURE_MAX_BYTES) {
+      this.buffer = Buffer.from(chunk.subarray(chunk.length - CAPTURE_MAX_BYTES));
+      this.end = 0;
+      this.full = true;
+      return;
     }
+    if (!this.full) {
+      const needed = this.end + chunk.length;
+      if (needed <= CAPTURE_MAX_BYTES) {
+        if (needed > this.buffer.length) {
+          // Grow by doubling: most streams are short and never need the whole ring.
+          const grown = Buffer.allocUnsafe(
+            Math.min(CAPTURE_MAX_BYTES, Math.max(needed, this.buffer.length * 2, 1024)),
+          );
+          this.buffer.copy(grown, 0, 0, this.end);
+          this.buffer = grown;
+        }
+        chunk.copy(this.buffer, this.end);
+        this.end = needed;
+        if (this.end === CAPTURE_MAX_BYTES) {
+          this.full = true;
+          this.end = 0;
+        }
+        return;
+      }
+      // Becoming full: make the ring its final size, then wrap.
+      const ring = Buffer.allocUnsafe(CAPTURE_MAX_BYTES);
+      this.buffer.copy(ring, 0, 0, this.end);
+      this.buffer = ring;
+      this.full = true;
+    }
+    const first = Math.min(chunk.length, CAPTURE_MAX_BYTES - this.end);
+    chunk.copy(this.buffer, this.end, 0, first);
+    chunk.copy(this.buffer, 0, first);
+    this.end = (this.end + chunk.length) % CAPTURE_MAX_BYTES;
+  }
+
+  /** The bytes in order, oldest first. */
+  bytes(): Buffer {
+    if (!this.full) return this.buffer.subarray(0, this.end);
+    return Buffer.concat([this.buffer.subarray(this.end), this.buffer.subarray(0, this.end)]);
   }
 
   snapshot(): CapturedAttempt['raw'] {
-    let bytes = Buffer.concat(this.chunks, this.size);
-    if (bytes.length > CAPTURE_MAX_BYTES) bytes = bytes.subarray(bytes.length - CAPTURE_MAX_BYTES);
+    const bytes = this.bytes();
     const text = bytes.toString('utf8');
-    const valid = !text.includes('\uFFFD') || Buffer.from(text, 'utf8').equals(bytes);
+    const valid = Buffer.from(text, 'utf8').equals(bytes);
     return {
       encoding: valid ? 'utf8' : 'base64',
       data: valid ? text : bytes.toString('base64'),

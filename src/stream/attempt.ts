@@ -33,12 +33,15 @@ export interface Attempt {
   tokens: number;
   ids: number;
   failure: TokenwireError | undefined;
-  tail: ByteTail;
+  /** The last raw bytes, for the failed-request fixture (none when capture is off). */
+  tail: ByteTail | undefined;
   headersAt: number | undefined;
   firstTokenAt: number | undefined;
   lastDataAt: number;
   lastChunkAt: number;
   parseErrorsInRow: number;
+  /** Drops a response the server keeps open after `[DONE]`. */
+  drainTimer: NodeJS.Timeout | undefined;
   settle: () => void;
   settled: boolean;
   capture: CapturedAttempt;

@@ -275,12 +275,14 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       tokens: 0,
       ids: 0,
       failure: undefined,
-      tail: new ByteTail(),
+      // No capture, no copy of the bytes.
+      tail: options.failedRequestsDir === false ? undefined : new ByteTail(),
       headersAt: undefined,
       firstTokenAt: undefined,
       lastDataAt: startedAt,
       lastChunkAt: startedAt,
       parseErrorsInRow: 0,
+      drainTimer: undefined,
       settle: () => {},
       settled: false,
       capture: {
@@ -364,7 +366,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     const gap = t - attempt.lastChunkAt;
     if (gap > stats.maxGapMs) stats.maxGapMs = gap;
     attempt.lastChunkAt = t;
-    attempt.tail.push(chunk);
+    attempt.tail?.push(chunk);
     if (attempt.mode !== 'sse') {
       if (attempt.bodySize < MAX_ERROR_BODY_BYTES) {
         attempt.bodyChunks.push(chunk);
@@ -391,6 +393,8 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   }
 
   private onEnd(attempt: Attempt): void {
+    // The timer would keep the whole stream reachable for a second after it ended.
+    if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
     if (attempt.settled) return;
     attempt.capture.timings.durationMs = now() - attempt.startedAt;
     if (attempt.mode === 'sse') {
@@ -431,6 +435,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   }
 
   private onError(attempt: Attempt, error: Error): void {
+    if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
     if (attempt.settled) return;
     attempt.capture.timings.durationMs = now() - attempt.startedAt;
     if (attempt.complete) {
@@ -525,11 +530,11 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     attempt.complete = true;
     this.settleAttempt(attempt);
     // The server should end the response right after [DONE]; if it does not, drop it.
-    const timer = setTimeout(
+    attempt.drainTimer = setTimeout(
       () => attempt.handle?.abort(new Error('response kept open after [DONE]')),
       DRAIN_GRACE_MS,
     );
-    timer.unref();
+    attempt.drainTimer.unref();
   }
 
   /** Ends the current attempt as complete now and drops its connection (client-side stop). */
@@ -613,7 +618,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     if (attempt.settled) return;
     attempt.failure = failure;
     attempt.capture.error = failure.toJSON();
-    attempt.capture.raw = attempt.tail.snapshot();
+    attempt.capture.raw = attempt.tail?.snapshot();
     this.settleAttempt(attempt);
     attempt.handle?.abort(failure);
   }
