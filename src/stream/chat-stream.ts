@@ -42,6 +42,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private content = '';
   private reasoningText: string | undefined;
   private readonly toolParts = new Map<number, ToolCallParts>();
+  private approximateResume = false;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
     super(ctx, request.signal);
@@ -51,6 +52,16 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {
     const continueAssistant = resume && this.content !== '' ? this.content : undefined;
+    if (continueAssistant !== undefined && !this.approximateResume) {
+      // The server re-tokenizes the partial message: the ids need not be the ones it generated,
+      // so the continuation (and the ids after it) may differ from an uninterrupted run.
+      this.approximateResume = true;
+      this.ctx.log({
+        level: 'warn',
+        event: 'resume_approximate',
+        note: 'chat resumes from the text of the partial assistant message, which the server re-tokenizes',
+      });
+    }
     const request = this.request;
     const maxTokens =
       resume && request.maxTokens !== undefined
@@ -72,6 +83,11 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   /** Only servers that can continue an assistant message (vLLM) resume chat, and never mid tool call. */
   protected canResume(dialect: Dialect): boolean {
     if (this.toolParts.size > 0 || this.reasoningText !== undefined) return false;
+    // A last token with empty text is one whose bytes the server held back (it ends inside a
+    // UTF-8 character): the partial message cannot spell it, so the server would generate it
+    // again and its id would come twice. With no text at all there is nothing to continue.
+    const last = this.received.at(-1);
+    if (this.content === '' || last === undefined || last.text === '') return false;
     return (
       dialect.chatRequest({ model: undefined, request: this.request, continueAssistant: 'x' }) !== undefined
     );
