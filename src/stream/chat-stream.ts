@@ -43,6 +43,11 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private reasoningText: string | undefined;
   private readonly toolParts = new Map<number, ToolCallParts>();
   private approximateResume = false;
+  /**
+   * Length of `content` at the last resume while a stop string that began before it may still
+   * end in new text (the server only checks its own output); -1 when no check is needed.
+   */
+  private stopCheckFrom = -1;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
     super(ctx, request.signal);
@@ -62,6 +67,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
         note: 'chat resumes from the text of the partial assistant message, which the server re-tokenizes',
       });
     }
+    if (continueAssistant !== undefined) this.stopCheckFrom = this.content.length;
     const request = this.request;
     const maxTokens =
       resume && request.maxTokens !== undefined
@@ -94,19 +100,51 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   }
 
   tokens(ids: readonly number[] | undefined, text: string): void {
+    const stopped = this.stopCheckFrom >= 0 && this.straddlesStop(text);
+    // A stop string that began before the resume point ends the message in this delta, as the
+    // server would have ended it: its ids still count, its text is dropped.
+    if (stopped) text = '';
     this.content += text;
-    if (ids !== undefined && ids.length > 0) {
+    const hasIds = ids !== undefined && ids.length > 0;
+    if (hasIds) {
       const last = ids.length - 1;
       for (let i = 0; i <= last; i++) {
         const token: TokenEvent = { type: 'token', id: ids[i], text: i === last ? text : '' };
         this.deliverToken(token, true);
       }
-    } else {
+    } else if (!stopped) {
       this.deliverToken({ type: 'token', id: undefined, text }, false);
     }
-    const event: ChatTextEvent = { type: 'text', text };
-    if (ids !== undefined && ids.length > 0) event.ids = [...ids];
-    this.queue.push(event);
+    if (hasIds || !stopped) {
+      const event: ChatTextEvent = { type: 'text', text };
+      if (hasIds) event.ids = [...ids];
+      this.queue.push(event);
+    }
+    if (stopped) {
+      this.stopCheckFrom = -1;
+      this.finish('stop');
+      this.completeEarly();
+    }
+  }
+
+  /** Whether a stop string begins before the resume point and ends in `text`. */
+  private straddlesStop(text: string): boolean {
+    const { stop } = this.request;
+    const stops =
+      stop === undefined ? [] : (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
+    const resumeAt = this.stopCheckFrom;
+    let longest = 0;
+    let found = false;
+    for (const candidate of stops) {
+      longest = Math.max(longest, candidate.length);
+      const start = Math.max(0, resumeAt - candidate.length + 1);
+      // Bounded: `content` grows past resumeAt by less than the longest stop string while checked.
+      const at = (this.content.slice(start) + text).indexOf(candidate);
+      if (at >= 0 && start + at < resumeAt && start + at + candidate.length > resumeAt) found = true;
+    }
+    // Once the new text is as long as any stop string, nothing can straddle any more.
+    if (this.content.length + text.length - resumeAt >= longest - 1) this.stopCheckFrom = -1;
+    return found;
   }
 
   override reasoning(text: string): void {
