@@ -286,6 +286,31 @@ describe('chat resume', () => {
     expect(posts[0].body).not.toHaveProperty('continue_final_message');
   });
 
+  it('vLLM: a stop string that straddles the resume point is honoured (checked client-side)', async () => {
+    // The server checks stop strings on its own output only: after a resume it cannot see
+    // the beginning of one that was delivered before the break.
+    const full = (await runChat('vllm')).result.message.content;
+    const boundary = detokenize(expectedIds('vllm').slice(0, 4)).length;
+    const stop = full.slice(boundary - 2, boundary + 2);
+    expect(full.indexOf(stop)).toBe(boundary - 2);
+    const { events, result } = await runChat(
+      'vllm',
+      { stop: [stop] },
+      { 'x-sim-fault': 'truncate-after:4:once' },
+      RETRY,
+    );
+    expect(result.stats.resumes).toBe(1);
+    expect(result.finishReason).toBe('stop');
+    // The stop string's first two characters were delivered before the break; nothing after them is.
+    expect(result.message.content).toBe(full.slice(0, boundary));
+    expect(textOf(events, 'text')).toBe(full.slice(0, boundary));
+    // The ids of the delta that completed the stop string still count, as they do on a server.
+    const ids = result.tokenIds ?? [];
+    expect(ids.length).toBeGreaterThan(4);
+    expect(ids).toEqual(expectedIds('vllm').slice(0, ids.length));
+    expect(result.usage.completionTokens).toBe(ids.length);
+  });
+
   it('vLLM: the resume is logged as approximate, and is inexact where re-tokenizing differs', async () => {
     // Seed 8: token 5 is the first half of a UTF-8 character, token 6 completes it. The sim's
     // tokenizer spells the whole character with other ids, so continuing from the text of 6
