@@ -121,8 +121,11 @@ export class Client {
   /** The server's models (`GET /v1/models`). */
   async models(options: { signal?: AbortSignal } = {}): Promise<ModelInfo[]> {
     const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, options.signal);
-    const data = (json.body as { data?: unknown })?.data;
-    if (!Array.isArray(data)) throw this.badJson(json.url, 'no "data" array in the models answer', json.text);
+    // OpenAI-style `{"data": [...]}`; Together answers with a bare array.
+    const data = Array.isArray(json.body) ? json.body : (json.body as { data?: unknown })?.data;
+    if (!Array.isArray(data)) {
+      throw this.badJson(json.url, 'no "data" array in the models answer', json.text, 'GET');
+    }
     return data.map((raw: Record<string, unknown>) => ({
       id: String(raw.id),
       ownedBy: typeof raw.owned_by === 'string' ? raw.owned_by : undefined,

@@ -443,6 +443,14 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       this.settleAttempt(attempt);
       return;
     }
+    if (attempt.finishReason !== undefined && attempt.failure === undefined) {
+      // The server already said why generation ended: only the usage chunk or [DONE] was
+      // lost. Resuming now would generate past the end.
+      this.ctx.log({ level: 'warn', event: 'lost_after_finish', url: attempt.url.href, error: error.message });
+      attempt.complete = true;
+      this.settleAttempt(attempt);
+      return;
+    }
     const failure =
       attempt.failure ??
       (error instanceof TokenwireError

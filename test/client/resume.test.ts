@@ -219,3 +219,22 @@ describe('retries before the first token', () => {
     );
   });
 });
+
+describe('a break after the finish reason', () => {
+  it('is complete: no resume past maxTokens when only [DONE]/usage was lost', async () => {
+    const own = await startSimulator({ dialect: 'vllm', seed: 7 });
+    const { client, logs } = testClient(own.url, {
+      dialect: 'vllm',
+      headers: { 'x-sim-fault': 'reset-after:8:once' },
+      retry: { maxAttempts: 3, baseDelayMs: 1 },
+    });
+    const result = await client.streamCompletion({ prompt: [1, 17, 29], maxTokens: 8 }).final();
+    await client.close();
+    await own.close();
+    expect(result.ids).toHaveLength(8);
+    expect(result.finishReason).toBe('length');
+    expect(result.usage).toMatchObject({ completionTokens: 8, computed: true });
+    expect(result.stats.attempts).toBe(1);
+    expect(logs.some((r) => r.event === 'lost_after_finish')).toBe(true);
+  });
+});
