@@ -17,6 +17,7 @@ import type {
   Usage,
 } from '../types.js';
 import { BaseStream, type StreamContext } from './base-stream.js';
+import { ResumeStopCheck } from './stop-strings.js';
 
 interface ToolCallParts {
   index: number;
@@ -43,16 +44,13 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private reasoningText: string | undefined;
   private readonly toolParts = new Map<number, ToolCallParts>();
   private approximateResume = false;
-  /**
-   * Length of `content` at the last resume while a stop string that began before it may still
-   * end in new text (the server only checks its own output); -1 when no check is needed.
-   */
-  private stopCheckFrom = -1;
+  private readonly stopCheck: ResumeStopCheck;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
     super(ctx, request.signal);
     this.request = request;
     this.model = model;
+    this.stopCheck = new ResumeStopCheck(request.stop);
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {
@@ -67,7 +65,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
         note: 'chat resumes from the text of the partial assistant message, which the server re-tokenizes',
       });
     }
-    if (continueAssistant !== undefined) this.stopCheckFrom = this.content.length;
+    if (continueAssistant !== undefined) this.stopCheck.arm(this.content);
     const request = this.request;
     const maxTokens =
       resume && request.maxTokens !== undefined
@@ -100,7 +98,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   }
 
   tokens(ids: readonly number[] | undefined, text: string): void {
-    const stopped = this.stopCheckFrom >= 0 && this.straddlesStop(text);
+    const stopped = this.stopCheck.check(text);
     // A stop string that began before the resume point ends the message in this delta, as the
     // server would have ended it: its ids still count, its text is dropped.
     if (stopped) text = '';
@@ -121,30 +119,9 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       this.queue.push(event);
     }
     if (stopped) {
-      this.stopCheckFrom = -1;
       this.finish('stop');
       this.completeEarly();
     }
-  }
-
-  /** Whether a stop string begins before the resume point and ends in `text`. */
-  private straddlesStop(text: string): boolean {
-    const { stop } = this.request;
-    const stops =
-      stop === undefined ? [] : (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
-    const resumeAt = this.stopCheckFrom;
-    let longest = 0;
-    let found = false;
-    for (const candidate of stops) {
-      longest = Math.max(longest, candidate.length);
-      const start = Math.max(0, resumeAt - candidate.length + 1);
-      // Bounded: `content` grows past resumeAt by less than the longest stop string while checked.
-      const at = (this.content.slice(start) + text).indexOf(candidate);
-      if (at >= 0 && start + at < resumeAt && start + at + candidate.length > resumeAt) found = true;
-    }
-    // Once the new text is as long as any stop string, nothing can straddle any more.
-    if (this.content.length + text.length - resumeAt >= longest - 1) this.stopCheckFrom = -1;
-    return found;
   }
 
   override reasoning(text: string): void {

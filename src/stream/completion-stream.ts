@@ -13,6 +13,7 @@ import type {
   Usage,
 } from '../types.js';
 import { BaseStream, type StreamContext } from './base-stream.js';
+import { ResumeStopCheck } from './stop-strings.js';
 
 /**
  * A streaming completion. Iterate it for `token` events and one final `done`
@@ -30,19 +31,14 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   private readonly request: CompletionRequest;
   private readonly model: string | undefined;
   private approximateResume = false;
-  /**
-   * After a resume: the tail of the text before it, where a stop string may begin that
-   * the server cannot see (it only sees its own output). Empty when no check is needed.
-   */
-  private stopCarry = '';
-  /** Text of the current resumed attempt while a straddling stop string is still possible. */
-  private stopWindow = '';
+  private readonly stopCheck: ResumeStopCheck;
 
   constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
     super(ctx, request.signal);
     this.request = request;
     this.model = model;
     if (Array.isArray(request.prompt)) this.promptIdList = request.prompt;
+    this.stopCheck = new ResumeStopCheck(request.stop);
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest {
@@ -66,7 +62,11 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
         }
       }
       if (maxTokens !== undefined) maxTokens = Math.max(1, maxTokens - this.received.length);
-      this.armStopCheck();
+      let tail = '';
+      for (let i = this.received.length - 1; i >= 0 && tail.length < this.stopCheck.tailLength; i--) {
+        tail = this.received[i].text + tail;
+      }
+      this.stopCheck.arm(tail);
     }
     const wire = dialect.completionRequest({
       model: request.model ?? this.model,
@@ -93,54 +93,14 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     return typeof this.request.prompt === 'string';
   }
 
-  private stopStrings(): string[] {
-    const { stop } = this.request;
-    if (stop === undefined) return [];
-    return (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
-  }
-
-  private armStopCheck(): void {
-    const longest = Math.max(0, ...this.stopStrings().map((s) => s.length));
-    if (longest < 2) return;
-    let text = '';
-    for (let i = this.received.length - 1; i >= 0 && text.length < longest - 1; i--) {
-      text = this.received[i].text + text;
-    }
-    this.stopCarry = text.slice(-(longest - 1));
-    this.stopWindow = '';
-  }
-
-  /**
-   * Finds a stop string that begins before the resume point and ends in `text`.
-   * Returns how much of `text` to keep, or -1 when there is none.
-   */
-  private straddlingStop(text: string): number {
-    const carry = this.stopCarry;
-    const window = carry + this.stopWindow + text;
-    let cut = -1;
-    for (const stop of this.stopStrings()) {
-      const at = window.indexOf(stop);
-      if (at >= 0 && at < carry.length && at + stop.length > carry.length) {
-        const keep = Math.max(0, at - carry.length - this.stopWindow.length);
-        if (cut === -1 || keep < cut) cut = keep;
-      }
-    }
-    this.stopWindow += text;
-    // Once the new text is longer than any stop string, nothing can straddle any more.
-    if (this.stopWindow.length >= carry.length) this.stopCarry = '';
-    return cut;
-  }
-
   tokens(ids: readonly number[] | undefined, text: string, logprobs: readonly number[] | undefined): void {
-    if (this.stopCarry !== '') {
-      const keep = this.straddlingStop(text);
-      if (keep >= 0) {
-        this.stopCarry = '';
-        this.emitTokens(ids, text.slice(0, keep), logprobs);
-        this.finish('stop');
-        this.completeEarly();
-        return;
-      }
+    if (this.stopCheck.check(text)) {
+      // A stop string that began before the resume point ends here: the server would have
+      // stopped, so this token's text is dropped and the stream ends as 'stop'.
+      this.emitTokens(ids, '', logprobs);
+      this.finish('stop');
+      this.completeEarly();
+      return;
     }
     this.emitTokens(ids, text, logprobs);
   }
