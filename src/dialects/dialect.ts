@@ -5,6 +5,7 @@
  */
 import type { SseEvent } from '../sse/parser.js';
 import type { ChatRequest, CompletionRequest, DialectName, SamplingOptions } from '../types.js';
+import type { FastState } from './fast-chunk.js';
 
 /** A request as the transport sends it. */
 export interface WireRequest {
@@ -61,6 +62,8 @@ export interface DecodeSink {
   reasoning(text: string): void;
   /** Chat: a tool-call fragment. */
   toolCall(delta: ToolCallDelta): void;
+  /** Per-stream state of a dialect's byte-level fast path; absent when the fast path is off. */
+  readonly decoderState?: FastState;
 }
 
 /** Resolved inputs to request building. */
@@ -89,6 +92,12 @@ export interface Dialect {
   completionRequest(input: CompletionWireInput): WireRequest;
   /** Decodes one SSE event of a completions stream (the request it answers is given for context). */
   decodeCompletion(event: SseEvent, sink: DecodeSink, request: WireRequest): void;
+  /**
+   * Optional fast path for a one-line event's raw data bytes `line[start, end)`:
+   * decodes it exactly as {@link decodeCompletion} would and returns true, or
+   * returns false having called nothing on `sink` (then the event goes the full way).
+   */
+  decodeCompletionBytes?(line: Buffer, start: number, end: number, sink: DecodeSink): boolean;
   /** Builds a streaming chat request, or undefined when `continueAssistant` is set but unsupported. */
   chatRequest(input: ChatWireInput): WireRequest | undefined;
   decodeChat(event: SseEvent, sink: DecodeSink): void;

@@ -4,6 +4,7 @@
  */
 import type { DialectName, SamplingOptions } from '../types.js';
 import type { DecodeSink, Dialect, WireRequest } from './dialect.js';
+import { fastDecodeCompletionBytes, learnCompletionTemplate } from './fast-chunk.js';
 import {
   chatBody,
   commonSampling,
@@ -54,6 +55,10 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
       if (json === undefined) return;
       decodeCompletionChoice(json, sink);
       spec.decodeExtra?.(json, sink);
+      const state = sink.decoderState;
+      if (state !== undefined && state.learnBudget > 0 && spec.decodeExtra === undefined) {
+        learnCompletionTemplate(event.data, json, state);
+      }
     },
     chatRequest(input) {
       const body = chatBody(input, dialect, spec.includeUsage);
@@ -85,6 +90,11 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
     },
     sampling,
   };
+  // The byte fast path knows only the common decoding; a dialect with extras goes the full way.
+  if (spec.decodeExtra === undefined) {
+    dialect.decodeCompletionBytes = (line, start, end, sink) =>
+      sink.decoderState !== undefined && fastDecodeCompletionBytes(line, start, end, sink, sink.decoderState);
+  }
   if (spec.tokenizePath) {
     const path = spec.tokenizePath;
     dialect.tokenizeRequest = (text, model): WireRequest => ({

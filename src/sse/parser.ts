@@ -43,6 +43,15 @@ export interface SseHandlers {
   onComment?(comment: string): void;
   /** A valid `retry:` field (digits only). */
   onRetry?(ms: number): void;
+  /**
+   * Optional fast path, tried before {@link onEvent} for the commonest event: exactly
+   * one `data:` line, no `event:` and no `error:` field, whose bytes lie inside one
+   * pushed chunk. Gets the raw value bytes `line[start, end)` (not decoded) at dispatch
+   * time; returning true means the event was handled, and `onEvent` is not called.
+   * Returning false falls back to `onEvent` with the event decoded as usual. The
+   * bytes are only valid during the call (the caller may reuse its chunks).
+   */
+  onEventBytes?(line: Buffer, start: number, end: number): boolean;
 }
 
 /** Bounds of an {@link SseParser}. */
@@ -155,6 +164,15 @@ export class SseParser {
   private eventType = '';
   private data = '';
   private dataLines = 0;
+  /**
+   * With an `onEventBytes` handler, the event's first data line when it lies inside the
+   * chunk being parsed: kept as a byte range and decoded only if needed (a second data
+   * line, the hook declining, or the chunk ending before the blank line). Undefined
+   * when `data` holds the decoded value instead.
+   */
+  private rawData: Buffer | undefined = undefined;
+  private rawStart = 0;
+  private rawEnd = 0;
   private error: string | undefined = undefined;
   private id: string | undefined = undefined;
   private eventBytes = 0;
@@ -242,10 +260,25 @@ export class SseParser {
         : new Error('SseParser is unusable: a handler threw while parsing', { cause: error });
     this.tail = Buffer.alloc(0);
     this.tailLength = 0;
+    this.rawData = undefined;
     throw error;
   }
 
   private parse(bytes: Buffer): void {
+    this.scan(bytes);
+    // The event's blank line is in a later chunk. Decode the pending data line now
+    // rather than keep a reference to this chunk: a caller may reuse its buffer for the
+    // next read (Node's sockets do not, but a Uint8Array producer may), and holding it
+    // would also pin the whole chunk. This is the rare case (an event split across reads).
+    if (this.rawData !== undefined) this.decodeRawData();
+  }
+
+  private decodeRawData(): void {
+    this.data = decodeUtf8(this.rawData!, this.rawStart, this.rawEnd);
+    this.rawData = undefined;
+  }
+
+  private scan(bytes: Buffer): void {
     const length = bytes.length;
     let pos = 0;
     if (this.atStreamStart) {
@@ -336,8 +369,9 @@ export class SseParser {
     const line = this.tail;
     const lineLength = this.tailLength;
     this.tailLength = 0;
-    if (line.length > RETAINED_TAIL_BYTES) this.tail = Buffer.alloc(0);
+    // Processed before a big buffer is dropped, so processLine can tell it is the tail.
     this.processLine(line, 0, lineLength);
+    if (line.length > RETAINED_TAIL_BYTES && this.tail === line) this.tail = Buffer.alloc(0);
   }
 
   /** Interprets one complete line `[start, end)` of `line` (line ending excluded). */
@@ -354,8 +388,20 @@ export class SseParser {
         valueStart = fieldValueStart(line, start, end, FIELD_DATA);
         if (valueStart !== -1) {
           this.countEventBytes(end - valueStart);
-          const value = decodeUtf8(line, valueStart, end);
-          this.data = this.dataLines === 0 ? value : `${this.data}\n${value}`;
+          if (this.dataLines === 0) {
+            // The tail buffer is overwritten by the next split line: only a line inside
+            // the pushed chunk can wait undecoded.
+            if (this.handlers.onEventBytes !== undefined && line !== this.tail) {
+              this.rawData = line;
+              this.rawStart = valueStart;
+              this.rawEnd = end;
+            } else {
+              this.data = decodeUtf8(line, valueStart, end);
+            }
+          } else {
+            if (this.rawData !== undefined) this.decodeRawData();
+            this.data = `${this.data}\n${decodeUtf8(line, valueStart, end)}`;
+          }
           this.dataLines++;
         }
         return;
@@ -421,6 +467,25 @@ export class SseParser {
       // Spec: a blank line with no data only resets the event type (id stays pending).
       this.eventType = '';
       return;
+    }
+    const raw = this.rawData;
+    if (raw !== undefined) {
+      // Only a lone data line is ever raw (a second one decodes it), and an `error:`
+      // or `event:` field changes what the event means: those go the full way.
+      if (this.error === undefined && this.eventType === '') {
+        const start = this.rawStart;
+        const end = this.rawEnd;
+        const id = this.id;
+        // Reset before calling out, so a throwing handler cannot leave the event half-pending.
+        this.rawData = undefined;
+        this.dataLines = 0;
+        this.id = undefined;
+        this.eventBytes = 0;
+        if (this.handlers.onEventBytes!(raw, start, end)) return;
+        this.handlers.onEvent({ event: '', data: decodeUtf8(raw, start, end), error: undefined, id });
+        return;
+      }
+      this.decodeRawData();
     }
     const event: SseEvent = { event: this.eventType, data: this.data, error: this.error, id: this.id };
     // Reset before calling out, so a throwing handler cannot leave the event half-pending.

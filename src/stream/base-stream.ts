@@ -20,6 +20,7 @@ import type {
   WireRequest,
   WireUsage,
 } from '../dialects/dialect.js';
+import { type FastState, newFastState } from '../dialects/fast-chunk.js';
 import {
   AbortError,
   describeRequest,
@@ -53,6 +54,12 @@ export const MAX_CONSECUTIVE_PARSE_ERRORS = 3;
 const DRAIN_GRACE_MS = 1_000;
 /** Largest non-stream body (error page, JSON instead of SSE) read into memory. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/**
+ * Debugging switch, read once: `TOKENWIRE_NO_FAST_PATH=1` turns off the dialects'
+ * byte-level fast path (every event then goes through JSON.parse), to rule it out
+ * when a stream decodes strangely. The results must be identical either way.
+ */
+const FAST_PATH = process.env.TOKENWIRE_NO_FAST_PATH !== '1';
 
 /** What every stream needs from its client. */
 export interface StreamContext {
@@ -71,6 +78,8 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   protected readonly ctx: StreamContext;
   protected readonly queue: EventQueue<E>;
   protected readonly stats: StreamStats = newStats();
+  /** The dialect fast path's per-stream template (DecodeSink member). */
+  readonly decoderState: FastState | undefined = FAST_PATH ? newFastState() : undefined;
   /** Every token delivered, over all attempts (also the `partial` of an error). */
   protected readonly received: TokenEvent[] = [];
   protected dialect: Dialect | undefined;
@@ -332,9 +341,21 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
     else attempt.mode = 'other-body';
     if (attempt.mode === 'sse') {
+      const fastDecode =
+        this.kind === 'completion' && FAST_PATH ? this.dialect?.decodeCompletionBytes : undefined;
       attempt.parser = new SseParser(
         {
           onEvent: (event: SseEvent) => this.onEvent(attempt, event),
+          onEventBytes:
+            fastDecode === undefined
+              ? undefined
+              : (line, start, end) => {
+                  // As onEvent: events after the end or a failure are dropped.
+                  if (attempt.complete || attempt.failure) return true;
+                  if (!fastDecode(line, start, end, this)) return false;
+                  this.stats.events++;
+                  return true;
+                },
           onComment: () => {
             this.stats.keepalives++;
             if (this.ctx.options.timeouts.keepaliveResetsIdle) attempt.lastDataAt = now();
