@@ -467,7 +467,12 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     if (attempt.finishReason !== undefined && attempt.failure === undefined) {
       // The server already said why generation ended: only the usage chunk or [DONE] was
       // lost. Resuming now would generate past the end.
-      this.ctx.log({ level: 'warn', event: 'lost_after_finish', url: attempt.url.href, error: error.message });
+      this.ctx.log({
+        level: 'warn',
+        event: 'lost_after_finish',
+        url: attempt.url.href,
+        error: error.message,
+      });
       attempt.complete = true;
       this.settleAttempt(attempt);
       return;
