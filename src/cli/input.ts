@@ -17,5 +17,7 @@ export async function readStdin(what: string): Promise<string> {
       throw new UsageError(`standard input is larger than ${MAX_STDIN_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') throw new UsageError(`no ${what} given: standard input was empty (see --help)`);
+  return text;
 }

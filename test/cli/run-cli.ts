@@ -1,0 +1,60 @@
+/**
+ * Runs the built CLI (dist/cli/main.js, built by `npm test` before vitest) as a
+ * child process with a deadline, a clean environment and its own state dir.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** Failed-request fixtures of the whole suite go here, never into the user's state dir. */
+export const STATE_DIR = mkdtempSync(join(tmpdir(), 'tokenwire-cli-test-'));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Standard input; none (an immediately closed pipe) by default. */
+  input?: string;
+  env?: Record<string, string>;
+  /** Kill the child (SIGKILL) after this long; the test then fails on the code. Default 10 s. */
+  timeoutMs?: number;
+  /** Called on every stdout chunk with everything so far (e.g. to send SIGINT mid-stream). */
+  onStdout?: (child: ChildProcess, stdout: string) => void;
+}
+
+/** Runs `tokenwire ...args` and resolves when it exits. */
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    XDG_STATE_HOME: STATE_DIR,
+    NO_COLOR: '1',
+  };
+  Object.assign(env, options.env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 10_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      options.onStdout?.(child, stdout);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
