@@ -147,7 +147,8 @@ async function run(argv: string[]): Promise<number> {
             live.write('stderr', event.text, 'dim');
             return;
           case 'text':
-            endReasoning();
+            // Reasoning tokens' ids arrive as empty text deltas: only real text ends the reasoning.
+            if (event.text !== '') endReasoning();
             countTokens(progress, event.ids?.length ?? 1);
             live.write('stdout', event.text);
             if (event.text !== '') endsWithNewline = event.text.endsWith('\n');
