@@ -47,6 +47,7 @@ import {
 } from './attempt.js';
 import { expiredClock, nextDeadline } from './clocks.js';
 import { EventQueue } from './event-queue.js';
+import { callUsage } from './usage.js';
 
 /** Parse errors in a row after which the stream is declared garbage. */
 export const MAX_CONSECUTIVE_PARSE_ERRORS = 3;
@@ -672,35 +673,24 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
 
   private computeUsage(attempt: Attempt): Usage {
     const reported = attempt.usage;
-    const extension = attempt.number > 1 ? this.tokensBeforeAttempt : 0;
-    if (reported?.completionTokens !== undefined) {
-      if (
-        !this.stats.idsIncomplete &&
-        this.dialect?.liveIds &&
-        attempt.ids === attempt.tokens &&
-        attempt.ids > 0 &&
-        reported.completionTokens > attempt.ids
-      ) {
-        this.markIdsIncomplete(reported.completionTokens, attempt.ids);
-      }
-      const completionTokens = this.tokensBeforeAttempt + reported.completionTokens;
-      const promptTokens =
-        reported.promptTokens === undefined ? undefined : Math.max(0, reported.promptTokens - extension);
-      return {
-        promptTokens,
-        completionTokens,
-        totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
-        computed: false,
-      };
+    if (
+      reported?.completionTokens !== undefined &&
+      !this.stats.idsIncomplete &&
+      this.dialect?.liveIds &&
+      attempt.ids === attempt.tokens &&
+      attempt.ids > 0 &&
+      reported.completionTokens > attempt.ids
+    ) {
+      this.markIdsIncomplete(reported.completionTokens, attempt.ids);
     }
-    const promptTokens = this.promptTokenCount();
-    const completionTokens = this.received.length;
-    return {
-      promptTokens,
-      completionTokens,
-      totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
-      computed: true,
-    };
+    return callUsage({
+      reported,
+      tokensBeforeAttempt: this.tokensBeforeAttempt,
+      resumed: attempt.number > 1,
+      promptTokens: this.promptTokenCount(),
+      tokensReceived: this.received.length,
+      endIds: this.completionIdList?.length,
+    });
   }
 
   /** The prompt's token count when known without the server (id prompts). */

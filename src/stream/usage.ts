@@ -1,0 +1,46 @@
+/**
+ * Usage of a whole call, over all its attempts: the server's numbers where it gave
+ * them (the original prompt counted once, every completion token counted), else
+ * computed from what was streamed and marked so.
+ */
+import type { WireUsage } from '../dialects/dialect.js';
+import type { Usage } from '../types.js';
+
+export interface UsageInput {
+  /** What the last (successful) attempt's server reported, if anything. */
+  reported: WireUsage | undefined;
+  /** Tokens received before the last attempt (its prompt was extended by them on a resume). */
+  tokensBeforeAttempt: number;
+  /** Whether the last attempt was a continuation (its prompt holds the earlier tokens). */
+  resumed: boolean;
+  /** The prompt's length when known without the server (id prompts, server-given prompt ids). */
+  promptTokens: number | undefined;
+  /** Tokens delivered over the whole call. */
+  tokensReceived: number;
+  /** Ids the server sent at the end (SGLang), which count tokens better than text events. */
+  endIds: number | undefined;
+}
+
+export function callUsage(input: UsageInput): Usage {
+  const { reported } = input;
+  if (reported?.completionTokens !== undefined) {
+    const completionTokens = input.tokensBeforeAttempt + reported.completionTokens;
+    const extension = input.resumed ? input.tokensBeforeAttempt : 0;
+    const promptTokens =
+      reported.promptTokens === undefined ? undefined : Math.max(0, reported.promptTokens - extension);
+    return {
+      promptTokens,
+      completionTokens,
+      totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
+      computed: false,
+    };
+  }
+  const completionTokens = input.endIds ?? input.tokensReceived;
+  const { promptTokens } = input;
+  return {
+    promptTokens,
+    completionTokens,
+    totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
+    computed: true,
+  };
+}
