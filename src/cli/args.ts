@@ -126,6 +126,8 @@ export function num(values: FlagValues, flag: string, min?: number): number | un
 export function parseIds(text: string): number[] | undefined {
   const trimmed = text.trim();
   if (!/^\[?\s*\d+(\s*[,\s]\s*\d+)*\s*,?\s*\]?$/.test(trimmed)) return undefined;
+  // Brackets come in pairs: '[1,2' is more likely a mangled paste than an id list.
+  if (trimmed.startsWith('[') !== trimmed.endsWith(']')) return undefined;
   const inner = trimmed.replace(/^\[/, '').replace(/\]$/, '');
   const ids = inner
     .split(/[\s,]+/)
