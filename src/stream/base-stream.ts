@@ -652,6 +652,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   private failAttempt(attempt: Attempt, failure: TokenwireError): void {
     if (attempt.settled) return;
     attempt.failure = failure;
+    attempt.capture.timings.durationMs = now() - attempt.startedAt;
     attempt.capture.error = failure.toJSON();
     attempt.capture.raw = attempt.tail?.snapshot();
     this.settleAttempt(attempt);
