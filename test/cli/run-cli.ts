@@ -3,15 +3,18 @@
  * child process with a deadline, a clean environment and its own state dir.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 /** Failed-request fixtures of the whole suite go here, never into the user's state dir. */
 export const STATE_DIR = mkdtempSync(join(tmpdir(), 'tokenwire-cli-test-'));
+// Registered in the test file that imports this module: its state dir goes with it.
+afterAll(() => rmSync(STATE_DIR, { recursive: true, force: true }));
 
 export interface CliResult {
   code: number | null;
