@@ -47,6 +47,7 @@ import {
 } from './attempt.js';
 import { expiredClock, nextDeadline } from './clocks.js';
 import { EventQueue } from './event-queue.js';
+import { ReceivedTokens } from './received.js';
 import { callUsage } from './usage.js';
 
 /** Parse errors in a row after which the stream is declared garbage. */
@@ -82,7 +83,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   /** The dialect fast path's per-stream template (DecodeSink member). */
   readonly decoderState: FastState | undefined = FAST_PATH ? newFastState() : undefined;
   /** Every token delivered, over all attempts (also the `partial` of an error). */
-  protected readonly received: TokenEvent[] = [];
+  protected readonly received = new ReceivedTokens();
   protected dialect: Dialect | undefined;
   protected attempt: Attempt | undefined;
   protected finishReason: string | undefined;
@@ -182,7 +183,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       `aborted by the caller${describeRequest('POST', this.attempt?.url.href)}${
         reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : ''
       }`,
-      { code: 'aborted', phase: this.phaseNow(), cause: reason, partial: this.received },
+      { code: 'aborted', phase: this.phaseNow(), cause: reason, partial: this.received.events() },
     );
     this.interrupt(error);
   }
@@ -401,7 +402,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     try {
       parser.push(chunk);
     } catch (error) {
-      this.failAttempt(attempt, streamError(attempt, error, this.received));
+      this.failAttempt(attempt, streamError(attempt, error, this.received.events()));
       return;
     }
     // The idle clock counts data arriving, however slowly, but not keepalive comments.
@@ -423,7 +424,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       try {
         attempt.parser!.end();
       } catch (error) {
-        this.failAttempt(attempt, streamError(attempt, error, this.received));
+        this.failAttempt(attempt, streamError(attempt, error, this.received.events()));
         return;
       }
       if (attempt.failure) return;
@@ -443,7 +444,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
         attempt,
         new StreamTruncatedError(
           message,
-          errorInit(attempt, this.received, 'stream_truncated', 'stream', true),
+          errorInit(attempt, this.received.events(), 'stream_truncated', 'stream', true),
         ),
       );
       return;
@@ -453,7 +454,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       this.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
       return;
     }
-    this.failAttempt(attempt, nonStreamBodyError(attempt, body, this.received));
+    this.failAttempt(attempt, nonStreamBodyError(attempt, body, this.received.events()));
   }
 
   private onError(attempt: Attempt, error: Error): void {
@@ -490,7 +491,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
             this.ctx.options.timeouts,
           ));
     if (failure.phase === 'stream' || attempt.headersAt !== undefined) {
-      failure.partial = this.received;
+      failure.partial = this.received.events();
     }
     this.failAttempt(attempt, failure);
   }
@@ -515,7 +516,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     if (hasId) attempt.ids++;
     attempt.parseErrorsInRow = 0;
     this.stats.tokens++;
-    this.received.push(event);
+    this.received.record(event.id, event.text, event.logprob);
   }
 
   /** Marks the first token of an attempt for non-token deltas (chat reasoning, tool calls). */
@@ -590,7 +591,10 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       );
     const failure = new ServerError(
       `server_error: the server reported an error in the stream after ${attempt.tokens} tokens${describeRequest('POST', attempt.url.href)}: ${error.message}${code !== undefined ? ` (code ${code})` : ''}`,
-      { ...errorInit(attempt, this.received, 'server_error', 'stream', retryable), serverCode: code },
+      {
+        ...errorInit(attempt, this.received.events(), 'server_error', 'stream', retryable),
+        serverCode: code,
+      },
     );
     this.ctx.log({
       level: 'warn',
@@ -618,7 +622,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
         attempt,
         new ProtocolError(
           `protocol_error: ${attempt.parseErrorsInRow} stream events in a row were not valid JSON${describeRequest('POST', attempt.url.href)}; last: ${preview}`,
-          { ...errorInit(attempt, this.received, 'protocol_error', 'stream', false), cause },
+          { ...errorInit(attempt, this.received.events(), 'protocol_error', 'stream', false), cause },
         ),
       );
     }
@@ -700,7 +704,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   }
 
   private async failWithCapture(failure: TokenwireError, reason: string): Promise<void> {
-    failure.partial = this.received;
+    failure.partial = this.received.events();
     const dir = this.ctx.options.failedRequestsDir;
     if (dir !== false && failure.code !== 'aborted') {
       try {
@@ -730,7 +734,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   private fail(failure: TokenwireError): void {
     if (this.finished) return;
     this.finished = true;
-    if (failure.partial.length === 0) failure.partial = this.received;
+    if (failure.partial.length === 0) failure.partial = this.received.events();
     scrubError(failure, this.ctx.secrets);
     this.stats.durationMs = now() - this.startedAt;
     this.cleanup();
@@ -816,7 +820,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     }[expired] as [string, 'headers' | 'stream', boolean];
     const error = new TimeoutError(
       `${expired}: ${message}${where}`,
-      errorInit(attempt, this.received, expired, phase, retryable),
+      errorInit(attempt, this.received.events(), expired, phase, retryable),
     );
     this.ctx.log({ level: 'warn', event: expired, url: attempt.url.href, tokens });
     this.failAttempt(attempt, error);
@@ -843,7 +847,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       code: 'protocol_error',
       phase: this.phaseNow(),
       cause: error,
-      partial: this.received,
+      partial: this.received.events(),
     });
   }
 }

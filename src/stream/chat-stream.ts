@@ -90,8 +90,8 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     // A last token with empty text is one whose bytes the server held back (it ends inside a
     // UTF-8 character): the partial message cannot spell it, so the server would generate it
     // again and its id would come twice. With no text at all there is nothing to continue.
-    const last = this.received.at(-1);
-    if (this.content === '' || last === undefined || last.text === '') return false;
+    const last = this.received.lastText();
+    if (this.content === '' || last === undefined || last === '') return false;
     return (
       dialect.chatRequest({ model: undefined, request: this.request, continueAssistant: 'x' }) !== undefined
     );
@@ -166,8 +166,8 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       reasoning: this.reasoningText,
       toolCalls,
     };
-    const ids = this.received.map((token) => token.id);
-    const liveIds = ids.length > 0 && ids.every((id) => id !== undefined);
+    const ids = this.received.ids;
+    const liveIds = ids.length > 0 && this.received.missingIds === 0;
     const tokenIds = this.completionIdList ?? (liveIds ? (ids as number[]) : undefined);
     const finishReason = this.finishReason ?? 'stop';
     const done: ChatDoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds, message };

@@ -47,11 +47,11 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     let maxTokens = request.maxTokens;
     if (resume && this.received.length > 0) {
       if (this.exactResumePossible()) {
-        const ids = this.received.map((token) => token.id as number);
+        const ids = this.received.ids as number[];
         prompt = [...(this.promptIdList as number[]), ...ids];
       } else {
         // Documented as approximate: re-tokenizing text need not give back the same ids.
-        prompt = `${request.prompt as string}${this.received.map((token) => token.text).join('')}`;
+        prompt = `${request.prompt as string}${this.received.text()}`;
         if (!this.approximateResume) {
           this.approximateResume = true;
           this.ctx.log({
@@ -62,11 +62,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
         }
       }
       if (maxTokens !== undefined) maxTokens = Math.max(1, maxTokens - this.received.length);
-      let tail = '';
-      for (let i = this.received.length - 1; i >= 0 && tail.length < this.stopCheck.tailLength; i--) {
-        tail = this.received[i].text + tail;
-      }
-      this.stopCheck.arm(tail);
+      this.stopCheck.arm(this.received.textTail(this.stopCheck.tailLength));
     }
     const wire = dialect.completionRequest({
       model: request.model ?? this.model,
@@ -84,8 +80,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
 
   private exactResumePossible(): boolean {
     if (this.promptIdList === undefined || this.stats.idsIncomplete) return false;
-    for (const token of this.received) if (token.id === undefined) return false;
-    return true;
+    return this.received.missingIds === 0;
   }
 
   protected canResume(_dialect: Dialect): boolean {
@@ -131,14 +126,20 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   }
 
   protected complete(usage: Usage): { done: DoneEvent; result: CompletionResult } {
-    const tokens = this.received;
-    const ids = tokens.map((token) => token.id);
-    const liveIds = ids.length > 0 && ids.every((id) => id !== undefined);
+    const { received } = this;
+    const ids = received.ids;
+    const liveIds = ids.length > 0 && received.missingIds === 0;
     const tokenIds = this.completionIdList ?? (liveIds ? (ids as number[]) : undefined);
     const finishReason = this.finishReason ?? 'stop';
     const done: DoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds };
-    let text = '';
-    for (const token of tokens) text += token.text;
-    return { done, result: { tokens, ids, text, finishReason, usage, stats: this.stats } };
+    const result = {
+      tokens: received.events(),
+      ids,
+      text: received.text(),
+      finishReason,
+      usage,
+      stats: this.stats,
+    };
+    return { done, result };
   }
 }
