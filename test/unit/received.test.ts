@@ -11,7 +11,8 @@ describe('ReceivedTokens', () => {
     expect(received.missingIds).toBe(1);
     expect(received.text()).toBe('abc');
     expect(received.lastText()).toBe('');
-    expect(received.textTail(2)).toBe('abc');
+    expect(received.textTail(2)).toBe('bc');
+    expect(received.textTail(3)).toBe('abc');
     expect(received.textTail(0)).toBe('');
     expect(received.events()).toEqual([
       { type: 'token', id: 5, text: 'a' },
