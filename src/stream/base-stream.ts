@@ -304,15 +304,17 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     };
     this.attempt = attempt;
     this.capturedAttempts.push(attempt.capture);
-    this.ctx.log({
-      level: 'debug',
-      event: 'request',
-      method: 'POST',
-      url: url.href,
-      attempt: attempt.number,
-      dialect: this.dialect?.name,
-      payloadBytes: Buffer.byteLength(body),
-    });
+    // Debug records are built only when debug is on: they cost per request.
+    if (this.ctx.options.debug)
+      this.ctx.log({
+        level: 'debug',
+        event: 'request',
+        method: 'POST',
+        url: url.href,
+        attempt: attempt.number,
+        dialect: this.dialect?.name,
+        payloadBytes: Buffer.byteLength(body),
+      });
     attempt.handle = sendRequest(
       this.ctx.dispatcher,
       { url, method: 'POST', headers, body, headersTimeoutMs: 0 },
@@ -368,16 +370,18 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
           : { maxLineBytes: this.ctx.options.maxLineBytes },
       );
     }
-    this.ctx.log({
-      level: 'debug',
-      event: 'response',
-      url: attempt.url.href,
-      status,
-      contentType,
-      headersMs: Math.round(t - attempt.startedAt),
-      requestId: requestIdOf(headers),
-      rateLimit: rateLimitHeaders(headers),
-    });
+    // Debug records are built only when debug is on: they cost per request.
+    if (this.ctx.options.debug)
+      this.ctx.log({
+        level: 'debug',
+        event: 'response',
+        url: attempt.url.href,
+        status,
+        contentType,
+        headersMs: Math.round(t - attempt.startedAt),
+        requestId: requestIdOf(headers),
+        rateLimit: rateLimitHeaders(headers),
+      });
   }
 
   private onData(attempt: Attempt, chunk: Buffer): void {
@@ -509,7 +513,12 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       this.armWatchdog();
       if (this.stats.timeToFirstTokenMs === undefined) {
         this.stats.timeToFirstTokenMs = t - this.startedAt;
-        this.ctx.log({ level: 'debug', event: 'first_token', ms: Math.round(this.stats.timeToFirstTokenMs) });
+        if (this.ctx.options.debug)
+          this.ctx.log({
+            level: 'debug',
+            event: 'first_token',
+            ms: Math.round(this.stats.timeToFirstTokenMs),
+          });
       }
     }
     attempt.tokens++;
@@ -668,7 +677,8 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     const usage = this.computeUsage(attempt);
     this.stats.durationMs = now() - this.startedAt;
     const { done, result } = this.complete(usage);
-    this.ctx.log({ level: 'debug', event: 'summary', url: attempt.url.href, ...this.stats });
+    if (this.ctx.options.debug)
+      this.ctx.log({ level: 'debug', event: 'summary', url: attempt.url.href, ...this.stats });
     this.finished = true;
     this.cleanup();
     this.queue.push(done);
