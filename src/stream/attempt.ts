@@ -3,7 +3,7 @@
  * stream engine (base-stream.ts) drives attempts; this file only describes them.
  */
 
-import type { ByteTail, CapturedAttempt } from '../diagnostics/capture.js';
+import { ByteTail, type CapturedAttempt } from '../diagnostics/capture.js';
 import { scrub } from '../diagnostics/redact.js';
 import type { WireRequest, WireUsage } from '../dialects/dialect.js';
 import { describeRequest, ProtocolError, ServerError, TokenwireError } from '../errors.js';
@@ -139,4 +139,53 @@ export function rateLimitHeaders(headers: Record<string, string>): Record<string
     }
   }
   return out;
+}
+
+/** A fresh attempt, before its request is sent. */
+export function newAttempt(init: {
+  number: number;
+  wire: WireRequest;
+  url: URL;
+  body: string;
+  headers: Record<string, string>;
+  startedAt: number;
+  /** Keep the last raw bytes for a failure fixture (off when capture is off: no copying). */
+  keepBytes: boolean;
+}): Attempt {
+  const { number, wire, url, body, headers, startedAt } = init;
+  return {
+    number,
+    wire,
+    url,
+    body,
+    startedAt,
+    handle: undefined,
+    status: undefined,
+    headers: undefined,
+    mode: 'pending',
+    bodyChunks: [],
+    bodySize: 0,
+    parser: undefined,
+    complete: false,
+    finishReason: undefined,
+    usage: undefined,
+    serverTokenCount: undefined,
+    tokens: 0,
+    ids: 0,
+    failure: undefined,
+    tail: init.keepBytes ? new ByteTail() : undefined,
+    headersAt: undefined,
+    firstTokenAt: undefined,
+    lastDataAt: startedAt,
+    lastChunkAt: startedAt,
+    parseErrorsInRow: 0,
+    drainTimer: undefined,
+    settle: () => {},
+    settled: false,
+    capture: {
+      startedAt: new Date().toISOString(),
+      request: { method: 'POST', url: url.href, headers: { ...headers }, body: wire.body },
+      timings: { durationMs: 0 },
+    },
+  };
 }

@@ -6,7 +6,6 @@
  */
 import type { Dispatcher } from 'undici';
 import {
-  ByteTail,
   CAPTURE_FORMAT,
   type CapturedAttempt,
   defaultCaptureDir,
@@ -39,6 +38,7 @@ import type { StreamStats, TokenEvent, Usage } from '../types.js';
 import {
   type Attempt,
   errorInit,
+  newAttempt,
   newStats,
   nonStreamBodyError,
   rateLimitHeaders,
@@ -46,7 +46,7 @@ import {
   streamError,
 } from './attempt.js';
 import { expiredClock, nextDeadline } from './clocks.js';
-import { EventQueue } from './event-queue.js';
+import { ConsumerStream } from './consumer-stream.js';
 import { ReceivedTokens } from './received.js';
 import { callUsage } from './usage.js';
 
@@ -76,9 +76,8 @@ export interface StreamContext {
 
 const now = (): number => performance.now();
 
-export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, DecodeSink {
+export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements DecodeSink {
   protected readonly ctx: StreamContext;
-  protected readonly queue: EventQueue<E>;
   protected readonly stats: StreamStats = newStats();
   /** The dialect fast path's per-stream template (DecodeSink member). */
   readonly decoderState: FastState | undefined = FAST_PATH ? newFastState() : undefined;
@@ -96,12 +95,7 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   private readonly abortController = new AbortController();
   private watchdog: NodeJS.Timeout | undefined;
   private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
-  private finished = false;
   private readonly capturedAttempts: CapturedAttempt[] = [];
-  private readonly finalPromise: Promise<R>;
-  private resolveFinal!: (value: R) => void;
-  private rejectFinal!: (error: unknown) => void;
-  private removeSignalListener: (() => void) | undefined;
 
   protected abstract readonly kind: 'completion' | 'chat';
   /** Builds the next attempt's request; `resume` is true when continuing after received tokens. */
@@ -118,66 +112,27 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
   ): void;
 
   constructor(ctx: StreamContext, signal: AbortSignal | undefined) {
+    super(signal);
     this.ctx = ctx;
     const { totalMs } = ctx.options.timeouts;
     this.deadline = totalMs > 0 ? this.startedAt + totalMs : Number.POSITIVE_INFINITY;
-    this.queue = new EventQueue<E>(
-      () => this.attempt?.handle?.pause(),
-      () => this.attempt?.handle?.resume(),
-    );
-    this.finalPromise = new Promise<R>((resolve, reject) => {
-      this.resolveFinal = resolve;
-      this.rejectFinal = reject;
-    });
-    // final() may never be called: an unobserved rejection must not crash the process.
-    this.finalPromise.catch(() => {});
-    if (signal) {
-      if (signal.aborted) {
-        queueMicrotask(() => this.abort(signal.reason));
-      } else {
-        const onAbort = () => this.abort(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.removeSignalListener = () => signal.removeEventListener('abort', onAbort);
-      }
-    }
     // Start at once: connecting overlaps with whatever the caller does before iterating.
     queueMicrotask(() => {
       this.run().catch((error) => this.fail(this.asTokenwireError(error)));
     });
   }
 
+  protected pauseSource(): void {
+    this.attempt?.handle?.pause();
+  }
+
+  protected resumeSource(): void {
+    this.attempt?.handle?.resume();
+  }
+
   // ---- consumer side --------------------------------------------------------------
 
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  next(): Promise<IteratorResult<E>> {
-    return this.queue.next();
-  }
-
-  /** Called when a `for await` loop exits early: aborts quietly. */
-  async return(): Promise<IteratorResult<E>> {
-    this.cancel();
-    return { value: undefined, done: true };
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.cancel();
-  }
-
-  /** Reads the stream to its end and resolves with everything; rejects with the stream's error. */
-  async final(): Promise<R> {
-    if (!this.finished) {
-      while (!(await this.queue.next()).done) {
-        // Events are also kept in `received`; the result is built from that.
-      }
-    }
-    return this.finalPromise;
-  }
-
-  /** Aborts the request. Iteration then fails with code `aborted` (unless it already ended). */
-  abort(reason?: unknown): void {
+  override abort(reason?: unknown): void {
     if (this.finished) return;
     const error = new AbortError(
       `aborted by the caller${describeRequest('POST', this.attempt?.url.href)}${
@@ -186,13 +141,6 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
       { code: 'aborted', phase: this.phaseNow(), cause: reason, partial: this.received.events() },
     );
     this.interrupt(error);
-  }
-
-  /** Consumer left (break, return, dispose): stop quietly, no error to anyone. */
-  private cancel(): void {
-    if (this.finished) return;
-    this.queue.discard();
-    this.abort('consumer stopped reading');
   }
 
   // ---- the attempt loop -----------------------------------------------------------
@@ -265,43 +213,15 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     };
     if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
     this.stats.attempts++;
-    const startedAt = now();
-    const attempt: Attempt = {
+    const attempt = newAttempt({
       number: this.stats.attempts,
       wire,
       url,
       body,
-      startedAt,
-      handle: undefined,
-      status: undefined,
-      headers: undefined,
-      mode: 'pending',
-      bodyChunks: [],
-      bodySize: 0,
-      parser: undefined,
-      complete: false,
-      finishReason: undefined,
-      usage: undefined,
-      serverTokenCount: undefined,
-      tokens: 0,
-      ids: 0,
-      failure: undefined,
-      // No capture, no copy of the bytes.
-      tail: options.failedRequestsDir === false ? undefined : new ByteTail(),
-      headersAt: undefined,
-      firstTokenAt: undefined,
-      lastDataAt: startedAt,
-      lastChunkAt: startedAt,
-      parseErrorsInRow: 0,
-      drainTimer: undefined,
-      settle: () => {},
-      settled: false,
-      capture: {
-        startedAt: new Date().toISOString(),
-        request: { method: 'POST', url: url.href, headers: { ...headers }, body: wire.body },
-        timings: { durationMs: 0 },
-      },
-    };
+      headers,
+      startedAt: now(),
+      keepBytes: options.failedRequestsDir !== false,
+    });
     this.attempt = attempt;
     this.capturedAttempts.push(attempt.capture);
     // Debug records are built only when debug is on: they cost per request.
@@ -679,11 +599,8 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
     const { done, result } = this.complete(usage);
     if (this.ctx.options.debug)
       this.ctx.log({ level: 'debug', event: 'summary', url: attempt.url.href, ...this.stats });
-    this.finished = true;
     this.cleanup();
-    this.queue.push(done);
-    this.queue.end();
-    this.resolveFinal(result);
+    this.endWith(done, result);
   }
 
   private computeUsage(attempt: Attempt): Usage {
@@ -743,13 +660,11 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
 
   private fail(failure: TokenwireError): void {
     if (this.finished) return;
-    this.finished = true;
     if (failure.partial.length === 0) failure.partial = this.received.events();
     scrubError(failure, this.ctx.secrets);
     this.stats.durationMs = now() - this.startedAt;
     this.cleanup();
-    this.queue.fail(failure);
-    this.rejectFinal(failure);
+    this.failWith(failure);
   }
 
   /** Stops whatever is in flight (request or backoff sleep) with `error`. */
@@ -771,7 +686,6 @@ export abstract class BaseStream<E, R> implements AsyncIterableIterator<E>, Deco
 
   private cleanup(): void {
     this.clearWatchdog();
-    this.removeSignalListener?.();
     if (this.sleepTimer) {
       clearTimeout(this.sleepTimer.timer);
       this.sleepTimer.resolve();

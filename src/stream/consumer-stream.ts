@@ -1,0 +1,96 @@
+/**
+ * The consumer's side of a stream: async iteration over a queue of events,
+ * `final()`, leaving early (`break`, `return`, `await using`) and an AbortSignal.
+ * How events are produced is the subclass's business (BaseStream).
+ */
+import { EventQueue } from './event-queue.js';
+
+export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
+  protected readonly queue: EventQueue<E>;
+  /** Set once the stream has succeeded or failed; nothing changes after that. */
+  protected finished = false;
+  private readonly finalPromise: Promise<R>;
+  private resolveFinal!: (value: R) => void;
+  private rejectFinal!: (error: unknown) => void;
+  private removeSignalListener: (() => void) | undefined;
+
+  /** Aborts the request. Iteration then fails with code `aborted` (unless it already ended). */
+  abstract abort(reason?: unknown): void;
+  /** The consumer is far behind: stop reading from the socket for now. */
+  protected abstract pauseSource(): void;
+  protected abstract resumeSource(): void;
+
+  constructor(signal: AbortSignal | undefined) {
+    this.queue = new EventQueue<E>(
+      () => this.pauseSource(),
+      () => this.resumeSource(),
+    );
+    this.finalPromise = new Promise<R>((resolve, reject) => {
+      this.resolveFinal = resolve;
+      this.rejectFinal = reject;
+    });
+    // final() may never be called: an unobserved rejection must not crash the process.
+    this.finalPromise.catch(() => {});
+    if (signal) {
+      if (signal.aborted) {
+        queueMicrotask(() => this.abort(signal.reason));
+      } else {
+        const onAbort = () => this.abort(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.removeSignalListener = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<E>> {
+    return this.queue.next();
+  }
+
+  /** Called when a `for await` loop exits early: aborts quietly. */
+  async return(): Promise<IteratorResult<E>> {
+    this.cancel();
+    return { value: undefined, done: true };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.cancel();
+  }
+
+  /** Reads the stream to its end and resolves with everything; rejects with the stream's error. */
+  async final(): Promise<R> {
+    if (!this.finished) {
+      while (!(await this.queue.next()).done) {
+        // The producer keeps what final() needs; the events themselves are not.
+      }
+    }
+    return this.finalPromise;
+  }
+
+  /** Consumer left (break, return, dispose): stop quietly, no error to anyone. */
+  private cancel(): void {
+    if (this.finished) return;
+    this.queue.discard();
+    this.abort('consumer stopped reading');
+  }
+
+  /** Success: `done` is the last event, `result` what final() resolves to. */
+  protected endWith(done: E, result: R): void {
+    this.finished = true;
+    this.removeSignalListener?.();
+    this.queue.push(done);
+    this.queue.end();
+    this.resolveFinal(result);
+  }
+
+  /** Failure: the consumer gets `error` after the events already queued. */
+  protected failWith(error: unknown): void {
+    this.finished = true;
+    this.removeSignalListener?.();
+    this.queue.fail(error);
+    this.rejectFinal(error);
+  }
+}
