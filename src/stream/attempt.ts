@@ -35,6 +35,8 @@ export interface Attempt {
   failure: TokenwireError | undefined;
   /** The last raw bytes, for the failed-request fixture (none when capture is off). */
   tail: ByteTail | undefined;
+  /** When the request got a connected socket. */
+  connectedAt: number | undefined;
   headersAt: number | undefined;
   firstTokenAt: number | undefined;
   lastDataAt: number;
@@ -174,6 +176,7 @@ export function newAttempt(init: {
     ids: 0,
     failure: undefined,
     tail: init.keepBytes ? new ByteTail() : undefined,
+    connectedAt: undefined,
     headersAt: undefined,
     firstTokenAt: undefined,
     lastDataAt: startedAt,

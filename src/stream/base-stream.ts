@@ -239,6 +239,9 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
       this.ctx.dispatcher,
       { url, method: 'POST', headers, body, headersTimeoutMs: 0 },
       {
+        onConnect: () => {
+          attempt.connectedAt = now();
+        },
         onHead: (status, responseHeaders) => this.onHead(attempt, status, responseHeaders),
         onData: (chunk) => this.onData(attempt, chunk),
         onEnd: () => this.onEnd(attempt),
@@ -256,6 +259,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     attempt.status = status;
     attempt.headers = headers;
     attempt.headersAt = t;
+    attempt.connectedAt ??= t;
     attempt.lastChunkAt = t;
     attempt.capture.response = { status, headers };
     attempt.capture.timings.headersMs = t - attempt.startedAt;
@@ -734,6 +738,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
         this.phaseNow(),
         false,
       ],
+      connect_timeout: [`no connection within ${timeouts.connectMs} ms`, 'connect', true],
       headers_timeout: [`no response head within ${timeouts.headersMs} ms`, 'headers', true],
       first_token_timeout: [
         `no token within ${timeouts.firstTokenMs} ms`,
@@ -741,7 +746,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
         true,
       ],
       idle_timeout: [`no data for ${timeouts.idleMs} ms after ${tokens} tokens`, 'stream', true],
-    }[expired] as [string, 'headers' | 'stream', boolean];
+    }[expired] as [string, 'connect' | 'headers' | 'stream', boolean];
     const error = new TimeoutError(
       `${expired}: ${message}${where}`,
       errorInit(attempt, this.received.events(), expired, phase, retryable),

@@ -7,18 +7,27 @@ import type { TimeoutOptions } from '../options.js';
 /** What the clocks need to know about an attempt (times from `performance.now()`). */
 export interface ClockState {
   startedAt: number;
+  connectedAt: number | undefined;
   headersAt: number | undefined;
   firstTokenAt: number | undefined;
   lastDataAt: number;
 }
 
-export type ExpiredClock = 'total_timeout' | 'headers_timeout' | 'first_token_timeout' | 'idle_timeout';
+export type ExpiredClock =
+  | 'total_timeout'
+  | 'connect_timeout'
+  | 'headers_timeout'
+  | 'first_token_timeout'
+  | 'idle_timeout';
 
-type Timeouts = Required<Pick<TimeoutOptions, 'headersMs' | 'firstTokenMs' | 'idleMs'>>;
+type Timeouts = Required<Pick<TimeoutOptions, 'connectMs' | 'headersMs' | 'firstTokenMs' | 'idleMs'>>;
 
 /** The earliest moment a clock could expire (Infinity when none is running). */
 export function nextDeadline(state: ClockState, timeouts: Timeouts, totalDeadline: number): number {
   let next = totalDeadline;
+  if (state.connectedAt === undefined && timeouts.connectMs > 0) {
+    next = Math.min(next, state.startedAt + timeouts.connectMs);
+  }
   if (state.headersAt === undefined && timeouts.headersMs > 0) {
     next = Math.min(next, state.startedAt + timeouts.headersMs);
   }
@@ -38,6 +47,14 @@ export function expiredClock(
   now: number,
 ): ExpiredClock | undefined {
   if (now >= totalDeadline) return 'total_timeout';
+  if (
+    state.connectedAt === undefined &&
+    timeouts.connectMs > 0 &&
+    now >= state.startedAt + timeouts.connectMs
+  ) {
+    // Includes waiting for a free connection of the pool: both keep the request from starting.
+    return 'connect_timeout';
+  }
   if (
     state.headersAt === undefined &&
     timeouts.headersMs > 0 &&

@@ -7,6 +7,8 @@ import { Agent, type Dispatcher } from 'undici';
 
 /** Callbacks for one request. Headers arrive with lower-cased names. */
 export interface ResponseHandlers {
+  /** The request got a connected socket and is being written. */
+  onConnect?(): void;
   onHead(status: number, headers: Record<string, string>): void;
   onData(chunk: Buffer): void;
   onEnd(): void;
@@ -65,6 +67,7 @@ export function sendRequest(
     onRequestStart(ctrl) {
       controller = ctrl;
       if (pendingAbort) ctrl.abort(pendingAbort);
+      else handlers.onConnect?.();
     },
     onResponseStart(_ctrl, status, headers) {
       // 1xx informational heads may come first; only a final head counts.

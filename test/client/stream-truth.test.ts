@@ -2,6 +2,7 @@
  * End-of-stream truth, timeouts, abort, capture and secrecy, against small
  * loopback servers that misbehave in one precise way each.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,6 +232,31 @@ describe('per-phase timeouts', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     await client.close();
   });
+
+  it.skipIf(spawnSync('python3', ['--version']).status !== 0)(
+    'connect_timeout when the TCP handshake never completes',
+    async () => {
+      const hole = spawn('python3', [join(import.meta.dirname, '..', 'helpers', 'blackhole.py'), '5']);
+      try {
+        const port = await new Promise<string>((resolve) =>
+          hole.stdout.once('data', (d) => resolve(String(d).trim())),
+        );
+        const { client } = testClient(`http://127.0.0.1:${port}`, {
+          dialect: 'vllm',
+          timeouts: { connectMs: 300 },
+        });
+        const started = Date.now();
+        const error = await caught(() => client.streamCompletion({ prompt: [1] }).final());
+        expect(error.code).toBe('connect_timeout');
+        expect(error.phase).toBe('connect');
+        expect(Date.now() - started).toBeGreaterThanOrEqual(295);
+        expect(Date.now() - started).toBeLessThan(800);
+        await client.close();
+      } finally {
+        hole.kill();
+      }
+    },
+  );
 
   it('connection_refused has its own code', async () => {
     const probe = await startServer(() => {});
