@@ -171,6 +171,8 @@ export interface ChatTextEvent {
 export interface ChatReasoningEvent {
   type: 'reasoning';
   text: string;
+  /** Token ids of this delta, when the server sends them (vLLM, Together). */
+  ids?: number[];
 }
 
 /** A tool call, complete (emitted once its arguments have fully arrived). */

@@ -58,8 +58,8 @@ export interface DecodeSink {
   error(error: WireError): void;
   /** The event was not valid JSON (or not the expected shape). */
   parseError(preview: string, cause: unknown): void;
-  /** Chat: a reasoning delta. */
-  reasoning(text: string): void;
+  /** Chat: a reasoning delta, with its token ids when the server sends them. */
+  reasoning(text: string, ids: readonly number[] | undefined): void;
   /** Chat: a tool-call fragment. */
   toolCall(delta: ToolCallDelta): void;
   /** Per-stream state of a dialect's byte-level fast path; absent when the fast path is off. */

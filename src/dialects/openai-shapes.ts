@@ -121,7 +121,17 @@ export function decodeChatDelta(choice: Json, ids: readonly number[] | undefined
   const delta = choice?.delta;
   if (delta && typeof delta === 'object') {
     const reasoning = delta.reasoning_content ?? delta.reasoning;
-    if (typeof reasoning === 'string' && reasoning !== '') sink.reasoning(reasoning);
+    const content = delta.content;
+    const hasContent = typeof content === 'string' && content !== '';
+    if (typeof reasoning === 'string' && reasoning !== '') {
+      // A reasoning-only delta's ids are reasoning tokens: they go with the reasoning.
+      if (!hasContent && ids !== undefined && ids.length > 0) {
+        sink.reasoning(reasoning, ids);
+        ids = undefined;
+      } else {
+        sink.reasoning(reasoning, undefined);
+      }
+    }
     const toolCalls = delta.tool_calls;
     if (Array.isArray(toolCalls)) {
       for (const call of toolCalls) {
@@ -133,9 +143,8 @@ export function decodeChatDelta(choice: Json, ids: readonly number[] | undefined
         });
       }
     }
-    const content = delta.content;
-    if ((typeof content === 'string' && content !== '') || (ids !== undefined && ids.length > 0)) {
-      sink.tokens(ids, typeof content === 'string' ? content : '', undefined);
+    if (hasContent || (ids !== undefined && ids.length > 0)) {
+      sink.tokens(ids, hasContent ? content : '', undefined);
     }
   } else if (ids !== undefined && ids.length > 0) {
     sink.tokens(ids, '', undefined);

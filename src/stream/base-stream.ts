@@ -561,7 +561,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     }
   }
 
-  reasoning(_text: string): void {}
+  reasoning(_text: string, _ids: readonly number[] | undefined): void {}
 
   toolCall(_delta: ToolCallDelta): void {}
 

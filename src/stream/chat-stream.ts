@@ -9,6 +9,7 @@ import type {
   AssistantMessage,
   ChatDoneEvent,
   ChatEvent,
+  ChatReasoningEvent,
   ChatRequest,
   ChatResult,
   ChatTextEvent,
@@ -124,10 +125,17 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     }
   }
 
-  override reasoning(text: string): void {
+  override reasoning(text: string, ids: readonly number[] | undefined): void {
     this.markActivity();
     this.reasoningText = (this.reasoningText ?? '') + text;
-    this.queue.push({ type: 'reasoning', text });
+    const event: ChatReasoningEvent = { type: 'reasoning', text };
+    if (ids !== undefined && ids.length > 0) {
+      // Kept with the other tokens so that `done.tokenIds` lists every generated id; the
+      // text belongs to the reasoning, not to the answer.
+      for (const id of ids) this.deliverToken({ type: 'token', id, text: '' }, true);
+      event.ids = [...ids];
+    }
+    this.queue.push(event);
   }
 
   override toolCall(delta: ToolCallDelta): void {

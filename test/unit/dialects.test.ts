@@ -23,7 +23,7 @@ function recorder(): { sink: DecodeSink; calls: Call[] } {
     end: () => calls.push(['end']),
     error: (error: WireError) => calls.push(['error', error]),
     parseError: (preview) => calls.push(['parseError', preview]),
-    reasoning: (text) => calls.push(['reasoning', text]),
+    reasoning: (text, ids) => calls.push(ids ? ['reasoning', text, [...ids]] : ['reasoning', text]),
     toolCall: (delta: ToolCallDelta) => calls.push(['toolCall', delta]),
   };
   return { sink, calls };
@@ -281,6 +281,19 @@ describe('chat decoding', () => {
       ['toolCall', { index: 0, id: 'c1', name: 'f', arguments: '{"a"' }],
       ['toolCall', { index: 0, id: undefined, name: undefined, arguments: ':1}' }],
       ['finish', 'tool_calls'],
+    ]);
+  });
+
+  it('a reasoning-only delta carries its ids with the reasoning, not as empty text', () => {
+    const calls = decodeChat('vllm', [
+      data({
+        choices: [{ index: 0, delta: { reasoning_content: 'hm' }, token_ids: [4, 5], finish_reason: null }],
+      }),
+      data({ choices: [{ index: 0, delta: { content: 'A' }, token_ids: [6], finish_reason: null }] }),
+    ]);
+    expect(calls).toEqual([
+      ['reasoning', 'hm', [4, 5]],
+      ['tokens', [6], 'A', undefined],
     ]);
   });
 
