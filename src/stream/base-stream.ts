@@ -25,26 +25,17 @@ import {
   describeRequest,
   ProtocolError,
   ServerError,
-  StreamTruncatedError,
   TimeoutError,
   TokenwireError,
 } from '../errors.js';
 import type { LogRecord, ResolvedOptions } from '../options.js';
 import { decideRetry } from '../retry/policy.js';
-import { type SseEvent, SseParser } from '../sse/parser.js';
+import type { SseEvent } from '../sse/parser.js';
 import { sendRequest } from '../transport/dispatch.js';
-import { httpError, isRetryableStatus, networkError, requestIdOf } from '../transport/http-errors.js';
+import { isRetryableStatus } from '../transport/http-errors.js';
 import type { StreamStats, TokenEvent, Usage } from '../types.js';
-import {
-  type Attempt,
-  errorInit,
-  newAttempt,
-  newStats,
-  nonStreamBodyError,
-  rateLimitHeaders,
-  scrubError,
-  streamError,
-} from './attempt.js';
+import { type Attempt, errorInit, newAttempt, newStats, scrubError } from './attempt.js';
+import { type AttemptHost, attemptHandlers } from './attempt-driver.js';
 import { expiredClock, nextDeadline } from './clocks.js';
 import { ConsumerStream } from './consumer-stream.js';
 import { ReceivedTokens } from './received.js';
@@ -54,8 +45,6 @@ import { callUsage } from './usage.js';
 export const MAX_CONSECUTIVE_PARSE_ERRORS = 3;
 /** After `[DONE]`, how long the server may take to end the response before we drop the socket. */
 const DRAIN_GRACE_MS = 1_000;
-/** Largest non-stream body (error page, JSON instead of SSE) read into memory. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /**
  * Debugging switch, read once: `TOKENWIRE_NO_FAST_PATH=1` turns off the dialects'
  * byte-level fast path (every event then goes through JSON.parse), to rule it out
@@ -111,9 +100,25 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     logprobs: readonly number[] | undefined,
   ): void;
 
+  /** What the attempt's socket callbacks (attempt-driver.ts) may see and do. */
+  private readonly host: AttemptHost;
+
   constructor(ctx: StreamContext, signal: AbortSignal | undefined) {
     super(signal);
     this.ctx = ctx;
+    this.host = {
+      ctx,
+      stats: this.stats,
+      received: this.received,
+      sink: this,
+      streamStartedAt: this.startedAt,
+      current: () => this.attempt,
+      fastDecoder: () =>
+        this.kind === 'completion' && FAST_PATH ? this.dialect?.decodeCompletionBytes : undefined,
+      decode: (event, wire) => this.decode(this.dialect!, event, wire),
+      failAttempt: (attempt, failure) => this.failAttempt(attempt, failure),
+      settleAttempt: (attempt) => this.settleAttempt(attempt),
+    };
     const { totalMs } = ctx.options.timeouts;
     this.deadline = totalMs > 0 ? this.startedAt + totalMs : Number.POSITIVE_INFINITY;
     // Start at once: connecting overlaps with whatever the caller does before iterating.
@@ -238,190 +243,10 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     attempt.handle = sendRequest(
       this.ctx.dispatcher,
       { url, method: 'POST', headers, body, headersTimeoutMs: 0 },
-      {
-        onConnect: () => {
-          attempt.connectedAt = now();
-        },
-        onHead: (status, responseHeaders) => this.onHead(attempt, status, responseHeaders),
-        onData: (chunk) => this.onData(attempt, chunk),
-        onEnd: () => this.onEnd(attempt),
-        onError: (error) => this.onError(attempt, error),
-      },
+      attemptHandlers(this.host, attempt),
     );
     this.armWatchdog();
     return attempt;
-  }
-
-  // ---- socket callbacks -----------------------------------------------------------
-
-  private onHead(attempt: Attempt, status: number, headers: Record<string, string>): void {
-    const t = now();
-    attempt.status = status;
-    attempt.headers = headers;
-    attempt.headersAt = t;
-    attempt.connectedAt ??= t;
-    attempt.lastChunkAt = t;
-    attempt.capture.response = { status, headers };
-    attempt.capture.timings.headersMs = t - attempt.startedAt;
-    if (this.stats.timeToHeadersMs === undefined) this.stats.timeToHeadersMs = t - this.startedAt;
-    const contentType = headers['content-type'] ?? '';
-    if (status < 200 || status >= 300) attempt.mode = 'error-body';
-    else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
-    else attempt.mode = 'other-body';
-    if (attempt.mode === 'sse') {
-      const fastDecode =
-        this.kind === 'completion' && FAST_PATH ? this.dialect?.decodeCompletionBytes : undefined;
-      attempt.parser = new SseParser(
-        {
-          onEvent: (event: SseEvent) => this.onEvent(attempt, event),
-          onEventBytes:
-            fastDecode === undefined
-              ? undefined
-              : (line, start, end) => {
-                  // As onEvent: events after the end or a failure are dropped.
-                  if (attempt.complete || attempt.failure) return true;
-                  if (!fastDecode(line, start, end, this)) return false;
-                  this.stats.events++;
-                  return true;
-                },
-          onComment: () => {
-            this.stats.keepalives++;
-            if (this.ctx.options.timeouts.keepaliveResetsIdle) attempt.lastDataAt = now();
-          },
-        },
-        this.ctx.options.maxLineBytes === undefined
-          ? undefined
-          : { maxLineBytes: this.ctx.options.maxLineBytes },
-      );
-    }
-    // Debug records are built only when debug is on: they cost per request.
-    if (this.ctx.options.debug)
-      this.ctx.log({
-        level: 'debug',
-        event: 'response',
-        url: attempt.url.href,
-        status,
-        contentType,
-        headersMs: Math.round(t - attempt.startedAt),
-        requestId: requestIdOf(headers),
-        rateLimit: rateLimitHeaders(headers),
-      });
-  }
-
-  private onData(attempt: Attempt, chunk: Buffer): void {
-    if (attempt !== this.attempt || attempt.complete || attempt.settled) return;
-    const t = now();
-    const stats = this.stats;
-    stats.chunks++;
-    stats.bytes += chunk.length;
-    const gap = t - attempt.lastChunkAt;
-    if (gap > stats.maxGapMs) stats.maxGapMs = gap;
-    attempt.lastChunkAt = t;
-    attempt.tail?.push(chunk);
-    if (attempt.mode !== 'sse') {
-      if (attempt.bodySize < MAX_ERROR_BODY_BYTES) {
-        attempt.bodyChunks.push(chunk);
-        attempt.bodySize += chunk.length;
-      }
-      return;
-    }
-    const parser = attempt.parser!;
-    const linesBefore = parser.nonCommentLines;
-    try {
-      parser.push(chunk);
-    } catch (error) {
-      this.failAttempt(attempt, streamError(attempt, error, this.received.events()));
-      return;
-    }
-    // The idle clock counts data arriving, however slowly, but not keepalive comments.
-    if (parser.nonCommentLines !== linesBefore || parser.pendingLineIsField) attempt.lastDataAt = t;
-  }
-
-  private onEvent(attempt: Attempt, event: SseEvent): void {
-    if (attempt.complete || attempt.failure) return;
-    this.stats.events++;
-    this.decode(this.dialect!, event, attempt.wire);
-  }
-
-  private onEnd(attempt: Attempt): void {
-    // The timer would keep the whole stream reachable for a second after it ended.
-    if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
-    if (attempt.settled) return;
-    attempt.capture.timings.durationMs = now() - attempt.startedAt;
-    if (attempt.mode === 'sse') {
-      try {
-        attempt.parser!.end();
-      } catch (error) {
-        this.failAttempt(attempt, streamError(attempt, error, this.received.events()));
-        return;
-      }
-      if (attempt.failure) return;
-      if (attempt.complete || attempt.finishReason !== undefined) {
-        attempt.complete = true;
-        this.settleAttempt(attempt);
-        return;
-      }
-      const message = `stream_truncated: the server closed the stream after ${attempt.tokens} tokens without a finish reason or [DONE]${describeRequest('POST', attempt.url.href)}`;
-      this.ctx.log({
-        level: 'warn',
-        event: 'stream_truncated',
-        url: attempt.url.href,
-        tokens: attempt.tokens,
-      });
-      this.failAttempt(
-        attempt,
-        new StreamTruncatedError(
-          message,
-          errorInit(attempt, this.received.events(), 'stream_truncated', 'stream', true),
-        ),
-      );
-      return;
-    }
-    const body = Buffer.concat(attempt.bodyChunks).toString('utf8');
-    if (attempt.mode === 'error-body') {
-      this.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
-      return;
-    }
-    this.failAttempt(attempt, nonStreamBodyError(attempt, body, this.received.events()));
-  }
-
-  private onError(attempt: Attempt, error: Error): void {
-    if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
-    if (attempt.settled) return;
-    attempt.capture.timings.durationMs = now() - attempt.startedAt;
-    if (attempt.complete) {
-      // We dropped the socket after [DONE] (the server kept it open): not a failure.
-      this.settleAttempt(attempt);
-      return;
-    }
-    if (attempt.finishReason !== undefined && attempt.failure === undefined) {
-      // The server already said why generation ended: only the usage chunk or [DONE] was
-      // lost. Resuming now would generate past the end.
-      this.ctx.log({
-        level: 'warn',
-        event: 'lost_after_finish',
-        url: attempt.url.href,
-        error: error.message,
-      });
-      attempt.complete = true;
-      this.settleAttempt(attempt);
-      return;
-    }
-    const failure =
-      attempt.failure ??
-      (error instanceof TokenwireError
-        ? error
-        : networkError(
-            error,
-            attempt.headersAt === undefined ? 'connect' : 'stream',
-            'POST',
-            attempt.url.href,
-            this.ctx.options.timeouts,
-          ));
-    if (failure.phase === 'stream' || attempt.headersAt !== undefined) {
-      failure.partial = this.received.events();
-    }
-    this.failAttempt(attempt, failure);
   }
 
   // ---- DecodeSink ---------------------------------------------------------------------

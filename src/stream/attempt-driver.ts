@@ -1,0 +1,220 @@
+/**
+ * The socket side of one attempt: what happens when its response head, body
+ * chunks, end or error arrive — content-type and status checks, SSE parsing,
+ * accounting for the clocks and stats, end-of-stream truth. The stream engine
+ * (base-stream.ts) owns the attempt loop; it hands these callbacks a narrow host.
+ */
+import type { DecodeSink, Dialect, WireRequest } from '../dialects/dialect.js';
+import { describeRequest, StreamTruncatedError, TokenwireError } from '../errors.js';
+import { type SseEvent, SseParser } from '../sse/parser.js';
+import type { ResponseHandlers } from '../transport/dispatch.js';
+import { httpError, networkError, requestIdOf } from '../transport/http-errors.js';
+import type { StreamStats } from '../types.js';
+import { type Attempt, errorInit, nonStreamBodyError, rateLimitHeaders, streamError } from './attempt.js';
+import type { StreamContext } from './base-stream.js';
+import type { ReceivedTokens } from './received.js';
+
+/** Largest non-stream body (error page, JSON instead of SSE) read into memory. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+const now = (): number => performance.now();
+
+/** What an attempt's callbacks may see and do of the stream running it. */
+export interface AttemptHost {
+  readonly ctx: StreamContext;
+  readonly stats: StreamStats;
+  readonly received: ReceivedTokens;
+  /** Where decoded events go (the stream itself). */
+  readonly sink: DecodeSink;
+  /** When the whole call started (`performance.now()`). */
+  readonly streamStartedAt: number;
+  /** The attempt in flight; callbacks of an older one are ignored. */
+  current(): Attempt | undefined;
+  /** The dialect's byte-level fast path, when this stream may use it. */
+  fastDecoder(): Dialect['decodeCompletionBytes'];
+  decode(event: SseEvent, wire: WireRequest): void;
+  failAttempt(attempt: Attempt, failure: TokenwireError): void;
+  settleAttempt(attempt: Attempt): void;
+}
+
+/** The transport callbacks of one attempt. */
+export function attemptHandlers(host: AttemptHost, attempt: Attempt): ResponseHandlers {
+  return {
+    onConnect: () => {
+      attempt.connectedAt = now();
+    },
+    onHead: (status, headers) => onHead(host, attempt, status, headers),
+    onData: (chunk) => onData(host, attempt, chunk),
+    onEnd: () => onEnd(host, attempt),
+    onError: (error) => onError(host, attempt, error),
+  };
+}
+
+function onHead(host: AttemptHost, attempt: Attempt, status: number, headers: Record<string, string>): void {
+  const t = now();
+  attempt.status = status;
+  attempt.headers = headers;
+  attempt.headersAt = t;
+  attempt.connectedAt ??= t;
+  attempt.lastChunkAt = t;
+  attempt.capture.response = { status, headers };
+  attempt.capture.timings.headersMs = t - attempt.startedAt;
+  if (host.stats.timeToHeadersMs === undefined) host.stats.timeToHeadersMs = t - host.streamStartedAt;
+  const contentType = headers['content-type'] ?? '';
+  if (status < 200 || status >= 300) attempt.mode = 'error-body';
+  else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
+  else attempt.mode = 'other-body';
+  if (attempt.mode === 'sse') {
+    const fastDecode = host.fastDecoder();
+    attempt.parser = new SseParser(
+      {
+        onEvent: (event: SseEvent) => onEvent(host, attempt, event),
+        onEventBytes:
+          fastDecode === undefined
+            ? undefined
+            : (line, start, end) => {
+                // As onEvent: events after the end or a failure are dropped.
+                if (attempt.complete || attempt.failure) return true;
+                if (!fastDecode(line, start, end, host.sink)) return false;
+                host.stats.events++;
+                return true;
+              },
+        onComment: () => {
+          host.stats.keepalives++;
+          if (host.ctx.options.timeouts.keepaliveResetsIdle) attempt.lastDataAt = now();
+        },
+      },
+      host.ctx.options.maxLineBytes === undefined
+        ? undefined
+        : { maxLineBytes: host.ctx.options.maxLineBytes },
+    );
+  }
+  // Debug records are built only when debug is on: they cost per request.
+  if (host.ctx.options.debug)
+    host.ctx.log({
+      level: 'debug',
+      event: 'response',
+      url: attempt.url.href,
+      status,
+      contentType,
+      headersMs: Math.round(t - attempt.startedAt),
+      requestId: requestIdOf(headers),
+      rateLimit: rateLimitHeaders(headers),
+    });
+}
+
+function onData(host: AttemptHost, attempt: Attempt, chunk: Buffer): void {
+  if (attempt !== host.current() || attempt.complete || attempt.settled) return;
+  const t = now();
+  const stats = host.stats;
+  stats.chunks++;
+  stats.bytes += chunk.length;
+  const gap = t - attempt.lastChunkAt;
+  if (gap > stats.maxGapMs) stats.maxGapMs = gap;
+  attempt.lastChunkAt = t;
+  attempt.tail?.push(chunk);
+  if (attempt.mode !== 'sse') {
+    if (attempt.bodySize < MAX_ERROR_BODY_BYTES) {
+      attempt.bodyChunks.push(chunk);
+      attempt.bodySize += chunk.length;
+    }
+    return;
+  }
+  const parser = attempt.parser!;
+  const linesBefore = parser.nonCommentLines;
+  try {
+    parser.push(chunk);
+  } catch (error) {
+    host.failAttempt(attempt, streamError(attempt, error, host.received.events()));
+    return;
+  }
+  // The idle clock counts data arriving, however slowly, but not keepalive comments.
+  if (parser.nonCommentLines !== linesBefore || parser.pendingLineIsField) attempt.lastDataAt = t;
+}
+
+function onEvent(host: AttemptHost, attempt: Attempt, event: SseEvent): void {
+  if (attempt.complete || attempt.failure) return;
+  host.stats.events++;
+  host.decode(event, attempt.wire);
+}
+
+function onEnd(host: AttemptHost, attempt: Attempt): void {
+  // The timer would keep the whole stream reachable for a second after it ended.
+  if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
+  if (attempt.settled) return;
+  attempt.capture.timings.durationMs = now() - attempt.startedAt;
+  if (attempt.mode === 'sse') {
+    try {
+      attempt.parser!.end();
+    } catch (error) {
+      host.failAttempt(attempt, streamError(attempt, error, host.received.events()));
+      return;
+    }
+    if (attempt.failure) return;
+    if (attempt.complete || attempt.finishReason !== undefined) {
+      attempt.complete = true;
+      host.settleAttempt(attempt);
+      return;
+    }
+    const message = `stream_truncated: the server closed the stream after ${attempt.tokens} tokens without a finish reason or [DONE]${describeRequest('POST', attempt.url.href)}`;
+    host.ctx.log({
+      level: 'warn',
+      event: 'stream_truncated',
+      url: attempt.url.href,
+      tokens: attempt.tokens,
+    });
+    host.failAttempt(
+      attempt,
+      new StreamTruncatedError(
+        message,
+        errorInit(attempt, host.received.events(), 'stream_truncated', 'stream', true),
+      ),
+    );
+    return;
+  }
+  const body = Buffer.concat(attempt.bodyChunks).toString('utf8');
+  if (attempt.mode === 'error-body') {
+    host.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
+    return;
+  }
+  host.failAttempt(attempt, nonStreamBodyError(attempt, body, host.received.events()));
+}
+
+function onError(host: AttemptHost, attempt: Attempt, error: Error): void {
+  if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
+  if (attempt.settled) return;
+  attempt.capture.timings.durationMs = now() - attempt.startedAt;
+  if (attempt.complete) {
+    // We dropped the socket after [DONE] (the server kept it open): not a failure.
+    host.settleAttempt(attempt);
+    return;
+  }
+  if (attempt.finishReason !== undefined && attempt.failure === undefined) {
+    // The server already said why generation ended: only the usage chunk or [DONE] was
+    // lost. Resuming now would generate past the end.
+    host.ctx.log({
+      level: 'warn',
+      event: 'lost_after_finish',
+      url: attempt.url.href,
+      error: error.message,
+    });
+    attempt.complete = true;
+    host.settleAttempt(attempt);
+    return;
+  }
+  const failure =
+    attempt.failure ??
+    (error instanceof TokenwireError
+      ? error
+      : networkError(
+          error,
+          attempt.headersAt === undefined ? 'connect' : 'stream',
+          'POST',
+          attempt.url.href,
+          host.ctx.options.timeouts,
+        ));
+  if (failure.phase === 'stream' || attempt.headersAt !== undefined) {
+    failure.partial = host.received.events();
+  }
+  host.failAttempt(attempt, failure);
+}
