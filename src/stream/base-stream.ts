@@ -92,8 +92,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   protected abstract decode(dialect: Dialect, event: SseEvent, wire: WireRequest): void;
   /** Whether the received tokens allow an exact (or documented approximate) continuation. */
   protected abstract canResume(dialect: Dialect): boolean;
-  /** The final event and the `final()` result, built when the server said the stream is complete. */
-  protected abstract complete(usage: Usage): { done: E; result: R };
+  /** The final event, and how to build the `final()` result (only built when asked for). */
+  protected abstract complete(usage: Usage): { done: E; result: () => R };
   abstract tokens(
     ids: readonly number[] | undefined,
     text: string,

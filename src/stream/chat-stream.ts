@@ -165,7 +165,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     return calls;
   }
 
-  protected complete(usage: Usage): { done: ChatDoneEvent; result: ChatResult } {
+  protected complete(usage: Usage): { done: ChatDoneEvent; result: () => ChatResult } {
     const toolCalls = this.assembleToolCalls();
     for (const call of toolCalls) this.queue.push({ type: 'tool_call', call });
     const message: AssistantMessage = {
@@ -179,6 +179,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     const tokenIds = this.completionIdList ?? (liveIds ? (ids as number[]) : undefined);
     const finishReason = this.finishReason ?? 'stop';
     const done: ChatDoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds, message };
-    return { done, result: { message, finishReason, usage, stats: this.stats, tokenIds } };
+    const stats = this.stats;
+    return { done, result: () => ({ message, finishReason, usage, stats, tokenIds }) };
   }
 }

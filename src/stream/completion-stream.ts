@@ -125,21 +125,23 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     this.queue.push(event);
   }
 
-  protected complete(usage: Usage): { done: DoneEvent; result: CompletionResult } {
+  protected complete(usage: Usage): { done: DoneEvent; result: () => CompletionResult } {
     const { received } = this;
     const ids = received.ids;
     const liveIds = ids.length > 0 && received.missingIds === 0;
     const tokenIds = this.completionIdList ?? (liveIds ? (ids as number[]) : undefined);
     const finishReason = this.finishReason ?? 'stop';
     const done: DoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds };
-    const result = {
+    const stats = this.stats;
+    // Built only if final() is called: an iterating consumer never pays for it.
+    const result = (): CompletionResult => ({
       tokens: received.events(),
       ids,
       text: received.text(),
       finishReason,
       usage,
-      stats: this.stats,
-    };
+      stats,
+    });
     return { done, result };
   }
 }

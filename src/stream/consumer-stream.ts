@@ -9,8 +9,10 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
   protected readonly queue: EventQueue<E>;
   /** Set once the stream has succeeded or failed; nothing changes after that. */
   protected finished = false;
-  private readonly finalPromise: Promise<R>;
-  private resolveFinal!: (value: R) => void;
+  private readonly finalPromise: Promise<() => R>;
+  private resolveFinal!: (value: () => R) => void;
+  /** The result, built on the first final() call (a stream that is only iterated never builds it). */
+  private result: R | undefined;
   private rejectFinal!: (error: unknown) => void;
   private removeSignalListener: (() => void) | undefined;
 
@@ -25,7 +27,7 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
       () => this.pauseSource(),
       () => this.resumeSource(),
     );
-    this.finalPromise = new Promise<R>((resolve, reject) => {
+    this.finalPromise = new Promise<() => R>((resolve, reject) => {
       this.resolveFinal = resolve;
       this.rejectFinal = reject;
     });
@@ -67,7 +69,9 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
         // The producer keeps what final() needs; the events themselves are not.
       }
     }
-    return this.finalPromise;
+    const build = await this.finalPromise;
+    this.result ??= build();
+    return this.result;
   }
 
   /** Consumer left (break, return, dispose): stop quietly, no error to anyone. */
@@ -77,8 +81,8 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
     this.abort('consumer stopped reading');
   }
 
-  /** Success: `done` is the last event, `result` what final() resolves to. */
-  protected endWith(done: E, result: R): void {
+  /** Success: `done` is the last event; `result` builds what final() resolves to. */
+  protected endWith(done: E, result: () => R): void {
     this.finished = true;
     this.removeSignalListener?.();
     this.queue.push(done);
