@@ -217,6 +217,26 @@ describe('per-phase timeouts', () => {
     await client.close();
   });
 
+  it('keepaliveResetsIdle: keepalive comments keep a quiet stream alive when asked to', async () => {
+    server = await startServer((_req, res) => {
+      sse(res, [chunk('a', [10])], false);
+      const timer = setInterval(() => res.write(': ping\n\n'), 20);
+      setTimeout(() => {
+        clearInterval(timer);
+        res.end(`data: ${chunk('b', [11], 'stop')}\n\ndata: [DONE]\n\n`);
+      }, 500);
+      res.on('close', () => clearInterval(timer));
+    });
+    const { client } = testClient(server.url, {
+      dialect: 'vllm',
+      timeouts: { idleMs: 200, keepaliveResetsIdle: true },
+    });
+    const result = await client.streamCompletion({ prompt: [1] }).final();
+    expect(result.ids).toEqual([10, 11]);
+    expect(result.stats.keepalives).toBeGreaterThan(5);
+    await client.close();
+  });
+
   it('total_timeout bounds a stream that trickles forever', async () => {
     server = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
