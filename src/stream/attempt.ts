@@ -40,6 +40,8 @@ export interface Attempt {
   headersAt: number | undefined;
   firstTokenAt: number | undefined;
   lastDataAt: number;
+  /** Reading is paused (backpressure from a slow consumer). */
+  paused: boolean;
   lastChunkAt: number;
   parseErrorsInRow: number;
   /** Drops a response the server keeps open after `[DONE]`. */
@@ -180,6 +182,7 @@ export function newAttempt(init: {
     headersAt: undefined,
     firstTokenAt: undefined,
     lastDataAt: startedAt,
+    paused: false,
     lastChunkAt: startedAt,
     parseErrorsInRow: 0,
     drainTimer: undefined,

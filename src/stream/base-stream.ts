@@ -128,11 +128,20 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   }
 
   protected pauseSource(): void {
-    this.attempt?.handle?.pause();
+    const attempt = this.attempt;
+    if (!attempt) return;
+    // The idle clock stops while we are the ones not reading.
+    attempt.paused = true;
+    attempt.handle?.pause();
   }
 
   protected resumeSource(): void {
-    this.attempt?.handle?.resume();
+    const attempt = this.attempt;
+    if (!attempt) return;
+    attempt.paused = false;
+    attempt.lastDataAt = now();
+    attempt.handle?.resume();
+    this.armWatchdog();
   }
 
   // ---- consumer side --------------------------------------------------------------

@@ -11,6 +11,8 @@ export interface ClockState {
   headersAt: number | undefined;
   firstTokenAt: number | undefined;
   lastDataAt: number;
+  /** The socket is paused because the consumer is behind: silence is ours, not the server's. */
+  paused: boolean;
 }
 
 export type ExpiredClock =
@@ -33,7 +35,7 @@ export function nextDeadline(state: ClockState, timeouts: Timeouts, totalDeadlin
   }
   if (state.firstTokenAt === undefined) {
     if (timeouts.firstTokenMs > 0) next = Math.min(next, state.startedAt + timeouts.firstTokenMs);
-  } else if (timeouts.idleMs > 0) {
+  } else if (timeouts.idleMs > 0 && !state.paused) {
     next = Math.min(next, state.lastDataAt + timeouts.idleMs);
   }
   return next;
@@ -65,7 +67,7 @@ export function expiredClock(
   if (state.firstTokenAt === undefined) {
     if (timeouts.firstTokenMs > 0 && now >= state.startedAt + timeouts.firstTokenMs)
       return 'first_token_timeout';
-  } else if (timeouts.idleMs > 0 && now >= state.lastDataAt + timeouts.idleMs) {
+  } else if (timeouts.idleMs > 0 && !state.paused && now >= state.lastDataAt + timeouts.idleMs) {
     return 'idle_timeout';
   }
   return undefined;

@@ -237,6 +237,23 @@ describe('per-phase timeouts', () => {
     await client.close();
   });
 
+  it('a consumer that falls behind pauses the socket without tripping the idle clock', async () => {
+    const n = 12_000;
+    server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < n; i++) res.write(`data: ${chunk('x', [i], i === n - 1 ? 'length' : null)}\n\n`);
+      res.end('data: [DONE]\n\n');
+    });
+    const { client } = testClient(server.url, { dialect: 'vllm', timeouts: { idleMs: 200 } });
+    const stream = client.streamCompletion({ prompt: [1] });
+    // Not reading for longer than the idle clock: the backlog fills and the socket is paused.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const result = await stream.final();
+    expect(result.ids).toHaveLength(n);
+    expect(result.finishReason).toBe('length');
+    await client.close();
+  });
+
   it('total_timeout bounds a stream that trickles forever', async () => {
     server = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
