@@ -4,6 +4,7 @@
  * functions, table-tested.
  */
 import {
+  AbortError,
   ConnectionError,
   describeRequest,
   type ErrorPhase,
@@ -122,6 +123,17 @@ export function networkError(
   const code = errorCodeOf(error);
   const where = describeRequest(method, url);
   const reason = (error as Error)?.message ?? String(error);
+  if (code === 'UND_ERR_DESTROYED') {
+    // Our own pool was closed (client.close()) under a request: nothing to retry.
+    return new AbortError(`aborted: the client was closed${where}`, {
+      code: 'aborted',
+      phase,
+      retryable: false,
+      url,
+      method,
+      cause: error,
+    });
+  }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new TimeoutError(`connect_timeout: no connection within ${timeouts.connectMs} ms${where}`, {
       code: 'connect_timeout',

@@ -346,6 +346,23 @@ describe('abort', () => {
     await client.close();
   });
 
+  it('client.close() ends streams in flight at once with aborted (no retries on a closed pool)', async () => {
+    server = await startServer(endless());
+    const { client } = testClient(server.url, {
+      dialect: 'vllm',
+      retry: { maxAttempts: 3, baseDelayMs: 500 },
+    });
+    const stream = client.streamCompletion({ prompt: [1] });
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    const started = Date.now();
+    await client.close();
+    const error = await caught(() => stream.final());
+    expect(error.code).toBe('aborted');
+    expect(error.message).toContain('the client was closed');
+    expect(Date.now() - started).toBeLessThan(400);
+  });
+
   it('await using aborts on scope exit', async () => {
     server = await startServer(endless());
     const { client } = testClient(server.url, { dialect: 'vllm' });
