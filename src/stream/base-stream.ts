@@ -160,8 +160,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   // ---- the attempt loop -----------------------------------------------------------
 
   private async run(): Promise<void> {
-    const dialect = await this.ctx.dialect(this.abortController.signal);
-    if (this.finished) return;
+    const dialect = await this.detectDialect();
+    if (dialect === undefined || this.finished) return;
     this.dialect = dialect;
     let resume = false;
     for (;;) {
@@ -212,6 +212,44 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
       resume = resume || decision.resume;
       await this.sleep(decision.delayMs);
       if (this.finished) return;
+    }
+  }
+
+  /**
+   * The dialect (detected once per client when `auto`). A detection that cannot reach the
+   * server is retried like a request; undefined when the stream failed instead.
+   */
+  private async detectDialect(): Promise<Dialect | undefined> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.ctx.dialect(this.abortController.signal);
+      } catch (error) {
+        if (this.finished) return undefined;
+        const failure = this.asTokenwireError(error);
+        const decision = decideRetry({
+          error: failure,
+          attempts: tries,
+          tokensReceived: 0,
+          canResume: false,
+          policy: this.ctx.options.retry,
+          nowMs: now(),
+          deadlineMs: this.deadline,
+          random: Math.random,
+        });
+        if (!decision.retry) {
+          await this.failWithCapture(failure, decision.reason);
+          return undefined;
+        }
+        this.ctx.log({
+          level: 'warn',
+          event: 'retry',
+          reason: `dialect detection: ${decision.reason}`,
+          error: failure.message,
+          delayMs: decision.delayMs,
+        });
+        await this.sleep(decision.delayMs);
+        if (this.finished) return undefined;
+      }
     }
   }
 

@@ -195,6 +195,30 @@ describe.each(['sglang', 'openai', 'openrouter'] as const)(
   },
 );
 
+describe('dialect detection', () => {
+  it('is retried like a request when the server is not up yet', async () => {
+    const probe = await startSimulator({ dialect: 'vllm' });
+    const port = probe.port;
+    await probe.close();
+    const { client, logs } = testClient(`http://127.0.0.1:${port}`, {
+      dialect: 'auto',
+      retry: { maxAttempts: 5, baseDelayMs: 150, maxDelayMs: 300 },
+    });
+    const stream = client.streamCompletion({ prompt: [1, 2, 3], maxTokens: 4 });
+    const late = new Promise<Simulator>((resolve) =>
+      setTimeout(() => resolve(startSimulator({ dialect: 'vllm', port })), 100),
+    );
+    const result = await stream.final();
+    expect(result.ids).toHaveLength(4);
+    expect(await client.dialect()).toBe('vllm');
+    expect(logs.some((r) => r.event === 'retry' && String(r.reason).startsWith('dialect detection'))).toBe(
+      true,
+    );
+    await client.close();
+    await (await late).close();
+  });
+});
+
 describe('retries before the first token', () => {
   it('a 429 with Retry-After: 1 makes the next request arrive no sooner than 1 s later', async () => {
     sim.resetReport();
