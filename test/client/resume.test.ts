@@ -117,6 +117,35 @@ describe('resume by continuation (vLLM dialect)', () => {
     expect(result.text).toBe(full.text.slice(0, boundary));
   });
 
+  it('a text prompt resumes exactly from the prompt ids vLLM sent', async () => {
+    const request = { prompt: 'Once upon a time', maxTokens: 12, sampling: { temperature: 0 } };
+    const plain = clientFor('vllm', undefined);
+    const full = await plain.client.streamCompletion(request).final();
+    await plain.client.close();
+    sim.resetReport();
+    const { client, logs } = clientFor('vllm', 'truncate-after:6:once');
+    const result = await client.streamCompletion(request).final();
+    await client.close();
+    expect(result.ids).toEqual(full.ids);
+    expect(result.text).toBe(full.text);
+    expect(result.stats.resumes).toBe(1);
+    expect(logs.some((r) => r.event === 'resume_approximate')).toBe(false);
+    const posts = sim.report().requests.filter((r: { path: string }) => r.path === '/v1/completions');
+    // The continuation is sent as ids: the prompt's ids (from the server) plus the 6 received.
+    expect(Array.isArray((posts[1].body as { prompt: unknown }).prompt)).toBe(true);
+  });
+
+  it('a pre-aborted signal fails at once with aborted and sends nothing', async () => {
+    sim.resetReport();
+    const { client } = clientFor('vllm', undefined);
+    const error = await caught(() =>
+      client.streamCompletion({ prompt: PROMPT, maxTokens: 4, signal: AbortSignal.abort() }).final(),
+    );
+    await client.close();
+    expect(error.code).toBe('aborted');
+    expect(sim.report().requests).toHaveLength(0);
+  });
+
   it('exhausted attempts fail with the last real error and every token so far', async () => {
     const { client } = clientFor('vllm', 'reset-after:3', { retry: { maxAttempts: 2, baseDelayMs: 1 } });
     const error = await caught(() =>
