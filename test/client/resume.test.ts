@@ -135,6 +135,27 @@ describe('resume by continuation (vLLM dialect)', () => {
     expect(Array.isArray((posts[1].body as { prompt: unknown }).prompt)).toBe(true);
   });
 
+  it('a text prompt without server prompt ids resumes approximately from the text, and says so', async () => {
+    const own = await startSimulator({ dialect: 'llamacpp', seed: 3 });
+    const { client, logs } = testClient(own.url, {
+      dialect: 'llamacpp',
+      headers: { 'x-sim-fault': 'reset-after:4:once' },
+      retry: { maxAttempts: 3, baseDelayMs: 1 },
+    });
+    const result = await client.streamCompletion({ prompt: 'Once upon a time', maxTokens: 10 }).final();
+    await client.close();
+    const posts = own.report().requests.filter((r: { path: string }) => r.path === '/v1/completions');
+    await own.close();
+    expect(result.stats.resumes).toBe(1);
+    expect(result.tokens).toHaveLength(10);
+    expect(logs.some((r) => r.event === 'resume_approximate')).toBe(true);
+    const firstFour = result.tokens
+      .slice(0, 4)
+      .map((t) => t.text)
+      .join('');
+    expect((posts[1].body as { prompt: unknown }).prompt).toBe(`Once upon a time${firstFour}`);
+  });
+
   it('a pre-aborted signal fails at once with aborted and sends nothing', async () => {
     sim.resetReport();
     const { client } = clientFor('vllm', undefined);
