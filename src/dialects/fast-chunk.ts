@@ -144,6 +144,8 @@ export function learnCompletionTemplate(data: string, json: Json, state: FastSta
   if (!Array.isArray(choices) || choices.length !== 1) return;
   const choice = choices[0];
   if (choice === null || typeof choice !== 'object' || Array.isArray(choice)) return;
+  // Chunks of another choice (n > 1) are skipped by the full path: never learn from one.
+  if (choice.index !== undefined && choice.index !== 0) return;
   // Anything that makes the full path call more than `tokens` (or read more than text
   // and ids) stays on the full path; the template fixes these values for every line
   // it matches, so checking them once here covers all of those lines.

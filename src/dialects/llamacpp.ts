@@ -16,6 +16,7 @@ import {
   completionBody,
   decodeChatDelta,
   decodeCompletionChoice,
+  firstChoice,
   numberArray,
   parseStreamEvent,
   reportUsageAndFinish,
@@ -93,7 +94,7 @@ export const llamacpp: Dialect = {
   decodeChat(event, sink) {
     const json = parseStreamEvent(event, sink);
     if (json === undefined) return;
-    const choice = Array.isArray(json.choices) ? json.choices[0] : undefined;
+    const choice = firstChoice(json.choices);
     if (choice) decodeChatDelta(choice, undefined, sink);
     reportUsageAndFinish(json, choice, sink);
   },

@@ -11,6 +11,7 @@ import {
   completionBody,
   decodeChatDelta,
   decodeCompletionChoice,
+  firstChoice,
   type Json,
   numberArray,
   parseStreamEvent,
@@ -74,7 +75,7 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
     decodeChat(event, sink) {
       const json = parseStreamEvent(event, sink);
       if (json === undefined) return;
-      const choice = Array.isArray(json.choices) ? json.choices[0] : undefined;
+      const choice = firstChoice(json.choices);
       if (Array.isArray(json.prompt_token_ids)) sink.promptIds(json.prompt_token_ids);
       if (choice) {
         // vLLM: choice.token_ids; Together: delta.token_id.

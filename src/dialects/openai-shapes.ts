@@ -167,6 +167,18 @@ export function commonSampling(sampling: SamplingOptions, full: boolean): Record
   return body;
 }
 
+/**
+ * The chunk's choice 0. With `n > 1` (not supported: one generation per stream) chunks of
+ * other choices interleave; they are skipped rather than mixed into choice 0's tokens.
+ */
+export function firstChoice(choices: Json): Json | undefined {
+  if (!Array.isArray(choices)) return undefined;
+  for (const choice of choices) {
+    if (choice && (choice.index === undefined || choice.index === 0)) return choice;
+  }
+  return undefined;
+}
+
 /** The array of numbers at `value`, or undefined when it is not one. */
 export function numberArray(value: Json): number[] | undefined {
   return Array.isArray(value) ? (value as number[]) : undefined;
@@ -228,7 +240,7 @@ function legacyTokenIds(tokens: Json): number[] | undefined {
  */
 export function decodeCompletionChoice(json: Json, sink: DecodeSink): void {
   const choices = json.choices;
-  const choice = Array.isArray(choices) ? choices[0] : undefined;
+  const choice = firstChoice(choices);
   const promptIds = choice?.prompt_token_ids ?? json.prompt_token_ids;
   if (Array.isArray(promptIds)) sink.promptIds(promptIds);
   if (choice) {

@@ -328,3 +328,19 @@ describe('auto-detection', () => {
     expect(dialectFromUrl('http://127.0.0.1:8000')).toBeUndefined();
   });
 });
+
+describe('n > 1 (unsupported)', () => {
+  it('reads only choice 0 and skips chunks of other choices', () => {
+    const calls = decodeCompletion('vllm', [
+      data({ choices: [{ index: 0, text: 'a', token_ids: [1], finish_reason: null }] }),
+      data({ choices: [{ index: 1, text: 'X', token_ids: [9], finish_reason: null }] }),
+      data({ choices: [{ index: 1, text: 'Y', token_ids: [8], finish_reason: 'length' }] }),
+      data({ choices: [{ index: 0, text: 'b', token_ids: [2], finish_reason: 'length' }] }),
+    ]);
+    expect(calls).toEqual([
+      ['tokens', [1], 'a', undefined],
+      ['tokens', [2], 'b', undefined],
+      ['finish', 'length'],
+    ]);
+  });
+});
