@@ -98,6 +98,11 @@ export interface ResolvedOptions {
   maxLineBytes: number | undefined;
 }
 
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A header value we can send: visible ASCII, spaces and tabs, no CR/LF. */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+
 export const DIALECT_NAMES: readonly DialectName[] = [
   'vllm',
   'sglang',
@@ -187,6 +192,10 @@ export function resolveOptions(
   const rootUrl = normalizeBaseUrl(baseUrl);
   const apiKey = options.apiKey ?? env.TOKENWIRE_API_KEY ?? env.OPENAI_API_KEY;
   if (apiKey !== undefined && typeof apiKey !== 'string') bad('apiKey', '[not a string]', 'a string');
+  // Checked here, without showing the value: undici would reject it later with the key in its message.
+  if (apiKey !== undefined && !HEADER_VALUE.test(apiKey)) {
+    bad('apiKey', '[hidden]', 'printable ASCII without line breaks (check for a stray newline or quote)');
+  }
   const model = options.model ?? env.TOKENWIRE_MODEL;
   if (model !== undefined && typeof model !== 'string') bad('model', model, 'a string');
   const dialect = options.dialect ?? 'auto';
@@ -246,6 +255,9 @@ export function resolveOptions(
       bad('headers', options.headers, 'an object');
     for (const [name, value] of Object.entries(options.headers)) {
       if (typeof value !== 'string') bad(`headers.${name}`, value, 'a string');
+      if (!HEADER_NAME.test(name)) bad(`headers[${JSON.stringify(name)}]`, name, 'a valid HTTP header name');
+      if (!HEADER_VALUE.test(value))
+        bad(`headers.${name}`, value, 'printable characters without line breaks');
       headers[name.toLowerCase()] = value;
     }
   }

@@ -35,6 +35,20 @@ describe('options', () => {
     expect((error as Error).message).toContain(shown);
   });
 
+  it('rejects an API key that cannot be a header value, without showing it', () => {
+    let error: unknown;
+    try {
+      new Client({ baseUrl: 'http://x', apiKey: 'sk-secret-value\n' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as InvalidOptionError).code).toBe('invalid_option');
+    expect((error as Error).message).toContain('apiKey');
+    expect((error as Error).message).not.toContain('sk-secret-value');
+    expect(() => new Client({ baseUrl: 'http://x', headers: { 'bad name': 'v' } })).toThrow(/bad name/);
+    expect(() => new Client({ baseUrl: 'http://x', headers: { 'x-a': 'a\r\nb' } })).toThrow(/headers.x-a/);
+  });
+
   it('treats 0 as a value, not as unset', () => {
     const resolved = resolveOptions(
       { baseUrl: 'http://x', timeouts: { idleMs: 0 }, retry: { baseDelayMs: 0 } },
