@@ -602,6 +602,13 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
       this.armWatchdog();
       return;
     }
+    if (attempt.finishReason !== undefined) {
+      // The server said why generation ended and then went quiet (no usage chunk, no
+      // [DONE]): everything generated is here, so the stream is complete, not failed.
+      this.ctx.log({ level: 'warn', event: 'lost_after_finish', url: attempt.url.href, error: expired });
+      this.completeEarly();
+      return;
+    }
     const where = describeRequest('POST', attempt.url.href);
     const tokens = this.received.length;
     const [message, phase, retryable] = {

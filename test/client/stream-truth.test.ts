@@ -81,6 +81,22 @@ describe('end-of-stream truth', () => {
     await client.close();
   });
 
+  it('a server that goes quiet after the finish reason (no usage, no [DONE]) ends complete at the idle clock', async () => {
+    server = await startServer((_req, res) => {
+      sse(res, [chunk('a', [10]), chunk('b', [11], 'length')], false);
+      // …and nothing more: the socket stays open.
+    });
+    const { client, logs } = testClient(server.url, { dialect: 'vllm', timeouts: { idleMs: 200 } });
+    const started = Date.now();
+    const result = await client.streamCompletion({ prompt: [1] }).final();
+    expect(result.ids).toEqual([10, 11]);
+    expect(result.finishReason).toBe('length');
+    expect(result.usage.computed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(logs.some((r) => r.event === 'lost_after_finish')).toBe(true);
+    await client.close();
+  });
+
   it('stops at [DONE] and ignores anything sent after it', async () => {
     server = await startServer((_req, res) => {
       sse(res, [chunk('a', [10], 'stop'), '[DONE]', chunk('junk', [99])], false);
