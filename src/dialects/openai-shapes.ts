@@ -4,7 +4,7 @@
  * dialect modules. Pure functions over parsed JSON.
  */
 import type { SseEvent } from '../sse/parser.js';
-import type { SamplingOptions } from '../types.js';
+import type { CommonRequestOptions, SamplingOptions } from '../types.js';
 import type {
   ChatWireInput,
   CompletionWireInput,
@@ -184,21 +184,33 @@ export function numberArray(value: Json): number[] | undefined {
   return Array.isArray(value) ? (value as number[]) : undefined;
 }
 
+/** The fields every OpenAI-style streaming body shares: model, limits, usage, stop, sampling, priority. */
+function streamingBody(
+  body: Record<string, unknown>,
+  model: string | undefined,
+  maxTokens: number | undefined,
+  request: CommonRequestOptions,
+  dialect: Pick<Dialect, 'sampling' | 'priority'>,
+  includeUsage: boolean,
+): Record<string, unknown> {
+  body.stream = true;
+  if (model !== undefined) body.model = model;
+  if (maxTokens !== undefined) body.max_tokens = maxTokens;
+  if (includeUsage) body.stream_options = { include_usage: true };
+  if (request.stop !== undefined) body.stop = request.stop;
+  Object.assign(body, dialect.sampling(request.sampling ?? {}));
+  if (request.priority !== undefined) Object.assign(body, dialect.priority(request.priority));
+  return body;
+}
+
 /** Fields every OpenAI-style streaming completions body has, before dialect extras. */
 export function completionBody(
   input: CompletionWireInput,
   dialect: Pick<Dialect, 'sampling' | 'priority'>,
   includeUsage: boolean,
 ): Record<string, unknown> {
-  const { request } = input;
-  const body: Record<string, unknown> = { prompt: input.prompt, stream: true };
-  if (input.model !== undefined) body.model = input.model;
-  if (input.maxTokens !== undefined) body.max_tokens = input.maxTokens;
-  if (includeUsage) body.stream_options = { include_usage: true };
-  if (request.stop !== undefined) body.stop = request.stop;
-  Object.assign(body, dialect.sampling(request.sampling ?? {}));
-  if (request.priority !== undefined) Object.assign(body, dialect.priority(request.priority));
-  return body;
+  const body = { prompt: input.prompt };
+  return streamingBody(body, input.model, input.maxTokens, input.request, dialect, includeUsage);
 }
 
 /** Fields every OpenAI-style streaming chat body has, before dialect extras. */
@@ -208,18 +220,12 @@ export function chatBody(
   includeUsage: boolean,
 ): Record<string, unknown> {
   const { request } = input;
-  const body: Record<string, unknown> = { messages: request.messages, stream: true };
-  if (input.model !== undefined) body.model = input.model;
-  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
-  if (includeUsage) body.stream_options = { include_usage: true };
-  if (request.stop !== undefined) body.stop = request.stop;
+  const body: Record<string, unknown> = { messages: request.messages };
   if (request.tools !== undefined) body.tools = request.tools;
   if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
   if (request.responseFormat !== undefined) body.response_format = request.responseFormat;
   if (request.logprobs) body.logprobs = true;
-  Object.assign(body, dialect.sampling(request.sampling ?? {}));
-  if (request.priority !== undefined) Object.assign(body, dialect.priority(request.priority));
-  return body;
+  return streamingBody(body, input.model, request.maxTokens, request, dialect, includeUsage);
 }
 
 /** Parses vLLM's legacy `"token_id:1234"` spelling (with `return_tokens_as_token_ids`). */

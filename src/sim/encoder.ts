@@ -100,3 +100,10 @@ export function timings(req: GenRequest): Record<string, number> {
 export function errorMessage(tokens: number): string {
   return `simulated failure after ${tokens} tokens (sim fault error-after)`;
 }
+
+/** The delta that opens the scripted tool call: its id and name, arguments still empty. */
+export function toolCallHeader(tool: { id: string; name: string }): string {
+  return json({
+    tool_calls: [{ index: 0, id: tool.id, type: 'function', function: { name: tool.name, arguments: '' } }],
+  });
+}

@@ -17,6 +17,7 @@ import {
   positionOf,
   type StreamEncoder,
   timings,
+  toolCallHeader,
   topAlternatives,
   usage,
 } from './encoder.js';
@@ -105,16 +106,7 @@ export class LlamaCppEncoder implements StreamEncoder {
       else delta = `{"content":${text}}`;
       let out = '';
       if (step.kind === 'tool' && sent === this.firstToolSent() && this.req.tool) {
-        const header = json({
-          tool_calls: [
-            {
-              index: 0,
-              id: this.req.tool.id,
-              type: 'function',
-              function: { name: this.req.tool.name, arguments: '' },
-            },
-          ],
-        });
+        const header = toolCallHeader(this.req.tool);
         out += dataEvent(`{"choices":[{"finish_reason":null,"index":0,"delta":${header}}],${this.tail1}}`);
       }
       const lp = withProbs ? `,"logprobs":${logprobs}` : '';

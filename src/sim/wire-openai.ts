@@ -25,6 +25,7 @@ import {
   positionOf,
   type StreamEncoder,
   spell,
+  toolCallHeader,
   topAlternatives,
   usage,
 } from './encoder.js';
@@ -210,16 +211,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
     if (this.chat) {
       if (step.kind === 'tool' && !this.toolHeaderSent && this.req.tool) {
         this.toolHeaderSent = true;
-        const header = json({
-          tool_calls: [
-            {
-              index: 0,
-              id: this.req.tool.id,
-              type: 'function',
-              function: { name: this.req.tool.name, arguments: '' },
-            },
-          ],
-        });
+        const header = toolCallHeader(this.req.tool);
         out += this.chunk(`{"index":0,"delta":${header},"logprobs":null${this.stopTail(null)}}`);
       }
       out += this.chunk(
