@@ -300,40 +300,37 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
 
   /** Subclasses call this for every token event they deliver. */
   protected deliverToken(event: TokenEvent, hasId: boolean): void {
+    const attempt = this.markActivity();
+    attempt.tokens++;
+    if (hasId) attempt.ids++;
+    this.stats.tokens++;
+    this.received.record(event.id, event.text, event.logprob);
+  }
+
+  /**
+   * Output arrived (a token, or a chat reasoning or tool-call delta): the first one of an
+   * attempt stops its first-token clock and starts the idle one.
+   */
+  protected markActivity(): Attempt {
     const attempt = this.attempt!;
     if (attempt.firstTokenAt === undefined) {
       const t = now();
       attempt.firstTokenAt = t;
       attempt.capture.timings.firstTokenMs = t - attempt.startedAt;
-      // From now on the idle clock applies, which is usually shorter than the first-token one.
       this.armWatchdog();
       if (this.stats.timeToFirstTokenMs === undefined) {
         this.stats.timeToFirstTokenMs = t - this.startedAt;
-        if (this.ctx.options.debug)
+        if (this.ctx.options.debug) {
           this.ctx.log({
             level: 'debug',
             event: 'first_token',
             ms: Math.round(this.stats.timeToFirstTokenMs),
           });
+        }
       }
     }
-    attempt.tokens++;
-    if (hasId) attempt.ids++;
     attempt.parseErrorsInRow = 0;
-    this.stats.tokens++;
-    this.received.record(event.id, event.text, event.logprob);
-  }
-
-  /** Marks the first token of an attempt for non-token deltas (chat reasoning, tool calls). */
-  protected markActivity(): void {
-    const attempt = this.attempt!;
-    if (attempt.firstTokenAt === undefined) {
-      attempt.firstTokenAt = now();
-      if (this.stats.timeToFirstTokenMs === undefined)
-        this.stats.timeToFirstTokenMs = attempt.firstTokenAt - this.startedAt;
-      this.armWatchdog();
-    }
-    attempt.parseErrorsInRow = 0;
+    return attempt;
   }
 
   promptIds(ids: readonly number[]): void {
