@@ -7,7 +7,13 @@ import { makeLog, stderrLogger } from './diagnostics/logger.js';
 import type { Dialect, WireRequest } from './dialects/dialect.js';
 import { detectDialect, dialectByName, dialectFromUrl } from './dialects/index.js';
 import { describeRequest, InvalidOptionError, TokenwireError, UnsupportedError } from './errors.js';
-import { type ClientOptions, type LogRecord, type ResolvedOptions, resolveOptions } from './options.js';
+import {
+  type ClientOptions,
+  type LogRecord,
+  type ResolvedOptions,
+  requestHeaders,
+  resolveOptions,
+} from './options.js';
 import type { StreamContext } from './stream/base-stream.js';
 import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
@@ -202,13 +208,7 @@ export class Client {
     signal: AbortSignal | undefined,
   ): Promise<{ body: unknown; text: string; headers: Record<string, string>; url: string }> {
     const url = this.options.rootUrl + wire.path;
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      'user-agent': `tokenwire/${VERSION}`,
-      ...this.options.headers,
-    };
-    if (method === 'POST') headers['content-type'] = 'application/json';
-    if (this.options.apiKey !== undefined) headers.authorization = `Bearer ${this.options.apiKey}`;
+    const headers = requestHeaders(this.options, 'application/json', method === 'POST', VERSION);
     const { timeouts } = this.options;
     const deadline = timeouts.totalMs > 0 ? AbortSignal.timeout(timeouts.totalMs) : undefined;
     const signals = [signal, deadline].filter((s): s is AbortSignal => s !== undefined);

@@ -290,3 +290,23 @@ export function resolveOptions(
     maxLineBytes,
   };
 }
+
+/**
+ * The headers of every request: what it accepts, a JSON body's type, the user agent,
+ * the user's headers, then the API key (last, so a user header cannot shadow it by case).
+ */
+export function requestHeaders(
+  options: ResolvedOptions,
+  accept: string,
+  jsonBody: boolean,
+  version: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    accept,
+    'user-agent': `tokenwire/${version}`,
+    ...options.headers,
+  };
+  if (jsonBody) headers['content-type'] = 'application/json';
+  if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+  return headers;
+}

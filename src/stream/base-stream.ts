@@ -28,7 +28,7 @@ import {
   TimeoutError,
   TokenwireError,
 } from '../errors.js';
-import type { LogRecord, ResolvedOptions } from '../options.js';
+import { type LogRecord, type ResolvedOptions, requestHeaders } from '../options.js';
 import { decideRetry } from '../retry/policy.js';
 import type { SseEvent } from '../sse/parser.js';
 import { sendRequest } from '../transport/dispatch.js';
@@ -257,13 +257,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     const { options } = this.ctx;
     const body = JSON.stringify(wire.body);
     const url = new URL(options.rootUrl + wire.path);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      'user-agent': `tokenwire/${this.ctx.version}`,
-      ...options.headers,
-    };
-    if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+    const headers = requestHeaders(options, 'text/event-stream', true, this.ctx.version);
     this.stats.attempts++;
     const attempt = newAttempt({
       number: this.stats.attempts,
