@@ -41,8 +41,15 @@ const QUICK_SIZES = {
  * that the JIT has seen the hot path before the measured run.
  */
 const WARMUP_TOKENS = 50_000;
-/** At most this many warm-up rounds (paced streams get one: they are time-bound, not CPU-bound). */
+/** At most this many warm-up rounds for bulk scenarios with many streams. */
 const MAX_WARMUP_ROUNDS = 5;
+/**
+ * Warm-up rounds for paced streams. One was too few: the paths only a paced stream takes (an
+ * event per chunk, a consumer always waiting) were still being optimised during the measured
+ * run (tokenwire 43 vs raw 33 µs/token after one round, 33 vs 37 after three; a bulk warm-up
+ * of the same stream did not help). Each round costs wall time, not CPU (~0.4 s).
+ */
+const PACED_WARMUP_ROUNDS = 3;
 /** Warm-up rounds for single-stream bulk scenarios. */
 const SINGLE_STREAM_WARMUP_ROUNDS = 8;
 /** How long the server gets to report its port. */
@@ -319,7 +326,7 @@ async function main() {
       // row measures the warm-up (seen: 4.7 → 0.9 µs/token for tokenwire from 1 to 5 rounds).
       const warmupRounds =
         scenario.mode === 'paced'
-          ? 1
+          ? PACED_WARMUP_ROUNDS
           : scenario.streams === 1
             ? SINGLE_STREAM_WARMUP_ROUNDS
             : Math.min(MAX_WARMUP_ROUNDS, Math.ceil(WARMUP_TOKENS / (warmupStreams * scenario.tokens)));
