@@ -25,6 +25,8 @@ import { VERSION } from './version.js';
 
 /** Largest JSON answer read for tokenize/detokenize/models (a long text's ids fit easily). */
 const MAX_JSON_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** Request URLs kept per client (paths come from the dialects: a few per client). */
+const MAX_CACHED_URLS = 16;
 
 /** A model as listed by `GET /v1/models`. */
 export interface ModelInfo {
@@ -52,6 +54,10 @@ export class Client {
   private readonly log: (record: LogRecord) => void;
   private readonly secrets: readonly (string | undefined)[];
   private dialectPromise: Promise<Dialect> | undefined;
+  /** The dialect once known (set, or detected): streams then start without waiting. */
+  private knownDialect: Dialect | undefined;
+  /** What every stream of this client shares (built once: streams are many). */
+  private readonly streamContext: StreamContext;
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -68,7 +74,9 @@ export class Client {
         );
       }
       this.dialectPromise = Promise.resolve(dialect);
+      this.knownDialect = dialect;
     }
+    this.streamContext = this.context();
   }
 
   /**
@@ -79,7 +87,7 @@ export class Client {
   streamCompletion(request: CompletionRequest): CompletionStream {
     this.assertOpen();
     validateCompletionRequest(request);
-    return new CompletionStream(this.context(), request, this.options.model);
+    return new CompletionStream(this.streamContext, request, this.options.model);
   }
 
   /**
@@ -89,7 +97,7 @@ export class Client {
   streamChat(request: ChatRequest): ChatStream {
     this.assertOpen();
     validateChatRequest(request);
-    return new ChatStream(this.context(), request, this.options.model);
+    return new ChatStream(this.streamContext, request, this.options.model);
   }
 
   /** The dialect in use (detecting it on first call when `auto`). */
@@ -154,12 +162,24 @@ export class Client {
   // ---- internals ----------------------------------------------------------------
 
   private context(): StreamContext {
+    const urls = new Map<string, URL>();
     return {
       dispatcher: this.agent,
       options: this.options,
       log: this.log,
       secrets: this.secrets,
       dialect: (signal) => this.resolveDialect(signal),
+      knownDialect: () => this.knownDialect,
+      streamHeaders: requestHeaders(this.options, 'text/event-stream', true, VERSION),
+      url: (path) => {
+        let url = urls.get(path);
+        if (url === undefined) {
+          url = new URL(this.options.rootUrl + path);
+          // Paths come from the dialects: a handful per client.
+          if (urls.size < MAX_CACHED_URLS) urls.set(path, url);
+        }
+        return url;
+      },
       version: VERSION,
     };
   }
@@ -173,9 +193,14 @@ export class Client {
       const promise = this.detect(signal);
       this.dialectPromise = promise;
       // A failed detection (server down) is retried by the next call, not cached.
-      promise.catch(() => {
-        if (this.dialectPromise === promise) this.dialectPromise = undefined;
-      });
+      promise.then(
+        (dialect) => {
+          if (this.dialectPromise === promise) this.knownDialect = dialect;
+        },
+        () => {
+          if (this.dialectPromise === promise) this.dialectPromise = undefined;
+        },
+      );
     }
     return this.dialectPromise;
   }

@@ -57,8 +57,11 @@ function onHead(host: AttemptHost, attempt: Attempt, status: number, headers: Re
   attempt.headersAt = t;
   attempt.connectedAt ??= t;
   attempt.lastChunkAt = t;
-  attempt.capture.response = { status, headers };
-  attempt.capture.timings.headersMs = t - attempt.startedAt;
+  const capture = attempt.capture;
+  if (capture) {
+    capture.response = { status, headers };
+    capture.timings.headersMs = t - attempt.startedAt;
+  }
   if (host.stats.timeToHeadersMs === undefined) host.stats.timeToHeadersMs = t - host.streamStartedAt;
   const contentType = headers['content-type'] ?? '';
   if (status < 200 || status >= 300) attempt.mode = 'error-body';
@@ -142,7 +145,7 @@ function onEnd(host: AttemptHost, attempt: Attempt): void {
   // The timer would keep the whole stream reachable for a second after it ended.
   if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
   if (attempt.settled) return;
-  attempt.capture.timings.durationMs = now() - attempt.startedAt;
+  if (attempt.capture) attempt.capture.timings.durationMs = now() - attempt.startedAt;
   if (attempt.mode === 'sse') {
     try {
       attempt.parser!.end();
@@ -183,7 +186,7 @@ function onEnd(host: AttemptHost, attempt: Attempt): void {
 function onError(host: AttemptHost, attempt: Attempt, error: Error): void {
   if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
   if (attempt.settled) return;
-  attempt.capture.timings.durationMs = now() - attempt.startedAt;
+  if (attempt.capture) attempt.capture.timings.durationMs = now() - attempt.startedAt;
   if (attempt.complete) {
     // We dropped the socket after [DONE] (the server kept it open): not a failure.
     host.settleAttempt(attempt);

@@ -48,7 +48,8 @@ export interface Attempt {
   drainTimer: NodeJS.Timeout | undefined;
   settle: () => void;
   settled: boolean;
-  capture: CapturedAttempt;
+  /** What goes into the failed-request fixture (undefined when capture is off). */
+  capture: CapturedAttempt | undefined;
 }
 
 export function newStats(): StreamStats {
@@ -151,10 +152,10 @@ export function newAttempt(init: {
   wire: WireRequest;
   url: URL;
   body: string;
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   startedAt: number;
-  /** Keep the last raw bytes for a failure fixture (off when capture is off: no copying). */
-  keepBytes: boolean;
+  /** Record the attempt and its last raw bytes for a failure fixture (off: nothing copied). */
+  capture: boolean;
 }): Attempt {
   const { number, wire, url, body, headers, startedAt } = init;
   return {
@@ -177,7 +178,7 @@ export function newAttempt(init: {
     tokens: 0,
     ids: 0,
     failure: undefined,
-    tail: init.keepBytes ? new ByteTail() : undefined,
+    tail: init.capture ? new ByteTail() : undefined,
     connectedAt: undefined,
     headersAt: undefined,
     firstTokenAt: undefined,
@@ -188,10 +189,12 @@ export function newAttempt(init: {
     drainTimer: undefined,
     settle: () => {},
     settled: false,
-    capture: {
-      startedAt: new Date().toISOString(),
-      request: { method: 'POST', url: url.href, headers: { ...headers }, body: wire.body },
-      timings: { durationMs: 0 },
-    },
+    capture: init.capture
+      ? {
+          startedAt: new Date().toISOString(),
+          request: { method: 'POST', url: url.href, headers: { ...headers }, body: wire.body },
+          timings: { durationMs: 0 },
+        }
+      : undefined,
   };
 }

@@ -28,7 +28,7 @@ import {
   TimeoutError,
   TokenwireError,
 } from '../errors.js';
-import { type LogRecord, type ResolvedOptions, requestHeaders } from '../options.js';
+import type { LogRecord, ResolvedOptions } from '../options.js';
 import { decideRetry } from '../retry/policy.js';
 import type { SseEvent } from '../sse/parser.js';
 import { sendRequest } from '../transport/dispatch.js';
@@ -60,6 +60,12 @@ export interface StreamContext {
   secrets: readonly (string | undefined)[];
   /** The dialect, detected once per client when `auto`. */
   dialect(signal: AbortSignal): Promise<Dialect>;
+  /** The dialect when already known (no detection to wait for). */
+  knownDialect(): Dialect | undefined;
+  /** Headers of every streaming request (the same for all of a client's streams; not to be changed). */
+  streamHeaders: Readonly<Record<string, string>>;
+  /** The URL of `path` under the server's root (shared between streams; not to be changed). */
+  url(path: string): URL;
   version: string;
 }
 
@@ -81,8 +87,11 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   protected tokensBeforeAttempt = 0;
   private readonly startedAt = now();
   private readonly deadline: number;
-  private readonly abortController = new AbortController();
+  /** Stops a dialect detection this stream waits for (made only when there is one). */
+  private detectAbort: AbortController | undefined;
   private watchdog: NodeJS.Timeout | undefined;
+  /** When the watchdog timer is due (`performance.now()` time). */
+  private watchdogAt = Number.POSITIVE_INFINITY;
   private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   private readonly capturedAttempts: CapturedAttempt[] = [];
 
@@ -160,7 +169,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   // ---- the attempt loop -----------------------------------------------------------
 
   private async run(): Promise<void> {
-    const dialect = await this.detectDialect();
+    const dialect = this.ctx.knownDialect() ?? (await this.detectDialect());
     if (dialect === undefined || this.finished) return;
     this.dialect = dialect;
     let resume = false;
@@ -194,7 +203,9 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
         deadlineMs: this.deadline,
         random: Math.random,
       });
-      attempt.capture.retry = { reason: decision.reason, delayMs: decision.delayMs, resume: decision.resume };
+      if (attempt.capture) {
+        attempt.capture.retry = { reason: decision.reason, delayMs: decision.delayMs, resume: decision.resume };
+      }
       if (!decision.retry) {
         await this.failWithCapture(failure, decision.reason);
         return;
@@ -222,7 +233,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   private async detectDialect(): Promise<Dialect | undefined> {
     for (let tries = 1; ; tries++) {
       try {
-        return await this.ctx.dialect(this.abortController.signal);
+        this.detectAbort ??= new AbortController();
+        return await this.ctx.dialect(this.detectAbort.signal);
       } catch (error) {
         if (this.finished) return undefined;
         const failure = this.asTokenwireError(error);
@@ -256,8 +268,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   private startAttempt(wire: WireRequest): Attempt {
     const { options } = this.ctx;
     const body = JSON.stringify(wire.body);
-    const url = new URL(options.rootUrl + wire.path);
-    const headers = requestHeaders(options, 'text/event-stream', true, this.ctx.version);
+    const url = this.ctx.url(wire.path);
+    const headers = this.ctx.streamHeaders;
     this.stats.attempts++;
     const attempt = newAttempt({
       number: this.stats.attempts,
@@ -266,10 +278,10 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
       body,
       headers,
       startedAt: now(),
-      keepBytes: options.failedRequestsDir !== false,
+      capture: options.failedRequestsDir !== false,
     });
     this.attempt = attempt;
-    this.capturedAttempts.push(attempt.capture);
+    if (attempt.capture) this.capturedAttempts.push(attempt.capture);
     // Debug records are built only when debug is on: they cost per request.
     if (this.ctx.options.debug)
       this.ctx.log({
@@ -310,7 +322,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     if (attempt.firstTokenAt === undefined) {
       const t = now();
       attempt.firstTokenAt = t;
-      attempt.capture.timings.firstTokenMs = t - attempt.startedAt;
+      if (attempt.capture) attempt.capture.timings.firstTokenMs = t - attempt.startedAt;
       this.armWatchdog();
       if (this.stats.timeToFirstTokenMs === undefined) {
         this.stats.timeToFirstTokenMs = t - this.startedAt;
@@ -452,9 +464,12 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   private failAttempt(attempt: Attempt, failure: TokenwireError): void {
     if (attempt.settled) return;
     attempt.failure = failure;
-    attempt.capture.timings.durationMs = now() - attempt.startedAt;
-    attempt.capture.error = failure.toJSON();
-    attempt.capture.raw = attempt.tail?.snapshot();
+    const capture = attempt.capture;
+    if (capture) {
+      capture.timings.durationMs = now() - attempt.startedAt;
+      capture.error = failure.toJSON();
+      capture.raw = attempt.tail?.snapshot();
+    }
     this.settleAttempt(attempt);
     attempt.handle?.abort(failure);
   }
@@ -536,7 +551,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
 
   /** Stops whatever is in flight (request or backoff sleep) with `error`. */
   private interrupt(error: TokenwireError): void {
-    this.abortController.abort(error);
+    this.detectAbort?.abort(error);
     const attempt = this.attempt;
     if (attempt && !attempt.settled) {
       this.failAttempt(attempt, error);
@@ -574,12 +589,19 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
    * timestamp, and the timer checks whether a deadline really passed.
    */
   private armWatchdog(): void {
-    this.clearWatchdog();
     const attempt = this.attempt;
-    if (!attempt || attempt.settled) return;
+    if (!attempt || attempt.settled) {
+      this.clearWatchdog();
+      return;
+    }
     const next = nextDeadline(attempt, this.ctx.options.timeouts, this.deadline);
+    // A timer already due no later than that checks then and re-arms: keep it (the first
+    // token would otherwise replace every stream's timer once).
+    if (this.watchdog !== undefined && this.watchdogAt <= next) return;
+    this.clearWatchdog();
     if (next === Number.POSITIVE_INFINITY) return;
     const delay = Math.max(1, Math.ceil(next - now()));
+    this.watchdogAt = next;
     this.watchdog = setTimeout(() => this.checkClocks(), delay);
   }
 

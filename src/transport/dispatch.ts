@@ -26,7 +26,7 @@ export interface RequestHandle {
 export interface HttpRequest {
   url: URL;
   method: 'GET' | 'POST';
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   body?: string;
   /** Response-head deadline, ms (0 = none). */
   headersTimeoutMs: number;
