@@ -204,7 +204,11 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
         random: Math.random,
       });
       if (attempt.capture) {
-        attempt.capture.retry = { reason: decision.reason, delayMs: decision.delayMs, resume: decision.resume };
+        attempt.capture.retry = {
+          reason: decision.reason,
+          delayMs: decision.delayMs,
+          resume: decision.resume,
+        };
       }
       if (!decision.retry) {
         await this.failWithCapture(failure, decision.reason);
