@@ -84,6 +84,8 @@ const FIELD_RETRY = Buffer.from('retry');
 
 /** First size of the partial-line buffer; most split lines are one token chunk (< 1 KiB). */
 const INITIAL_TAIL_BYTES = 4096;
+/** The tail of a parser holding no partial line (shared: a Buffer per parser costs ~200 bytes). */
+const NO_TAIL = Buffer.alloc(0);
 /**
  * A partial-line buffer grown past this (by a huge line) is dropped once that line is
  * done, so one big logprobs chunk does not pin MBs for the rest of a long stream.
@@ -152,7 +154,7 @@ export class SseParser {
   private readonly maxEventBytes: number;
 
   /** Holds the start of a line whose end has not arrived yet; only `[0, tailLength)` is live. */
-  private tail: Buffer = Buffer.alloc(0);
+  private tail: Buffer = NO_TAIL;
   private tailLength = 0;
   /** The previous chunk ended with CR: a LF starting the next chunk completes that CRLF, not a new line. */
   private skipLeadingLf = false;
@@ -244,7 +246,7 @@ export class SseParser {
     } catch (error) {
       this.fail(error);
     } finally {
-      this.tail = Buffer.alloc(0);
+      this.tail = NO_TAIL;
     }
   }
 
@@ -258,7 +260,7 @@ export class SseParser {
       error instanceof SseLimitError
         ? error
         : new Error('SseParser is unusable: a handler threw while parsing', { cause: error });
-    this.tail = Buffer.alloc(0);
+    this.tail = NO_TAIL;
     this.tailLength = 0;
     this.rawData = undefined;
     throw error;
@@ -371,7 +373,7 @@ export class SseParser {
     this.tailLength = 0;
     // Processed before a big buffer is dropped, so processLine can tell it is the tail.
     this.processLine(line, 0, lineLength);
-    if (line.length > RETAINED_TAIL_BYTES && this.tail === line) this.tail = Buffer.alloc(0);
+    if (line.length > RETAINED_TAIL_BYTES && this.tail === line) this.tail = NO_TAIL;
   }
 
   /** Interprets one complete line `[start, end)` of `line` (line ending excluded). */

@@ -447,13 +447,15 @@ describe('byte-level template decoder', () => {
     const first =
       '{"id":"c","object":"text_completion","choices":[{"index":0,"text":"a","logprobs":null,"finish_reason":null,"token_ids":[1]}]}';
     learnCompletionTemplate(first, JSON.parse(first), state);
-    expect(state.template?.head.bytes.toString()).toBe(
-      '{"id":"c","object":"text_completion","choices":[{"index":0,"text":"',
-    );
-    expect(state.template?.middle.bytes.toString()).toBe(
-      '","logprobs":null,"finish_reason":null,"token_ids":[',
-    );
-    expect(state.template?.tail.bytes.toString()).toBe(']}]}');
+    const template = state.template!;
+    const head = '{"id":"c","object":"text_completion","choices":[{"index":0,"text":"';
+    const middle = '","logprobs":null,"finish_reason":null,"token_ids":[';
+    expect(template.bytes.toString()).toBe(`${head}${middle}]}]}`);
+    expect([template.headLength, template.middleLength, template.tailLength]).toEqual([
+      head.length,
+      middle.length,
+      4,
+    ]);
     const sink = recorder(false);
     const line = bytes(
       `data: ${first.replace('"a"', '"\\"q\\u00e9\\ud83d\\ude42"').replace('[1]', '[10,0,7]')}\n123]}]}`,
