@@ -43,7 +43,7 @@ export interface FastState {
   /** The template lines are matched against, once one was learned. */
   template: CompletionTemplate | undefined;
   /**
-   * Learning attempts left. Each costs a `JSON.stringify` of the chunk, so a stream
+   * Learning attempts left. Each costs a `JSON.parse` of a probe, so a stream
    * whose chunks never have the simple shape (llama.cpp with logprobs, SGLang
    * without live ids) stops paying for them after a few.
    */
@@ -70,21 +70,22 @@ const LETTER_T = 0x74;
 const LETTER_U = 0x75;
 const COMMA = 0x2c;
 const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACKET = 0x5b;
+const SPACE = 0x20;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 /** Any 15-digit decimal is below 2^53, so summing digit by digit stays exact. */
 const MAX_EXACT_DIGITS = 15;
 
 /**
- * Stand-ins for the two values while the template is stringified. JSON.stringify
- * escapes NUL, so each appears in the output as a distinctive escaped literal that
- * a real chunk would have to contain verbatim to collide with (learning then checks
- * that each occurs exactly once).
+ * Stand-ins for the two values when a learned template is checked: an escaped NUL
+ * (which a real chunk cannot carry raw) in the text, and two ids.
  */
-const TEXT_SENTINEL = '\u0000tw\u0000';
-const IDS_SENTINEL = '\u0000ids\u0000';
-const TEXT_SENTINEL_JSON = JSON.stringify(TEXT_SENTINEL);
-const IDS_SENTINEL_JSON = JSON.stringify(IDS_SENTINEL);
+const TEXT_PROBE = '\\u0000tw';
+const TEXT_PROBE_VALUE = '\u0000tw';
+const IDS_PROBE = '123456789012345,7';
+const TEXT_KEY = '"text":';
+const IDS_KEY = '"token_ids":';
 
 type Utf8Slice = (this: Buffer, start: number, end: number) => string;
 /** `Buffer#utf8Slice` skips `toString`'s argument checks; undocumented, so fall back if missing. */
@@ -136,7 +137,7 @@ function isNullish(value: Json): boolean {
 
 /**
  * Learns a template from a chunk the full path has just decoded (`data` its raw
- * text, `json` its parse), when the chunk is the simple shape and canonical. Does
+ * text, `json` its parse), when the chunk is the simple shape. Does
  * nothing once the stream's learning budget is spent.
  */
 export function learnCompletionTemplate(data: string, json: Json, state: FastState): void {
@@ -157,32 +158,91 @@ export function learnCompletionTemplate(data: string, json: Json, state: FastSta
   if (json.usage !== undefined && json.usage !== null) return;
   if (json.error !== undefined || json.prompt_token_ids !== undefined || json.sglext !== undefined) return;
   for (const id of choice.token_ids) if (!Number.isSafeInteger(id) || id < 0) return;
-  // Only a chunk the server wrote exactly as JSON.stringify would (same key order, no
-  // spaces, same number spelling) lets the stringified template stand for its bytes.
-  if (JSON.stringify(json) !== data) return;
-  const template = JSON.stringify({
-    ...json,
-    choices: [{ ...choice, text: TEXT_SENTINEL, token_ids: IDS_SENTINEL }],
-  });
-  const textAt = template.indexOf(TEXT_SENTINEL_JSON);
-  const idsAt = template.indexOf(IDS_SENTINEL_JSON);
-  // vLLM writes text before ids; the other order is not worth a second matcher.
-  if (textAt === -1 || idsAt < textAt) return;
-  if (template.indexOf(TEXT_SENTINEL_JSON, textAt + 1) !== -1) return;
-  if (template.indexOf(IDS_SENTINEL_JSON, idsAt + 1) !== -1) return;
-  const textEnd = textAt + TEXT_SENTINEL_JSON.length;
-  const idsEnd = idsAt + IDS_SENTINEL_JSON.length;
-  const head = `${template.slice(0, textAt)}"`;
-  const middle = `"${template.slice(textEnd, idsAt)}[`;
-  const tail = `]${template.slice(idsEnd)}`;
-  const bytes = Buffer.from(head + middle + tail);
+  // Cut the chunk's own text literal and id list out of its data. Where they are is
+  // found by searching, and then proven: the template with other values put in must
+  // parse to those values at choices[0] and nothing else changed (a duplicate key, a
+  // match inside another key, a nested "text" all fail that). What the template keeps
+  // is the server's bytes as they are, so it need not be canonical JSON.
+  const textKey = data.indexOf(TEXT_KEY);
+  if (textKey === -1) return;
+  const textQuote = skipSpaces(data, textKey + TEXT_KEY.length);
+  if (data.charCodeAt(textQuote) !== QUOTE) return;
+  const textStart = textQuote + 1;
+  let textEnd = textStart;
+  for (;;) {
+    const code = data.charCodeAt(textEnd);
+    if (Number.isNaN(code)) return;
+    if (code === QUOTE) break;
+    textEnd += code === BACKSLASH ? 2 : 1;
+  }
+  const idsKey = data.indexOf(IDS_KEY, textEnd);
+  if (idsKey === -1) return;
+  const idsBracket = skipSpaces(data, idsKey + IDS_KEY.length);
+  if (data.charCodeAt(idsBracket) !== OPEN_BRACKET) return;
+  const idsStart = idsBracket + 1;
+  const idsEnd = data.indexOf(']', idsStart);
+  if (idsEnd === -1) return;
+  const head = data.slice(0, textStart);
+  const middle = data.slice(textEnd, idsStart);
+  const tail = data.slice(idsEnd);
+  if (!provesTemplate(head, middle, tail, json)) return;
+  const whole = head + middle + tail;
+  const bytes = Buffer.from(whole);
+  // All ASCII (the usual case): byte lengths are string lengths.
+  const ascii = bytes.length === whole.length;
   state.template = {
     bytes,
     view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length),
-    headLength: Buffer.byteLength(head),
-    middleLength: Buffer.byteLength(middle),
-    tailLength: Buffer.byteLength(tail),
+    headLength: ascii ? head.length : Buffer.byteLength(head),
+    middleLength: ascii ? middle.length : Buffer.byteLength(middle),
+    tailLength: ascii ? tail.length : Buffer.byteLength(tail),
   };
+}
+
+/** The first position at or after `at` that is not a space (servers writing `": "` have them). */
+function skipSpaces(data: string, at: number): number {
+  while (data.charCodeAt(at) === SPACE) at++;
+  return at;
+}
+
+/**
+ * Whether head + text + middle + ids + tail, for other values, parses to exactly the
+ * learned chunk with those values as `choices[0].text` and `choices[0].token_ids`. One
+ * probe suffices: a JSON string's content and an array's numbers can be swapped for any
+ * others without changing where anything else is.
+ */
+function provesTemplate(head: string, middle: string, tail: string, json: Json): boolean {
+  let probe: Json;
+  try {
+    probe = JSON.parse(`${head}${TEXT_PROBE}${middle}${IDS_PROBE}${tail}`);
+  } catch {
+    return false;
+  }
+  const choice = probe?.choices?.[0];
+  if (choice?.text !== TEXT_PROBE_VALUE) return false;
+  const ids = choice.token_ids;
+  if (!Array.isArray(ids) || ids.length !== 2 || ids[0] !== 123456789012345 || ids[1] !== 7) return false;
+  // Everything else must be as learned: put the learned values back and compare.
+  const original = json.choices[0];
+  choice.text = original.text;
+  choice.token_ids = original.token_ids;
+  return sameJson(probe, json);
+}
+
+/** Deep equality of two JSON.parse results. */
+function sameJson(a: Json, b: Json): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (!Object.hasOwn(b, key) || !sameJson(a[key], b[key])) return false;
+  return true;
 }
 
 /**

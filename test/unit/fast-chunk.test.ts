@@ -464,10 +464,55 @@ describe('byte-level template decoder', () => {
     expect(sink.calls).toEqual([['tokens', [10, 0, 7], '"qé🙂', undefined]]);
   });
 
-  it('does not learn from non-canonical, finished, usage, logprobs or id-less chunks', () => {
+  it('learns from a chunk with spaces as the server wrote it, and decodes only lines spelled the same', () => {
+    const state = newFastState();
+    const first =
+      '{"id": "c", "choices": [{"index": 0, "text": "a", "finish_reason": null, "token_ids": [1]}]}';
+    learnCompletionTemplate(first, JSON.parse(first), state);
+    expect(state.template).toBeDefined();
+    const sink = recorder(false);
+    const same = bytes(first.replace('"a"', '"b\\n"').replace('[1]', '[2,3]'));
+    expect(fastDecodeCompletionBytes(same, 0, same.length, sink, state)).toBe(true);
+    expect(sink.calls).toEqual([['tokens', [2, 3], 'b\n', undefined]]);
+    // The same chunk without the spaces is other bytes: left to the full path.
+    const canonical = bytes(JSON.stringify(JSON.parse(first)));
+    expect(fastDecodeCompletionBytes(canonical, 0, canonical.length, sink, state)).toBe(false);
+  });
+
+  it('does not learn where the text or ids it would cut out are not choices[0] itself', () => {
+    const declined = [
+      // A duplicate key: JSON.parse keeps the last text, the search finds the first.
+      '{"choices":[{"index":0,"text":"a","text":"b","finish_reason":null,"token_ids":[1]}]}',
+      '{"choices":[{"index":0,"text":"a","finish_reason":null,"token_ids":[1],"token_ids":[2]}]}',
+      // A key that ends in an escaped quote followed by text.
+      '{"x\\"text":"z","choices":[{"index":0,"text":"a","finish_reason":null,"token_ids":[1]}]}',
+      // "text" and "token_ids" of a nested object before the choice's own.
+      '{"meta":{"text":"q","token_ids":[9]},"choices":[{"index":0,"text":"a","finish_reason":null,"token_ids":[1]}]}',
+      // ids before text (vLLM's order is text first).
+      '{"choices":[{"index":0,"token_ids":[1],"text":"a","finish_reason":null}]}',
+    ];
+    for (const data of declined) {
+      const json = JSON.parse(data);
+      const state = newFastState();
+      learnCompletionTemplate(data, json, state);
+      if (state.template === undefined) continue;
+      // If one was learned after all, it must still decode exactly as the full path.
+      const line = bytes(data);
+      const sink = recorder(false);
+      const decoded = fastDecodeCompletionBytes(line, 0, line.length, sink, state);
+      expect(decoded ? sink.calls : [], data).toEqual(
+        decoded ? [['tokens', json.choices[0].token_ids, json.choices[0].text, undefined]] : [],
+      );
+    }
+    const nested = declined[3]!;
+    const state = newFastState();
+    learnCompletionTemplate(nested, JSON.parse(nested), state);
+    expect(state.template).toBeUndefined();
+  });
+
+  it('does not learn from finished, usage, logprobs or id-less chunks', () => {
     const plain = { id: 'c', choices: [{ index: 0, text: 'a', finish_reason: null, token_ids: [1] }] };
     const declined = [
-      JSON.stringify(plain).replace(',"', ', "'),
       JSON.stringify({ ...plain, usage: { prompt_tokens: 1 } }),
       JSON.stringify({ ...plain, choices: [{ ...plain.choices[0], finish_reason: 'stop' }] }),
       JSON.stringify({ ...plain, choices: [{ ...plain.choices[0], logprobs: { content: [] } }] }),
