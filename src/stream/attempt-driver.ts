@@ -6,7 +6,7 @@
  */
 import type { DecodeSink, Dialect, WireRequest } from '../dialects/dialect.js';
 import { describeRequest, StreamTruncatedError, TokenwireError } from '../errors.js';
-import { type SseEvent, SseParser } from '../sse/parser.js';
+import { type SseEvent, type SseHandlers, SseParser } from '../sse/parser.js';
 import type { ResponseHandlers } from '../transport/dispatch.js';
 import { httpError, networkError, requestIdOf } from '../transport/http-errors.js';
 import type { StreamStats } from '../types.js';
@@ -37,20 +37,75 @@ export interface AttemptHost {
   settleAttempt(attempt: Attempt): void;
 }
 
-/** The transport callbacks of one attempt. */
-export function attemptHandlers(host: AttemptHost, attempt: Attempt): ResponseHandlers {
-  return {
-    onConnect: () => {
-      attempt.connectedAt = now();
-    },
-    onHead: (status, headers) => onHead(host, attempt, status, headers),
-    onData: (chunk) => onData(host, attempt, chunk),
-    onEnd: () => onEnd(host, attempt),
-    onError: (error) => onError(host, attempt, error),
-  };
+/**
+ * The transport and SSE callbacks of one attempt, as one object (methods, not
+ * closures: a stream is made of few objects, which counts at 10,000 streams).
+ */
+export class AttemptDriver implements ResponseHandlers, SseHandlers {
+  /** The dialect's byte-level decoder, when this stream may use it (known at the head). */
+  private fastDecode: Dialect['decodeCompletionBytes'] = undefined;
+
+  constructor(
+    private readonly host: AttemptHost,
+    private readonly attempt: Attempt,
+  ) {}
+
+  onConnect(): void {
+    this.attempt.connectedAt = now();
+  }
+
+  onHead(status: number, headers: Record<string, string>): void {
+    onHead(this.host, this.attempt, status, headers, this);
+  }
+
+  onData(chunk: Buffer): void {
+    onData(this.host, this.attempt, chunk);
+  }
+
+  onEnd(): void {
+    onEnd(this.host, this.attempt);
+  }
+
+  onError(error: Error): void {
+    onError(this.host, this.attempt, error);
+  }
+
+  /** Started parsing an event stream: from now on the fast path may be tried. */
+  startEvents(fastDecode: Dialect['decodeCompletionBytes']): void {
+    this.fastDecode = fastDecode;
+  }
+
+  onEvent(event: SseEvent): void {
+    const attempt = this.attempt;
+    if (attempt.complete || attempt.failure) return;
+    this.host.stats.events++;
+    this.host.decode(event, attempt.wire);
+  }
+
+  onEventBytes(line: Buffer, start: number, end: number): boolean {
+    const fastDecode = this.fastDecode;
+    if (fastDecode === undefined) return false;
+    const attempt = this.attempt;
+    // As onEvent: events after the end or a failure are dropped.
+    if (attempt.complete || attempt.failure) return true;
+    if (!fastDecode(line, start, end, this.host.sink)) return false;
+    this.host.stats.events++;
+    return true;
+  }
+
+  onComment(): void {
+    this.host.stats.keepalives++;
+    if (this.host.ctx.options.timeouts.keepaliveResetsIdle) this.attempt.lastDataAt = now();
+  }
 }
 
-function onHead(host: AttemptHost, attempt: Attempt, status: number, headers: Record<string, string>): void {
+function onHead(
+  host: AttemptHost,
+  attempt: Attempt,
+  status: number,
+  headers: Record<string, string>,
+  driver: AttemptDriver,
+): void {
   const t = now();
   attempt.status = status;
   attempt.headers = headers;
@@ -68,25 +123,9 @@ function onHead(host: AttemptHost, attempt: Attempt, status: number, headers: Re
   else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
   else attempt.mode = 'other-body';
   if (attempt.mode === 'sse') {
-    const fastDecode = host.fastDecoder();
+    driver.startEvents(host.fastDecoder());
     attempt.parser = new SseParser(
-      {
-        onEvent: (event: SseEvent) => onEvent(host, attempt, event),
-        onEventBytes:
-          fastDecode === undefined
-            ? undefined
-            : (line, start, end) => {
-                // As onEvent: events after the end or a failure are dropped.
-                if (attempt.complete || attempt.failure) return true;
-                if (!fastDecode(line, start, end, host.sink)) return false;
-                host.stats.events++;
-                return true;
-              },
-        onComment: () => {
-          host.stats.keepalives++;
-          if (host.ctx.options.timeouts.keepaliveResetsIdle) attempt.lastDataAt = now();
-        },
-      },
+      driver,
       host.ctx.options.maxLineBytes === undefined
         ? undefined
         : { maxLineBytes: host.ctx.options.maxLineBytes },
@@ -133,12 +172,6 @@ function onData(host: AttemptHost, attempt: Attempt, chunk: Buffer): void {
   }
   // The idle clock counts data arriving, however slowly, but not keepalive comments.
   if (parser.nonCommentLines !== linesBefore || parser.pendingLineIsField) attempt.lastDataAt = t;
-}
-
-function onEvent(host: AttemptHost, attempt: Attempt, event: SseEvent): void {
-  if (attempt.complete || attempt.failure) return;
-  host.stats.events++;
-  host.decode(event, attempt.wire);
 }
 
 function onEnd(host: AttemptHost, attempt: Attempt): void {

@@ -35,7 +35,7 @@ import { sendRequest } from '../transport/dispatch.js';
 import { isRetryableStatus } from '../transport/http-errors.js';
 import type { StreamStats, TokenEvent, Usage } from '../types.js';
 import { type Attempt, errorInit, newAttempt, newStats, scrubError } from './attempt.js';
-import { type AttemptHost, attemptHandlers } from './attempt-driver.js';
+import { AttemptDriver, type AttemptHost } from './attempt-driver.js';
 import { expiredClock, nextDeadline } from './clocks.js';
 import { ConsumerStream } from './consumer-stream.js';
 import { ReceivedTokens } from './received.js';
@@ -300,7 +300,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     attempt.handle = sendRequest(
       this.ctx.dispatcher,
       { url, method: 'POST', headers, body, headersTimeoutMs: 0 },
-      attemptHandlers(this.host, attempt),
+      new AttemptDriver(this.host, attempt),
     );
     this.armWatchdog();
     return attempt;
