@@ -82,15 +82,13 @@ const FIELD_ERROR = Buffer.from('error');
 const FIELD_ID = Buffer.from('id');
 const FIELD_RETRY = Buffer.from('retry');
 
-/** First size of the partial-line buffer; most split lines are one token chunk (< 1 KiB). */
-const INITIAL_TAIL_BYTES = 4096;
+/**
+ * First size of the partial-line buffer; most split lines are one token chunk
+ * (< 1 KiB). Below Node's pool threshold, so it is a slice of a shared slab.
+ */
+const INITIAL_TAIL_BYTES = 512;
 /** The tail of a parser holding no partial line (shared: a Buffer per parser costs ~200 bytes). */
 const NO_TAIL = Buffer.alloc(0);
-/**
- * A partial-line buffer grown past this (by a huge line) is dropped once that line is
- * done, so one big logprobs chunk does not pin MBs for the rest of a long stream.
- */
-const RETAINED_TAIL_BYTES = 64 * 1024;
 
 type Utf8Slice = (this: Buffer, start: number, end: number) => string;
 /**
@@ -371,9 +369,11 @@ export class SseParser {
     const line = this.tail;
     const lineLength = this.tailLength;
     this.tailLength = 0;
-    // Processed before a big buffer is dropped, so processLine can tell it is the tail.
+    // Processed before the buffer is dropped, so processLine can tell it is the tail.
     this.processLine(line, 0, lineLength);
-    if (line.length > RETAINED_TAIL_BYTES && this.tail === line) this.tail = NO_TAIL;
+    // Dropped once its line is done: a stream splits about one line per socket read, and
+    // thousands of concurrent streams each holding a buffer between reads add up (RSS).
+    if (this.tail === line) this.tail = NO_TAIL;
   }
 
   /** Interprets one complete line `[start, end)` of `line` (line ending excluded). */
