@@ -48,6 +48,8 @@ export interface FastState {
    * without live ids) stops paying for them after a few.
    */
   learnBudget: number;
+  /** Chunks the full path decoded so far (learning starts after a few). */
+  fullChunks: number;
 }
 
 /** Learning attempts per stream: the first chunks may carry prompt ids; the next ones are plain. */
@@ -55,7 +57,19 @@ const LEARN_ATTEMPTS = 8;
 
 /** A fresh per-stream state. */
 export function newFastState(): FastState {
-  return { template: undefined, learnBudget: LEARN_ATTEMPTS };
+  return { template: undefined, learnBudget: LEARN_ATTEMPTS, fullChunks: 0 };
+}
+
+/**
+ * Chunks a stream decodes the full way before it tries to learn: learning costs about
+ * three JSON.parse calls, wasted on the shortest streams (a few tokens), and a long
+ * stream hardly notices two more parses.
+ */
+const LEARN_AFTER_CHUNKS = 2;
+
+/** Counts a chunk the full path decoded; true when the stream should try to learn from it. */
+export function mayLearn(state: FastState): boolean {
+  return ++state.fullChunks > LEARN_AFTER_CHUNKS && state.learnBudget > 0;
 }
 
 const QUOTE = 0x22;

@@ -4,7 +4,7 @@
  */
 import type { DialectName, SamplingOptions } from '../types.js';
 import type { DecodeSink, Dialect, WireRequest } from './dialect.js';
-import { fastDecodeCompletionBytes, learnCompletionTemplate } from './fast-chunk.js';
+import { fastDecodeCompletionBytes, learnCompletionTemplate, mayLearn } from './fast-chunk.js';
 import {
   chatBody,
   commonSampling,
@@ -57,7 +57,7 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
       decodeCompletionChoice(json, sink);
       spec.decodeExtra?.(json, sink);
       const state = sink.decoderState;
-      if (state !== undefined && state.learnBudget > 0 && spec.decodeExtra === undefined) {
+      if (state !== undefined && spec.decodeExtra === undefined && mayLearn(state)) {
         learnCompletionTemplate(event.data, json, state);
       }
     },
