@@ -179,17 +179,26 @@ function aisdk(chat) {
   };
 }
 
-/** tokenwire, from the built dist/ (absent or broken → "unavailable"). */
-async function tokenwire({ baseUrl, connections }) {
-  const { Client } = await import('../dist/index.js');
-  const client = new Client({
-    baseUrl,
-    dialect: 'vllm',
-    model: 'm',
-    retry: false,
-    failedRequestsDir: false,
-    maxConnections: connections,
-  });
+/**
+ * tokenwire, from the built dist/ (absent or broken → "unavailable"). `defaults`
+ * keeps retries and failed-request capture on, as a new Client has them (capture
+ * keeps each stream's last 16 KiB of raw bytes for the fixture of a failure).
+ */
+function tokenwireClient(defaults) {
+  return async ({ baseUrl, connections }) => {
+    const { Client } = await import('../dist/index.js');
+    const client = new Client({
+      baseUrl,
+      dialect: 'vllm',
+      model: 'm',
+      maxConnections: connections,
+      ...(defaults ? {} : { retry: false, failedRequestsDir: false }),
+    });
+    return tokenwireRunner(client);
+  };
+}
+
+function tokenwireRunner(client) {
   return {
     async run(tokens) {
       const ids = [];
@@ -219,7 +228,8 @@ export const CLIENTS = {
   openai,
   aisdk: aisdk(false),
   'aisdk-chat': aisdk(true),
-  tokenwire,
+  tokenwire: tokenwireClient(false),
+  'tokenwire-defaults': tokenwireClient(true),
 };
 
 /** Which server endpoint each client talks to (the chat one gets the chat stream). */

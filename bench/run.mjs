@@ -18,9 +18,9 @@ import { parseArgs } from 'node:util';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ALL_CLIENTS = ['drain', 'raw', 'openai', 'aisdk', 'tokenwire'];
 /** Clients that can take part when asked for with --clients (not in the default set). */
-const EXTRA_CLIENTS = ['aisdk-chat'];
+const EXTRA_CLIENTS = ['aisdk-chat', 'tokenwire-defaults'];
 /** The 10k-stream scenario is only for clients that stay fast and small at that scale. */
-const LEAN_CLIENTS = ['tokenwire', 'raw', 'drain'];
+const LEAN_CLIENTS = ['tokenwire', 'tokenwire-defaults', 'raw', 'drain'];
 
 const SCENARIOS = {
   'single-bulk': { streams: 1, tokens: 20_000, mode: 'bulk', seed: 101, clients: null },
@@ -245,7 +245,9 @@ const CLIENT_NOTES = {
     'ai streamText + @ai-sdk/openai-compatible completionModel → POST /v1/completions (string prompt), textStream consumed, over global fetch; text only (no ids)',
   'aisdk-chat': 'same with chatModel → POST /v1/chat/completions (delta.content stream)',
   tokenwire:
-    "tokenwire Client from dist/ (dialect 'vllm', retry off, maxConnections = concurrency), for-await over streamCompletion",
+    "tokenwire Client from dist/ (dialect 'vllm', retry off, failed-request capture off, maxConnections = concurrency), for-await over streamCompletion",
+  'tokenwire-defaults':
+    'same with retries and failed-request capture on, as a new Client has them (capture keeps the last 16 KiB of raw bytes per stream)',
 };
 
 function table(report) {
