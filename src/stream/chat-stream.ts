@@ -45,13 +45,13 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private reasoningText: string | undefined;
   private readonly toolParts = new Map<number, ToolCallParts>();
   private approximateResume = false;
-  private readonly stopCheck: ResumeStopCheck;
+  /** Made at the first resume (stop strings can only straddle a resume point). */
+  private stopCheck: ResumeStopCheck | undefined;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
     super(ctx, request.signal);
     this.request = request;
     this.model = model;
-    this.stopCheck = new ResumeStopCheck(request.stop);
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {
@@ -66,7 +66,10 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
         note: 'chat resumes from the text of the partial assistant message, which the server re-tokenizes',
       });
     }
-    if (continueAssistant !== undefined) this.stopCheck.arm(this.content);
+    if (continueAssistant !== undefined) {
+      this.stopCheck ??= new ResumeStopCheck(this.request.stop);
+      this.stopCheck.arm(this.content);
+    }
     const request = this.request;
     const maxTokens =
       resume && request.maxTokens !== undefined
@@ -99,7 +102,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   }
 
   tokens(ids: readonly number[] | undefined, text: string): void {
-    const stopped = this.stopCheck.check(text);
+    const stopped = this.stopCheck?.check(text) ?? false;
     // A stop string that began before the resume point ends the message in this delta, as the
     // server would have ended it: its ids still count, its text is dropped.
     if (stopped) text = '';

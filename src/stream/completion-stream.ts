@@ -31,14 +31,14 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   private readonly request: CompletionRequest;
   private readonly model: string | undefined;
   private approximateResume = false;
-  private readonly stopCheck: ResumeStopCheck;
+  /** Made at the first resume (stop strings can only straddle a resume point). */
+  private stopCheck: ResumeStopCheck | undefined;
 
   constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
     super(ctx, request.signal);
     this.request = request;
     this.model = model;
     if (Array.isArray(request.prompt)) this.promptIdList = request.prompt;
-    this.stopCheck = new ResumeStopCheck(request.stop);
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest {
@@ -62,7 +62,8 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
         }
       }
       if (maxTokens !== undefined) maxTokens = Math.max(1, maxTokens - this.received.length);
-      this.stopCheck.arm(this.received.textTail(this.stopCheck.tailLength));
+      const stopCheck = (this.stopCheck ??= new ResumeStopCheck(request.stop));
+      stopCheck.arm(this.received.textTail(stopCheck.tailLength));
     }
     const wire = dialect.completionRequest({
       model: request.model ?? this.model,
@@ -89,7 +90,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   }
 
   tokens(ids: readonly number[] | undefined, text: string, logprobs: readonly number[] | undefined): void {
-    if (this.stopCheck.check(text)) {
+    if (this.stopCheck?.check(text)) {
       // A stop string that began before the resume point ends here: the server would have
       // stopped, so this token's text is dropped and the stream ends as 'stop'.
       this.emitTokens(ids, '', logprobs);

@@ -9,11 +9,13 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
   protected readonly queue: EventQueue<E>;
   /** Set once the stream has succeeded or failed; nothing changes after that. */
   protected finished = false;
-  private readonly finalPromise: Promise<() => R>;
-  private resolveFinal!: (value: () => R) => void;
+  /** How to build final()'s result, once the stream succeeded. */
+  private buildResult: (() => R) | undefined;
   /** The result, built on the first final() call (a stream that is only iterated never builds it). */
   private result: R | undefined;
-  private rejectFinal!: (error: unknown) => void;
+  /** Set once the stream failed (with `failure`). */
+  private failed = false;
+  private failure: unknown;
   private removeSignalListener: (() => void) | undefined;
 
   /** Aborts the request. Iteration then fails with code `aborted` (unless it already ended). */
@@ -27,12 +29,6 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
       () => this.pauseSource(),
       () => this.resumeSource(),
     );
-    this.finalPromise = new Promise<() => R>((resolve, reject) => {
-      this.resolveFinal = resolve;
-      this.rejectFinal = reject;
-    });
-    // final() may never be called: an unobserved rejection must not crash the process.
-    this.finalPromise.catch(() => {});
     if (signal) {
       if (signal.aborted) {
         queueMicrotask(() => this.abort(signal.reason));
@@ -65,12 +61,13 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
   /** Reads the stream to its end and resolves with everything; rejects with the stream's error. */
   async final(): Promise<R> {
     if (!this.finished) {
+      // Ends when the stream has succeeded or failed: the queue ends only then.
       while (!(await this.queue.next()).done) {
         // The producer keeps what final() needs; the events themselves are not.
       }
     }
-    const build = await this.finalPromise;
-    this.result ??= build();
+    if (this.failed) throw this.failure;
+    this.result ??= this.buildResult!();
     return this.result;
   }
 
@@ -85,16 +82,17 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
   protected endWith(done: E, result: () => R): void {
     this.finished = true;
     this.removeSignalListener?.();
+    this.buildResult = result;
     this.queue.push(done);
     this.queue.end();
-    this.resolveFinal(result);
   }
 
   /** Failure: the consumer gets `error` after the events already queued. */
   protected failWith(error: unknown): void {
     this.finished = true;
     this.removeSignalListener?.();
+    this.failed = true;
+    this.failure = error;
     this.queue.fail(error);
-    this.rejectFinal(error);
   }
 }
