@@ -184,7 +184,7 @@ function aisdk(chat) {
  * keeps retries and failed-request capture on, as a new Client has them (capture
  * keeps each stream's last 16 KiB of raw bytes for the fixture of a failure).
  */
-function tokenwireClient(defaults) {
+function tokenwireClient(defaults, batches = false) {
   return async ({ baseUrl, connections }) => {
     const { Client } = await import('../dist/index.js');
     const client = new Client({
@@ -194,7 +194,7 @@ function tokenwireClient(defaults) {
       maxConnections: connections,
       ...(defaults ? {} : { retry: false, failedRequestsDir: false }),
     });
-    return tokenwireRunner(client);
+    return batches ? tokenwireBatchRunner(client) : tokenwireRunner(client);
   };
 }
 
@@ -222,6 +222,35 @@ function tokenwireRunner(client) {
   };
 }
 
+/** The same over stream.batches(): one promise per batch of events that arrived together. */
+function tokenwireBatchRunner(client) {
+  return {
+    async run(tokens) {
+      const ids = [];
+      let text = '';
+      let finishReason;
+      let done = false;
+      let firstTokenNs = 0n;
+      const stream = client.streamCompletion({ prompt: PROMPT_IDS, maxTokens: tokens });
+      for await (const batch of stream.batches()) {
+        for (let i = 0; i < batch.length; i++) {
+          const event = batch[i];
+          if (event.type === 'token') {
+            if (firstTokenNs === 0n) firstTokenNs = now();
+            ids.push(event.id);
+            text += event.text;
+          } else if (event.type === 'done') {
+            finishReason = event.finishReason;
+            done = true;
+          }
+        }
+      }
+      return { ids, text, count: ids.length, finishReason, done, firstTokenNs };
+    },
+    close: () => client.close(),
+  };
+}
+
 export const CLIENTS = {
   drain,
   raw,
@@ -230,6 +259,7 @@ export const CLIENTS = {
   'aisdk-chat': aisdk(true),
   tokenwire: tokenwireClient(false),
   'tokenwire-defaults': tokenwireClient(true),
+  'tokenwire-batches': tokenwireClient(false, true),
 };
 
 /** Which server endpoint each client talks to (the chat one gets the chat stream). */

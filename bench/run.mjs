@@ -18,9 +18,9 @@ import { parseArgs } from 'node:util';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ALL_CLIENTS = ['drain', 'raw', 'openai', 'aisdk', 'tokenwire'];
 /** Clients that can take part when asked for with --clients (not in the default set). */
-const EXTRA_CLIENTS = ['aisdk-chat', 'tokenwire-defaults'];
+const EXTRA_CLIENTS = ['aisdk-chat', 'tokenwire-defaults', 'tokenwire-batches'];
 /** The 10k-stream scenario is only for clients that stay fast and small at that scale. */
-const LEAN_CLIENTS = ['tokenwire', 'tokenwire-defaults', 'raw', 'drain'];
+const LEAN_CLIENTS = ['tokenwire', 'tokenwire-defaults', 'tokenwire-batches', 'raw', 'drain'];
 
 const SCENARIOS = {
   'single-bulk': { streams: 1, tokens: 20_000, mode: 'bulk', seed: 101, clients: null },
@@ -246,6 +246,7 @@ const CLIENT_NOTES = {
   'aisdk-chat': 'same with chatModel → POST /v1/chat/completions (delta.content stream)',
   tokenwire:
     "tokenwire Client from dist/ (dialect 'vllm', retry off, failed-request capture off, maxConnections = concurrency), for-await over streamCompletion",
+  'tokenwire-batches': 'same as tokenwire, consumed with for-await over stream.batches() (arrays of events)',
   'tokenwire-defaults':
     'same with retries and failed-request capture on, as a new Client has them (capture keeps the last 16 KiB of raw bytes per stream)',
 };

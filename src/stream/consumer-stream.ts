@@ -48,6 +48,29 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
     return this.queue.next();
   }
 
+  /**
+   * The same events in arrays: each batch holds what arrived together (one socket
+   * read can carry hundreds of tokens), for one promise per batch instead of one
+   * per event. Leaving the loop early stops the stream as with events; an error is
+   * thrown after the batches of the events that came before it.
+   *
+   * @example
+   * for await (const batch of client.streamCompletion({ prompt, maxTokens }).batches()) {
+   *   for (const ev of batch) if (ev.type === 'token') ids.push(ev.id);
+   * }
+   */
+  batches(): AsyncIterableIterator<E[]> {
+    const iterator: AsyncIterableIterator<E[]> = {
+      next: () => this.queue.nextBatch() as Promise<IteratorResult<E[]>>,
+      return: async () => {
+        this.cancel();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
   /** Called when a `for await` loop exits early: aborts quietly. */
   async return(): Promise<IteratorResult<E>> {
     this.cancel();

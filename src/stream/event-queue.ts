@@ -94,6 +94,34 @@ export class EventQueue<T> {
     });
   }
 
+  /**
+   * Everything queued, as one array (waiting for at least one event when none is):
+   * the events that arrived together, for one promise instead of one per event.
+   */
+  async nextBatch(): Promise<IteratorResult<T[], undefined>> {
+    if (this.head < this.items.length) return { value: this.takeAll(), done: false };
+    const first = await this.next();
+    if (first.done) return { value: undefined, done: true };
+    // What the producer pushed in the same turn, after waking us with the first one.
+    const rest = this.head < this.items.length ? this.takeAll() : undefined;
+    if (rest === undefined) return { value: [first.value], done: false };
+    const batch: T[] = new Array(rest.length + 1);
+    batch[0] = first.value;
+    for (let i = 0; i < rest.length; i++) batch[i + 1] = rest[i]!;
+    return { value: batch, done: false };
+  }
+
+  private takeAll(): T[] {
+    const items = (this.head === 0 ? this.items : this.items.slice(this.head)) as T[];
+    this.items = [];
+    this.head = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.onLowWater();
+    }
+    return items;
+  }
+
   private settled(): Promise<IteratorResult<T>> {
     if (this.failure !== undefined && !this.failureDelivered) {
       this.failureDelivered = true;
