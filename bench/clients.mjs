@@ -194,61 +194,37 @@ function tokenwireClient(defaults, batches = false) {
       maxConnections: connections,
       ...(defaults ? {} : { retry: false, failedRequestsDir: false }),
     });
-    return batches ? tokenwireBatchRunner(client) : tokenwireRunner(client);
+    return tokenwireRunner(client, batches);
   };
 }
 
-function tokenwireRunner(client) {
+/** Runs over plain for-await, or over stream.batches() (one promise per batch of events that arrived together). */
+function tokenwireRunner(client, batches) {
   return {
     async run(tokens) {
-      const ids = [];
-      let text = '';
-      let finishReason;
-      let done = false;
-      let firstTokenNs = 0n;
-      for await (const event of client.streamCompletion({ prompt: PROMPT_IDS, maxTokens: tokens })) {
-        if (event.type === 'token') {
-          if (firstTokenNs === 0n) firstTokenNs = now();
-          ids.push(event.id);
-          text += event.text;
-        } else if (event.type === 'done') {
-          finishReason = event.finishReason;
-          done = true;
-        }
-      }
-      return { ids, text, count: ids.length, finishReason, done, firstTokenNs };
-    },
-    close: () => client.close(),
-  };
-}
-
-/** The same over stream.batches(): one promise per batch of events that arrived together. */
-function tokenwireBatchRunner(client) {
-  return {
-    async run(tokens) {
-      const ids = [];
-      let text = '';
-      let finishReason;
-      let done = false;
-      let firstTokenNs = 0n;
+      const out = { ids: [], text: '', finishReason: undefined, done: false, firstTokenNs: 0n };
       const stream = client.streamCompletion({ prompt: PROMPT_IDS, maxTokens: tokens });
-      for await (const batch of stream.batches()) {
-        for (let i = 0; i < batch.length; i++) {
-          const event = batch[i];
-          if (event.type === 'token') {
-            if (firstTokenNs === 0n) firstTokenNs = now();
-            ids.push(event.id);
-            text += event.text;
-          } else if (event.type === 'done') {
-            finishReason = event.finishReason;
-            done = true;
-          }
-        }
+      if (batches) {
+        for await (const batch of stream.batches())
+          for (let i = 0; i < batch.length; i++) take(out, batch[i]);
+      } else {
+        for await (const event of stream) take(out, event);
       }
-      return { ids, text, count: ids.length, finishReason, done, firstTokenNs };
+      return { ...out, count: out.ids.length };
     },
     close: () => client.close(),
   };
+}
+
+function take(out, event) {
+  if (event.type === 'token') {
+    if (out.firstTokenNs === 0n) out.firstTokenNs = now();
+    out.ids.push(event.id);
+    out.text += event.text;
+  } else if (event.type === 'done') {
+    out.finishReason = event.finishReason;
+    out.done = true;
+  }
 }
 
 export const CLIENTS = {

@@ -6,7 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CompletionEvent } from '../../src/index.js';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
 import { caught, testClient } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/http-server.js';
+import {
+  completionChunk as chunk,
+  endlessTokens,
+  startServer,
+  type TestServer,
+  tokenBurst,
+} from '../helpers/http-server.js';
 
 let sim: Simulator | undefined;
 let server: TestServer | undefined;
@@ -16,14 +22,6 @@ afterEach(async () => {
   sim = undefined;
   server = undefined;
 });
-
-function chunk(text: string, ids: number[], finish: string | null = null): string {
-  return JSON.stringify({
-    id: 'c',
-    object: 'text_completion',
-    choices: [{ index: 0, text, token_ids: ids, finish_reason: finish }],
-  });
-}
 
 describe('stream.batches()', () => {
   it('gives exactly the events of plain iteration, in order, fewer arrays than events', async () => {
@@ -87,12 +85,7 @@ describe('stream.batches()', () => {
   });
 
   it('breaking out of the loop closes the connection (the server sees it)', async () => {
-    server = await startServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      let i = 0;
-      const timer = setInterval(() => res.write(`data: ${chunk('x', [i++])}\n\n`), 5);
-      res.on('close', () => clearInterval(timer));
-    });
+    server = await startServer(endlessTokens());
     const { client } = testClient(server.url, { dialect: 'vllm' });
     const closed = server.nextClientClose();
     let tokens = 0;
@@ -107,11 +100,7 @@ describe('stream.batches()', () => {
 
   it('a consumer that falls behind gets the backlog in batches and the paused socket resumes', async () => {
     const n = 12_000;
-    server = await startServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      for (let i = 0; i < n; i++) res.write(`data: ${chunk('x', [i], i === n - 1 ? 'length' : null)}\n\n`);
-      res.end('data: [DONE]\n\n');
-    });
+    server = await startServer(tokenBurst(n));
     const { client } = testClient(server.url, { dialect: 'vllm', timeouts: { idleMs: 200 } });
     const stream = client.streamCompletion({ prompt: [1] });
     // Longer than the idle clock without reading: the backlog passes the high-water mark.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TokenEvent } from '../../src/index.js';
 import { caught, testClient } from '../helpers/client.js';
-import { sse, startServer, type TestServer } from '../helpers/http-server.js';
+import { endlessTokens, sse, startServer, type TestServer, tokenBurst } from '../helpers/http-server.js';
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -255,11 +255,7 @@ describe('per-phase timeouts', () => {
 
   it('a consumer that falls behind pauses the socket without tripping the idle clock', async () => {
     const n = 12_000;
-    server = await startServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      for (let i = 0; i < n; i++) res.write(`data: ${chunk('x', [i], i === n - 1 ? 'length' : null)}\n\n`);
-      res.end('data: [DONE]\n\n');
-    });
+    server = await startServer(tokenBurst(n));
     const { client } = testClient(server.url, { dialect: 'vllm', timeouts: { idleMs: 200 } });
     const stream = client.streamCompletion({ prompt: [1] });
     // Not reading for longer than the idle clock: the backlog fills and the socket is paused.
@@ -324,17 +320,8 @@ describe('per-phase timeouts', () => {
 });
 
 describe('abort', () => {
-  function endless(): (req: unknown, res: import('node:http').ServerResponse) => void {
-    return (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      let i = 0;
-      const timer = setInterval(() => res.write(`data: ${chunk('x', [i++])}\n\n`), 5);
-      res.on('close', () => clearInterval(timer));
-    };
-  }
-
   it('breaking out of for-await closes the connection (the server sees it)', async () => {
-    server = await startServer(endless());
+    server = await startServer(endlessTokens());
     const { client } = testClient(server.url, { dialect: 'vllm' });
     const closed = server.nextClientClose();
     let n = 0;
@@ -347,7 +334,7 @@ describe('abort', () => {
   });
 
   it('an AbortSignal fails the stream with aborted and closes the socket', async () => {
-    server = await startServer(endless());
+    server = await startServer(endlessTokens());
     const { client } = testClient(server.url, { dialect: 'vllm' });
     const controller = new AbortController();
     const closed = server.nextClientClose();
@@ -363,7 +350,7 @@ describe('abort', () => {
   });
 
   it('client.close() ends streams in flight at once with aborted (no retries on a closed pool)', async () => {
-    server = await startServer(endless());
+    server = await startServer(endlessTokens());
     const { client } = testClient(server.url, {
       dialect: 'vllm',
       retry: { maxAttempts: 3, baseDelayMs: 500 },
@@ -380,7 +367,7 @@ describe('abort', () => {
   });
 
   it('await using aborts on scope exit', async () => {
-    server = await startServer(endless());
+    server = await startServer(endlessTokens());
     const { client } = testClient(server.url, { dialect: 'vllm' });
     const closed = server.nextClientClose();
     {

@@ -125,3 +125,33 @@ export function sse(res: ServerResponse, events: string[], end = true): void {
   for (const event of events) res.write(`data: ${event}\n\n`);
   if (end) res.end();
 }
+
+/** A vLLM-style completions chunk with one choice (the shape most loopback tests serve). */
+export function completionChunk(text: string, ids: number[], finish: string | null = null): string {
+  return JSON.stringify({
+    id: 'cmpl-1',
+    object: 'text_completion',
+    choices: [{ index: 0, text, token_ids: ids, finish_reason: finish }],
+  });
+}
+
+/** Serves `n` one-token chunks (ids 0…n−1, text "x", the last with finish "length") and [DONE], all at once. */
+export function tokenBurst(n: number): Handler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < n; i++) {
+      res.write(`data: ${completionChunk('x', [i], i === n - 1 ? 'length' : null)}\n\n`);
+    }
+    res.end('data: [DONE]\n\n');
+  };
+}
+
+/** Serves one-token chunks every 5 ms until the client goes away. */
+export function endlessTokens(): Handler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    let i = 0;
+    const timer = setInterval(() => res.write(`data: ${completionChunk('x', [i++])}\n\n`), 5);
+    res.on('close', () => clearInterval(timer));
+  };
+}
