@@ -14,9 +14,9 @@ import {
   requestHeaders,
   resolveOptions,
 } from './options.js';
-import type { StreamContext } from './stream/base-stream.js';
 import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
+import type { StreamContext } from './stream/context.js';
 import { createAgent } from './transport/dispatch.js';
 import { httpError, networkError } from './transport/http-errors.js';
 import type { ChatRequest, CompletionRequest, DialectName } from './types.js';

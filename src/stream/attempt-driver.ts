@@ -11,7 +11,7 @@ import type { ResponseHandlers } from '../transport/dispatch.js';
 import { httpError, networkError, requestIdOf } from '../transport/http-errors.js';
 import type { StreamStats } from '../types.js';
 import { type Attempt, errorInit, nonStreamBodyError, rateLimitHeaders, streamError } from './attempt.js';
-import type { StreamContext } from './base-stream.js';
+import type { StreamContext } from './context.js';
 import type { ReceivedTokens } from './received.js';
 
 /** Largest non-stream body (error page, JSON instead of SSE) read into memory. */

@@ -5,12 +5,14 @@
 
 import { ByteTail, type CapturedAttempt } from '../diagnostics/capture.js';
 import { scrub } from '../diagnostics/redact.js';
-import type { WireRequest, WireUsage } from '../dialects/dialect.js';
-import { describeRequest, ProtocolError, ServerError, TokenwireError } from '../errors.js';
+import type { WireError, WireRequest, WireUsage } from '../dialects/dialect.js';
+import { describeRequest, ProtocolError, ServerError, TimeoutError, TokenwireError } from '../errors.js';
+import type { TimeoutOptions } from '../options.js';
 import { SseLimitError, type SseParser } from '../sse/parser.js';
 import type { RequestHandle } from '../transport/dispatch.js';
-import { requestIdOf } from '../transport/http-errors.js';
+import { isRetryableStatus, requestIdOf } from '../transport/http-errors.js';
 import type { StreamStats, TokenEvent } from '../types.js';
+import type { ExpiredClock } from './clocks.js';
 
 /** State of one HTTP attempt. */
 export interface Attempt {
@@ -102,6 +104,72 @@ export function streamError(attempt: Attempt, error: unknown, partial: TokenEven
   return new ProtocolError(
     `protocol_error: could not process the stream${describeRequest('POST', attempt.url.href)}: ${String(error)}`,
     { ...errorInit(attempt, partial, 'protocol_error', 'stream', false), cause: error },
+  );
+}
+
+/** An error the server reported inside the stream (`data: {"error": …}`, llama.cpp's `error:` field). */
+export function inStreamError(attempt: Attempt, error: WireError, partial: TokenEvent[]): ServerError {
+  const code = error.code;
+  const retryable =
+    (typeof code === 'number' && isRetryableStatus(code)) ||
+    /overload|rate.?limit|unavailable|capacity|timeout/i.test(
+      `${error.type ?? ''} ${code ?? ''} ${error.message}`,
+    );
+  return new ServerError(
+    `server_error: the server reported an error in the stream after ${attempt.tokens} tokens${describeRequest('POST', attempt.url.href)}: ${error.message}${code !== undefined ? ` (code ${code})` : ''}`,
+    { ...errorInit(attempt, partial, 'server_error', 'stream', retryable), serverCode: code },
+  );
+}
+
+/** Too many events in a row were not JSON: the stream is garbage. */
+export function parseErrorsError(
+  attempt: Attempt,
+  preview: string,
+  cause: unknown,
+  partial: TokenEvent[],
+): ProtocolError {
+  return new ProtocolError(
+    `protocol_error: ${attempt.parseErrorsInRow} stream events in a row were not valid JSON${describeRequest('POST', attempt.url.href)}; last: ${preview}`,
+    { ...errorInit(attempt, partial, 'protocol_error', 'stream', false), cause },
+  );
+}
+
+/** The error of a phase clock that ran out (`partial`: every token of the stream so far). */
+export function timeoutError(
+  attempt: Attempt,
+  expired: ExpiredClock,
+  timeouts: Required<TimeoutOptions>,
+  partial: TokenEvent[],
+): TimeoutError {
+  const tokens = partial.length;
+  const afterHead = attempt.headersAt === undefined ? 'headers' : 'stream';
+  let message: string;
+  let phase: TokenwireError['phase'];
+  switch (expired) {
+    case 'total_timeout':
+      message = `the call took more than ${timeouts.totalMs} ms (${tokens} tokens received)`;
+      phase = afterHead;
+      break;
+    case 'connect_timeout':
+      message = `no connection within ${timeouts.connectMs} ms`;
+      phase = 'connect';
+      break;
+    case 'headers_timeout':
+      message = `no response head within ${timeouts.headersMs} ms`;
+      phase = 'headers';
+      break;
+    case 'first_token_timeout':
+      message = `no token within ${timeouts.firstTokenMs} ms`;
+      phase = afterHead;
+      break;
+    case 'idle_timeout':
+      message = `no data for ${timeouts.idleMs} ms after ${tokens} tokens`;
+      phase = 'stream';
+      break;
+  }
+  return new TimeoutError(
+    `${expired}: ${message}${describeRequest('POST', attempt.url.href)}`,
+    errorInit(attempt, partial, expired, phase, expired !== 'total_timeout'),
   );
 }
 

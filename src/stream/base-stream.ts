@@ -4,7 +4,6 @@
  * diagnostics and failed-request capture. Subclasses say how to build a request
  * and what events a decoded token becomes.
  */
-import type { Dispatcher } from 'undici';
 import {
   CAPTURE_FORMAT,
   type CapturedAttempt,
@@ -20,24 +19,24 @@ import type {
   WireUsage,
 } from '../dialects/dialect.js';
 import { type FastState, newFastState } from '../dialects/fast-chunk.js';
-import {
-  AbortError,
-  describeRequest,
-  ProtocolError,
-  ServerError,
-  TimeoutError,
-  TokenwireError,
-} from '../errors.js';
-import type { LogRecord, ResolvedOptions } from '../options.js';
+import { AbortError, describeRequest, TokenwireError } from '../errors.js';
 import { decideRetry } from '../retry/policy.js';
 import type { SseEvent } from '../sse/parser.js';
 import { sendRequest } from '../transport/dispatch.js';
-import { isRetryableStatus } from '../transport/http-errors.js';
 import type { StreamStats, TokenEvent, Usage } from '../types.js';
-import { type Attempt, errorInit, newAttempt, newStats, scrubError } from './attempt.js';
+import {
+  type Attempt,
+  inStreamError,
+  newAttempt,
+  newStats,
+  parseErrorsError,
+  scrubError,
+  timeoutError,
+} from './attempt.js';
 import { AttemptDriver, type AttemptHost } from './attempt-driver.js';
-import { expiredClock, nextDeadline } from './clocks.js';
+import { expiredClock, nextDeadline, Watchdog } from './clocks.js';
 import { ConsumerStream } from './consumer-stream.js';
+import type { StreamContext } from './context.js';
 import { ReceivedTokens } from './received.js';
 import { callUsage } from './usage.js';
 
@@ -51,23 +50,6 @@ const DRAIN_GRACE_MS = 1_000;
  * when a stream decodes strangely. The results must be identical either way.
  */
 const FAST_PATH = process.env.TOKENWIRE_NO_FAST_PATH !== '1';
-
-/** What every stream needs from its client. */
-export interface StreamContext {
-  dispatcher: Dispatcher;
-  options: ResolvedOptions;
-  log: (record: LogRecord) => void;
-  secrets: readonly (string | undefined)[];
-  /** The dialect, detected once per client when `auto`. */
-  dialect(signal: AbortSignal): Promise<Dialect>;
-  /** The dialect when already known (no detection to wait for). */
-  knownDialect(): Dialect | undefined;
-  /** Headers of every streaming request (the same for all of a client's streams; not to be changed). */
-  streamHeaders: Readonly<Record<string, string>>;
-  /** The URL of `path` under the server's root (shared between streams; not to be changed). */
-  url(path: string): URL;
-  version: string;
-}
 
 const now = (): number => performance.now();
 
@@ -89,9 +71,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   private readonly deadline: number;
   /** Stops a dialect detection this stream waits for (made only when there is one). */
   private detectAbort: AbortController | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
-  /** When the watchdog timer is due (`performance.now()` time). */
-  private watchdogAt = Number.POSITIVE_INFINITY;
+  /** The one timer of the stream's clocks. */
+  private readonly watchdog = new Watchdog(() => this.checkClocks());
   private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   private readonly capturedAttempts: CapturedAttempt[] = [];
 
@@ -395,27 +376,14 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
 
   error(error: WireError): void {
     const attempt = this.attempt!;
-    const code = error.code;
-    const retryable =
-      (typeof code === 'number' && isRetryableStatus(code)) ||
-      /overload|rate.?limit|unavailable|capacity|timeout/i.test(
-        `${error.type ?? ''} ${code ?? ''} ${error.message}`,
-      );
-    const failure = new ServerError(
-      `server_error: the server reported an error in the stream after ${attempt.tokens} tokens${describeRequest('POST', attempt.url.href)}: ${error.message}${code !== undefined ? ` (code ${code})` : ''}`,
-      {
-        ...errorInit(attempt, this.received.events(), 'server_error', 'stream', retryable),
-        serverCode: code,
-      },
-    );
     this.ctx.log({
       level: 'warn',
       event: 'server_error',
       url: attempt.url.href,
       message: error.message,
-      code,
+      code: error.code,
     });
-    this.failAttempt(attempt, failure);
+    this.failAttempt(attempt, inStreamError(attempt, error, this.received.events()));
   }
 
   parseError(preview: string, cause: unknown): void {
@@ -430,13 +398,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
       error: String(cause),
     });
     if (attempt.parseErrorsInRow > MAX_CONSECUTIVE_PARSE_ERRORS) {
-      this.failAttempt(
-        attempt,
-        new ProtocolError(
-          `protocol_error: ${attempt.parseErrorsInRow} stream events in a row were not valid JSON${describeRequest('POST', attempt.url.href)}; last: ${preview}`,
-          { ...errorInit(attempt, this.received.events(), 'protocol_error', 'stream', false), cause },
-        ),
-      );
+      this.failAttempt(attempt, parseErrorsError(attempt, preview, cause, this.received.events()));
     }
   }
 
@@ -461,7 +423,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   private settleAttempt(attempt: Attempt): void {
     if (attempt.settled) return;
     attempt.settled = true;
-    this.clearWatchdog();
+    this.watchdog.clear();
     attempt.settle();
   }
 
@@ -571,7 +533,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   }
 
   private cleanup(): void {
-    this.clearWatchdog();
+    this.watchdog.clear();
     if (this.sleepTimer) {
       clearTimeout(this.sleepTimer.timer);
       this.sleepTimer.resolve();
@@ -588,29 +550,14 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
 
   // ---- clocks ---------------------------------------------------------------------
 
-  /**
-   * One timer per stream, re-armed only when it fires: the hot path just stores a
-   * timestamp, and the timer checks whether a deadline really passed.
-   */
+  /** The watchdog fires by the running attempt's next deadline (not at all without one). */
   private armWatchdog(): void {
     const attempt = this.attempt;
-    if (!attempt || attempt.settled) {
-      this.clearWatchdog();
-      return;
-    }
-    const next = nextDeadline(attempt, this.ctx.options.timeouts, this.deadline);
-    // A timer already due no later than that checks then and re-arms: keep it (the first
-    // token would otherwise replace every stream's timer once).
-    if (this.watchdog !== undefined && this.watchdogAt <= next) return;
-    this.clearWatchdog();
-    if (next === Number.POSITIVE_INFINITY) return;
-    const delay = Math.max(1, Math.ceil(next - now()));
-    this.watchdogAt = next;
-    this.watchdog = setTimeout(() => this.checkClocks(), delay);
+    if (!attempt || attempt.settled) this.watchdog.clear();
+    else this.watchdog.arm(nextDeadline(attempt, this.ctx.options.timeouts, this.deadline), now());
   }
 
   private checkClocks(): void {
-    this.watchdog = undefined;
     const attempt = this.attempt;
     if (!attempt || attempt.settled) return;
     const { timeouts } = this.ctx.options;
@@ -626,36 +573,10 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
       this.completeEarly();
       return;
     }
-    const where = describeRequest('POST', attempt.url.href);
     const tokens = this.received.length;
-    const [message, phase, retryable] = {
-      total_timeout: [
-        `the call took more than ${timeouts.totalMs} ms (${tokens} tokens received)`,
-        this.phaseNow(),
-        false,
-      ],
-      connect_timeout: [`no connection within ${timeouts.connectMs} ms`, 'connect', true],
-      headers_timeout: [`no response head within ${timeouts.headersMs} ms`, 'headers', true],
-      first_token_timeout: [
-        `no token within ${timeouts.firstTokenMs} ms`,
-        attempt.headersAt === undefined ? 'headers' : 'stream',
-        true,
-      ],
-      idle_timeout: [`no data for ${timeouts.idleMs} ms after ${tokens} tokens`, 'stream', true],
-    }[expired] as [string, 'connect' | 'headers' | 'stream', boolean];
-    const error = new TimeoutError(
-      `${expired}: ${message}${where}`,
-      errorInit(attempt, this.received.events(), expired, phase, retryable),
-    );
+    const error = timeoutError(attempt, expired, timeouts, this.received.events());
     this.ctx.log({ level: 'warn', event: expired, url: attempt.url.href, tokens });
     this.failAttempt(attempt, error);
-  }
-
-  private clearWatchdog(): void {
-    if (this.watchdog !== undefined) {
-      clearTimeout(this.watchdog);
-      this.watchdog = undefined;
-    }
   }
 
   // ---- helpers --------------------------------------------------------------------

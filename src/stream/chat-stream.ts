@@ -17,7 +17,8 @@ import type {
   ToolCall,
   Usage,
 } from '../types.js';
-import { BaseStream, type StreamContext } from './base-stream.js';
+import { BaseStream } from './base-stream.js';
+import type { StreamContext } from './context.js';
 import { ResumeStopCheck } from './stop-strings.js';
 
 interface ToolCallParts {

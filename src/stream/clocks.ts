@@ -1,6 +1,6 @@
 /**
  * The per-phase clocks of one attempt, as pure functions: which deadline comes
- * next, and which (if any) has passed. The stream keeps one timer and asks these.
+ * next, and which (if any) has passed; and the one timer a stream keeps to ask them.
  */
 import type { TimeoutOptions } from '../options.js';
 
@@ -71,4 +71,41 @@ export function expiredClock(
     return 'idle_timeout';
   }
   return undefined;
+}
+
+/**
+ * The one timer of a stream's clocks, re-armed only when it fires or a deadline
+ * comes earlier than it: the hot path just stores timestamps, and the timer checks
+ * whether a deadline really passed.
+ */
+export class Watchdog {
+  private timer: NodeJS.Timeout | undefined;
+  /** When the timer is due (`performance.now()` time). */
+  private dueAt = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly onDue: () => void) {}
+
+  /** Makes sure the timer fires by `deadline` (Infinity: no deadline). */
+  arm(deadline: number, now: number): void {
+    // A timer already due no later than that checks then and re-arms: keep it (the first
+    // token would otherwise replace every stream's timer once).
+    if (this.timer !== undefined && this.dueAt <= deadline) return;
+    this.clear();
+    if (deadline === Number.POSITIVE_INFINITY) return;
+    this.dueAt = deadline;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.onDue();
+      },
+      Math.max(1, Math.ceil(deadline - now)),
+    );
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
 }

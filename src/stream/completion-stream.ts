@@ -12,7 +12,8 @@ import type {
   TokenEvent,
   Usage,
 } from '../types.js';
-import { BaseStream, type StreamContext } from './base-stream.js';
+import { BaseStream } from './base-stream.js';
+import type { StreamContext } from './context.js';
 import { ResumeStopCheck } from './stop-strings.js';
 
 /**
