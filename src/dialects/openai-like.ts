@@ -4,7 +4,8 @@
  */
 import type { DialectName, SamplingOptions } from '../types.js';
 import type { DecodeSink, Dialect, WireRequest } from './dialect.js';
-import { fastDecodeCompletionBytes, learnCompletionTemplate, mayLearn } from './fast-chunk.js';
+import { fastDecodeCompletionBytes } from './fast-chunk.js';
+import { learnCompletionTemplate, mayLearn } from './fast-chunk-learn.js';
 import {
   chatBody,
   commonSampling,

@@ -19,6 +19,7 @@
  * copied (into one reused, bounded tail buffer).
  */
 
+import { decodeUtf8 } from '../utf8.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SseLimitError } from './limits.js';
 
 export { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, type SseLimit, SseLimitError } from './limits.js';
@@ -89,24 +90,6 @@ const FIELD_RETRY = Buffer.from('retry');
 const INITIAL_TAIL_BYTES = 512;
 /** The tail of a parser holding no partial line (shared: a Buffer per parser costs ~200 bytes). */
 const NO_TAIL = Buffer.alloc(0);
-
-type Utf8Slice = (this: Buffer, start: number, end: number) => string;
-/**
- * `Buffer#utf8Slice` is what `toString('utf8', s, e)` calls after checking its
- * arguments; calling it directly measured ~5-10% faster per line. It is
- * undocumented, so fall back to `toString` if a runtime lacks it. Both replace
- * invalid UTF-8 with U+FFFD like `TextDecoder` (a test checks this).
- */
-const utf8Slice: Utf8Slice =
-  (Buffer.prototype as unknown as { utf8Slice?: Utf8Slice }).utf8Slice ??
-  function toStringSlice(this: Buffer, start: number, end: number): string {
-    return this.toString('utf8', start, end);
-  };
-
-function decodeUtf8(bytes: Buffer, start: number, end: number): string {
-  // Empty values (`data:`) are common enough to skip the native call.
-  return start === end ? '' : utf8Slice.call(bytes, start, end);
-}
 
 /**
  * Where the value of field `name` starts in the line `[start, end)`, or -1 if the

@@ -18,7 +18,8 @@ import type {
   WireRequest,
   WireUsage,
 } from '../dialects/dialect.js';
-import { type FastState, newFastState } from '../dialects/fast-chunk.js';
+import type { FastState } from '../dialects/fast-chunk.js';
+import { newFastState } from '../dialects/fast-chunk-learn.js';
 import { AbortError, describeRequest, TokenwireError } from '../errors.js';
 import { decideRetry } from '../retry/policy.js';
 import type { SseEvent } from '../sse/parser.js';

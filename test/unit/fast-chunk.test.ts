@@ -10,11 +10,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeStream } from '../../bench/stream-gen.mjs';
 import type { DecodeSink } from '../../src/dialects/dialect.js';
-import {
-  fastDecodeCompletionBytes,
-  learnCompletionTemplate,
-  newFastState,
-} from '../../src/dialects/fast-chunk.js';
+import { fastDecodeCompletionBytes } from '../../src/dialects/fast-chunk.js';
+import { learnCompletionTemplate, newFastState } from '../../src/dialects/fast-chunk-learn.js';
 import { sglang } from '../../src/dialects/sglang.js';
 import { vllm } from '../../src/dialects/vllm.js';
 import { Client } from '../../src/index.js';
