@@ -66,6 +66,14 @@ export interface GenRequest {
   completionTokens: number;
 }
 
+/** The whole arguments string of the request's tool call (its tool steps joined), for non-stream answers. */
+export function toolArguments(req: GenRequest): string {
+  return req.steps
+    .filter((s) => s.kind === 'tool')
+    .map((s) => s.text)
+    .join('');
+}
+
 export interface RequestContext {
   dialect: SimDialect;
   endpoint: Endpoint;

@@ -21,7 +21,7 @@ import {
   topAlternatives,
   usage,
 } from './encoder.js';
-import type { GenRequest } from './request.js';
+import { type GenRequest, toolArguments } from './request.js';
 import type { Step } from './steps.js';
 import { textOf } from './steps.js';
 import { renderWithSpecials } from './tokenizer.js';
@@ -215,10 +215,7 @@ export class LlamaCppEncoder implements StreamEncoder {
                     type: 'function',
                     function: {
                       name: req.tool.name,
-                      arguments: req.steps
-                        .filter((s) => s.kind === 'tool')
-                        .map((s) => s.text)
-                        .join(''),
+                      arguments: toolArguments(req),
                     },
                     id: req.tool.id,
                   },

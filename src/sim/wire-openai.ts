@@ -29,7 +29,7 @@ import {
   topAlternatives,
   usage,
 } from './encoder.js';
-import type { GenRequest, SimDialect } from './request.js';
+import { type GenRequest, type SimDialect, toolArguments } from './request.js';
 import type { Step } from './steps.js';
 import { textOf } from './steps.js';
 import { VOCAB } from './vocab.js';
@@ -308,10 +308,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
             type: 'function',
             function: {
               name: req.tool.name,
-              arguments: req.steps
-                .filter((s) => s.kind === 'tool')
-                .map((s) => s.text)
-                .join(''),
+              arguments: toolArguments(req),
             },
           },
         ];
