@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SIM_FAULTS } from '../../src/cli/sim-faults.js';
 import { parseFaults } from '../../src/sim/faults.js';
 import { type Simulator, startSimulator, tokenize } from '../../src/sim/index.js';
-import { runCli, STATE_DIR } from './run-cli.js';
+import { completeArgs, runCli, STATE_DIR } from './run-cli.js';
 
 let sim: Simulator;
 let openaiSim: Simulator;
@@ -172,11 +172,7 @@ describe.concurrent('replay', () => {
   test('a captured failure: --show prints it, replay fails the same way, then succeeds without the fault', async () => {
     const dir = join(STATE_DIR, 'replay-capture');
     const failed = await runCli([
-      'complete',
-      '--base-url',
-      sim.url,
-      '--prompt',
-      'x',
+      ...completeArgs(sim.url, 'x'),
       '--max-tokens',
       '6',
       '--no-retry',

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
-import { runCli } from './run-cli.js';
+import { completeArgs, libraryResult, runCli } from './run-cli.js';
 
 let sim: Simulator;
 /** The same simulator, slowed down, for interrupting mid-stream. */
@@ -20,27 +20,11 @@ afterAll(async () => {
 });
 
 /** What the library itself streams for a request, to compare the CLI's output with. */
-async function expected(prompt: number[] | string, maxTokens: number) {
-  const { Client } = await import('../../src/index.js');
-  const client = new Client({ baseUrl: sim.url, failedRequestsDir: false, retry: false });
-  try {
-    return await client.streamCompletion({ prompt, maxTokens }).final();
-  } finally {
-    await client.close();
-  }
-}
+const expected = (prompt: number[] | string, maxTokens: number) => libraryResult(sim.url, prompt, maxTokens);
 
 describe.concurrent('tokenwire complete', () => {
   test('streams the text to stdout and one summary line to stderr', async () => {
-    const result = await runCli([
-      'complete',
-      '--base-url',
-      sim.url,
-      '--prompt',
-      'Hello',
-      '--max-tokens',
-      '12',
-    ]);
+    const result = await runCli([...completeArgs(sim.url, 'Hello'), '--max-tokens', '12']);
     const want = await expected('Hello', 12);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(want.text);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
-import { runCli } from './run-cli.js';
+import { completeArgs, libraryResult, runCli } from './run-cli.js';
 
 let sim: Simulator;
 
@@ -16,26 +16,11 @@ afterAll(async () => {
 });
 
 /** What the library itself streams for a request, to compare the CLI's output with. */
-async function expected(prompt: number[] | string, maxTokens: number) {
-  const { Client } = await import('../../src/index.js');
-  const client = new Client({ baseUrl: sim.url, failedRequestsDir: false, retry: false });
-  try {
-    return await client.streamCompletion({ prompt, maxTokens }).final();
-  } finally {
-    await client.close();
-  }
-}
+const expected = (prompt: number[] | string, maxTokens: number) => libraryResult(sim.url, prompt, maxTokens);
 
 describe.concurrent('exit codes of tokenwire complete', () => {
   test('connection refused: exit 3 with the library message', async () => {
-    const result = await runCli([
-      'complete',
-      '--base-url',
-      'http://127.0.0.1:1',
-      '--prompt',
-      'x',
-      '--no-retry',
-    ]);
+    const result = await runCli([...completeArgs('http://127.0.0.1:1', 'x'), '--no-retry']);
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^tokenwire: connection refused \(.*http:\/\/127\.0\.0\.1:1\/.*\)/);
@@ -43,11 +28,7 @@ describe.concurrent('exit codes of tokenwire complete', () => {
 
   test.each([429, 500])('HTTP %i: exit 4, and the failed request is saved for replay', async (status) => {
     const result = await runCli([
-      'complete',
-      '--base-url',
-      sim.url,
-      '--prompt',
-      'x',
+      ...completeArgs(sim.url, 'x'),
       '--no-retry',
       '--header',
       `x-sim-fault: status:${status}`,
@@ -64,11 +45,7 @@ describe.concurrent('exit codes of tokenwire complete', () => {
 
   test('a retried 500 says so and still exits 4', async () => {
     const result = await runCli([
-      'complete',
-      '--base-url',
-      sim.url,
-      '--prompt',
-      'x',
+      ...completeArgs(sim.url, 'x'),
       '--retries',
       '1',
       '--no-capture',
@@ -82,11 +59,7 @@ describe.concurrent('exit codes of tokenwire complete', () => {
 
   test('idle timeout after tokens: exit 5, partial text on stdout, partial summary', async () => {
     const result = await runCli([
-      'complete',
-      '--base-url',
-      sim.url,
-      '--prompt',
-      'x',
+      ...completeArgs(sim.url, 'x'),
       '--max-tokens',
       '10',
       '--no-retry',
@@ -107,11 +80,7 @@ describe.concurrent('exit codes of tokenwire complete', () => {
 
   test('first-token timeout: exit 5', async () => {
     const result = await runCli([
-      'complete',
-      '--base-url',
-      sim.url,
-      '--prompt',
-      'x',
+      ...completeArgs(sim.url, 'x'),
       '--no-retry',
       '--no-capture',
       '--first-token-timeout',
@@ -125,11 +94,7 @@ describe.concurrent('exit codes of tokenwire complete', () => {
 
   test('truncated stream: exit 6, and --json ends with an error line', async () => {
     const result = await runCli([
-      'complete',
-      '--base-url',
-      sim.url,
-      '--prompt',
-      'x',
+      ...completeArgs(sim.url, 'x'),
       '--max-tokens',
       '10',
       '--no-retry',
@@ -154,11 +119,7 @@ describe.concurrent('exit codes of tokenwire complete', () => {
 
   test('an in-stream server error: exit 6', async () => {
     const result = await runCli([
-      'complete',
-      '--base-url',
-      sim.url,
-      '--prompt',
-      'x',
+      ...completeArgs(sim.url, 'x'),
       '--no-retry',
       '--no-capture',
       '--header',

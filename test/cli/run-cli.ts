@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { Client } from '../../src/index.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -60,4 +61,19 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** The arguments of `tokenwire complete` against `baseUrl` with `prompt`; the caller adds the rest. */
+export function completeArgs(baseUrl: string, prompt: string): string[] {
+  return ['complete', '--base-url', baseUrl, '--prompt', prompt];
+}
+
+/** What the library itself streams for a request, to compare the CLI's output with. */
+export async function libraryResult(baseUrl: string, prompt: number[] | string, maxTokens: number) {
+  const client = new Client({ baseUrl, failedRequestsDir: false, retry: false });
+  try {
+    return await client.streamCompletion({ prompt, maxTokens }).final();
+  } finally {
+    await client.close();
+  }
 }
