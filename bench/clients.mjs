@@ -22,20 +22,30 @@ function requestBody(tokens) {
   });
 }
 
-/** The transport floor: undici.request(), body bytes counted and dropped. */
-async function drain({ baseUrl, connections }) {
+/** An undici Agent for the bench server, and `open(tokens)`: a streaming request's body (Readable). */
+async function undiciStreams(baseUrl, connections) {
   const { Agent, request } = await import('undici');
   const agent = new Agent({ connections, pipelining: 1 });
   const url = `${baseUrl}/v1/completions`;
+  async function open(tokens) {
+    const { statusCode, body } = await request(url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: requestBody(tokens),
+    });
+    if (statusCode !== 200) throw new Error(`HTTP ${statusCode}`);
+    return body;
+  }
+  return { agent, open };
+}
+
+/** The transport floor: undici.request(), body bytes counted and dropped. */
+async function drain({ baseUrl, connections }) {
+  const { agent, open } = await undiciStreams(baseUrl, connections);
   return {
     async run(tokens) {
-      const { statusCode, body } = await request(url, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: requestBody(tokens),
-      });
-      if (statusCode !== 200) throw new Error(`HTTP ${statusCode}`);
+      const body = await open(tokens);
       let bytes = 0;
       let firstTokenNs = 0n;
       await new Promise((resolve, reject) => {
@@ -54,19 +64,11 @@ async function drain({ baseUrl, connections }) {
 
 /** The baseline: undici.request() + eventsource-parser + JSON.parse per event. */
 async function raw({ baseUrl, connections }) {
-  const { Agent, request } = await import('undici');
+  const { agent, open } = await undiciStreams(baseUrl, connections);
   const { createParser } = await import('eventsource-parser');
-  const agent = new Agent({ connections, pipelining: 1 });
-  const url = `${baseUrl}/v1/completions`;
   return {
     async run(tokens) {
-      const { statusCode, body } = await request(url, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: requestBody(tokens),
-      });
-      if (statusCode !== 200) throw new Error(`HTTP ${statusCode}`);
+      const body = await open(tokens);
       const ids = [];
       let text = '';
       let finishReason;
