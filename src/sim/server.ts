@@ -2,11 +2,19 @@
  * The simulator's HTTP server: routing per dialect, request bodies, the
  * request report, socket tracking and a close() that leaves no handles behind.
  */
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { StreamEncoder } from './encoder.js';
-import { type FaultSpec, FaultSyntaxError, parseFaults, planFaults } from './faults.js';
+import { type FaultSpec, parseFaults, planFaults } from './faults.js';
 import { errorReply, notFoundReply } from './http-errors.js';
+import {
+  dialectHeaders,
+  headerValue,
+  type RequestKnobs,
+  readBody,
+  redactedHeaders,
+  requestKnobs,
+} from './incoming.js';
 import {
   DIALECTS,
   type Endpoint,
@@ -83,8 +91,6 @@ export interface Simulator {
 }
 
 /** Request bodies above this are refused: a 1M-token prompt as JSON ids is about 8 MiB. */
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
-
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const GENERATION_ROUTES: Record<string, Endpoint> = {
@@ -115,65 +121,6 @@ function validateOptions(options: SimulatorOptions): void {
     (!Number.isInteger(options.idsPerChunk) || options.idsPerChunk < 1)
   ) {
     throw new Error(`startSimulator: 'idsPerChunk' must be a positive integer, got ${options.idsPerChunk}`);
-  }
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(',') : value;
-}
-
-function redactedHeaders(req: IncomingMessage): Record<string, string | string[] | undefined> {
-  const headers: Record<string, string | string[] | undefined> = { ...req.headers };
-  if (headers.authorization !== undefined) headers.authorization = '[redacted]';
-  return headers;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new SimHttpError(413, `request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function dialectHeaders(
-  dialect: SimDialect,
-  req: IncomingMessage,
-  seq: number,
-  seed: number,
-): OutgoingHttpHeaders {
-  const requestId =
-    headerValue(req, 'x-request-id') ?? `req_sim${seed.toString(16)}x${seq.toString(16).padStart(8, '0')}`;
-  switch (dialect) {
-    case 'llamacpp':
-      return { server: 'llama.cpp', 'access-control-allow-origin': '' };
-    case 'vllm':
-    case 'sglang':
-      return { server: 'uvicorn', 'x-request-id': requestId };
-    case 'openai':
-      return {
-        'x-request-id': requestId,
-        'openai-processing-ms': '12',
-        'x-ratelimit-limit-requests': '10000',
-        'x-ratelimit-remaining-requests': '9999',
-        'x-ratelimit-reset-requests': '6ms',
-        'x-ratelimit-limit-tokens': '2000000',
-        'x-ratelimit-remaining-tokens': '1999000',
-        'x-ratelimit-reset-tokens': '30ms',
-      };
-    default:
-      return { 'x-request-id': requestId };
   }
 }
 
@@ -315,21 +262,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
 
     let plan: ReturnType<typeof planFaults>;
-    let seed = baseSeed;
-    let eosAfter = options.eosAfter;
-    let reasoning: number | undefined;
+    let knobs: RequestKnobs;
     try {
       plan = planFaults([...serverFaults, ...parseFaults(headerValue(req, 'x-sim-fault'))], (spec) => {
         if (onceFired.has(spec)) return false;
         onceFired.add(spec);
         return true;
       });
-      const seedHeader = headerValue(req, 'x-sim-seed');
-      if (seedHeader !== undefined) seed = integerHeader('x-sim-seed', seedHeader);
-      const eosHeader = headerValue(req, 'x-sim-eos-after');
-      if (eosHeader !== undefined) eosAfter = integerHeader('x-sim-eos-after', eosHeader);
-      const reasoningHeader = headerValue(req, 'x-sim-reasoning');
-      if (reasoningHeader !== undefined) reasoning = integerHeader('x-sim-reasoning', reasoningHeader);
+      knobs = requestKnobs(req, baseSeed, options.eosAfter);
     } catch (error) {
       fail(400, (error as Error).message);
       return;
@@ -338,7 +278,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     let gen: GenRequest;
     try {
       gen = readGenRequest(
-        { dialect, endpoint, model, seed, eosAfter, reasoning, seq: record.seq },
+        { dialect, endpoint, model, ...knobs, seq: record.seq },
         body as Record<string, unknown>,
       );
     } catch (error) {
@@ -434,12 +374,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       });
     },
   };
-}
-
-function integerHeader(name: string, value: string): number {
-  if (!/^\d+$/.test(value.trim()))
-    throw new FaultSyntaxError(`${name} must be a non-negative integer, got '${value}'`);
-  return Number(value.trim());
 }
 
 function formatLogLine(record: SimRequestRecord): string {
