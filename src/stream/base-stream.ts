@@ -21,7 +21,7 @@ import type {
 import type { FastState } from '../dialects/fast-chunk.js';
 import { newFastState } from '../dialects/fast-chunk-learn.js';
 import { AbortError, describeRequest, TokenwireError } from '../errors.js';
-import { decideRetry } from '../retry/policy.js';
+import { decideRetry, type RetryDecision } from '../retry/policy.js';
 import type { SseEvent } from '../sse/parser.js';
 import { sendRequest } from '../transport/dispatch.js';
 import type { StreamStats, TokenEvent, Usage } from '../types.js';
@@ -175,16 +175,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
         return;
       }
       this.tokensBeforeAttempt = this.received.length;
-      const decision = decideRetry({
-        error: failure,
-        attempts: this.stats.attempts,
-        tokensReceived: this.received.length,
-        canResume: this.canResume(dialect),
-        policy: this.ctx.options.retry,
-        nowMs: now(),
-        deadlineMs: this.deadline,
-        random: Math.random,
-      });
+      const decision = this.retryDecision(failure, this.stats.attempts, this.canResume(dialect));
       if (attempt.capture) {
         attempt.capture.retry = {
           reason: decision.reason,
@@ -224,16 +215,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
       } catch (error) {
         if (this.finished) return undefined;
         const failure = this.asTokenwireError(error);
-        const decision = decideRetry({
-          error: failure,
-          attempts: tries,
-          tokensReceived: 0,
-          canResume: false,
-          policy: this.ctx.options.retry,
-          nowMs: now(),
-          deadlineMs: this.deadline,
-          random: Math.random,
-        });
+        const decision = this.retryDecision(failure, tries, false);
         if (!decision.retry) {
           await this.failWithCapture(failure, decision.reason);
           return undefined;
@@ -249,6 +231,20 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
         if (this.finished) return undefined;
       }
     }
+  }
+
+  /** Whether (and how soon, and by resuming or not) to try again after `failure`. */
+  private retryDecision(failure: TokenwireError, attempts: number, canResume: boolean): RetryDecision {
+    return decideRetry({
+      error: failure,
+      attempts,
+      tokensReceived: this.received.length,
+      canResume,
+      policy: this.ctx.options.retry,
+      nowMs: now(),
+      deadlineMs: this.deadline,
+      random: Math.random,
+    });
   }
 
   private startAttempt(wire: WireRequest): Attempt {
@@ -345,14 +341,7 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   serverTokenCount(count: number): void {
     const attempt = this.attempt!;
     attempt.serverTokenCount = count;
-    if (
-      !this.stats.idsIncomplete &&
-      this.dialect?.liveIds &&
-      count > attempt.ids &&
-      attempt.ids === attempt.tokens
-    ) {
-      this.markIdsIncomplete(count, attempt.ids);
-    }
+    this.checkIdsAgainst(attempt, count);
   }
 
   end(): void {
@@ -409,7 +398,22 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
 
   // ---- outcomes -----------------------------------------------------------------
 
-  protected markIdsIncomplete(serverCount: number, idsReceived: number): void {
+  /**
+   * The server counted `serverCount` tokens for this attempt: more than the ids that came
+   * (each token having had one) means some ids never arrived.
+   */
+  private checkIdsAgainst(attempt: Attempt, serverCount: number): void {
+    if (
+      !this.stats.idsIncomplete &&
+      this.dialect?.liveIds &&
+      attempt.ids === attempt.tokens &&
+      serverCount > attempt.ids
+    ) {
+      this.markIdsIncomplete(serverCount, attempt.ids);
+    }
+  }
+
+  private markIdsIncomplete(serverCount: number, idsReceived: number): void {
     this.stats.idsIncomplete = true;
     this.ctx.log({
       level: 'warn',
@@ -454,15 +458,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
 
   private computeUsage(attempt: Attempt): Usage {
     const reported = attempt.usage;
-    if (
-      reported?.completionTokens !== undefined &&
-      !this.stats.idsIncomplete &&
-      this.dialect?.liveIds &&
-      attempt.ids === attempt.tokens &&
-      attempt.ids > 0 &&
-      reported.completionTokens > attempt.ids
-    ) {
-      this.markIdsIncomplete(reported.completionTokens, attempt.ids);
+    if (reported?.completionTokens !== undefined && attempt.ids > 0) {
+      this.checkIdsAgainst(attempt, reported.completionTokens);
     }
     return callUsage({
       reported,
