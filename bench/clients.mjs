@@ -69,27 +69,15 @@ async function raw({ baseUrl, connections }) {
   return {
     async run(tokens) {
       const body = await open(tokens);
-      const ids = [];
-      let text = '';
-      let finishReason;
-      let done = false;
-      let firstTokenNs = 0n;
+      const out = { ids: [], text: '', finishReason: undefined, done: false, firstTokenNs: 0n };
       const parser = createParser({
         onEvent(event) {
           if (event.data === '[DONE]') {
-            done = true;
+            out.done = true;
             return;
           }
-          const json = JSON.parse(event.data);
-          const choice = json.choices[0];
-          if (choice === undefined) return;
-          const tokenIds = choice.token_ids;
-          if (tokenIds !== undefined && tokenIds !== null) {
-            if (firstTokenNs === 0n && tokenIds.length > 0) firstTokenNs = now();
-            for (let i = 0; i < tokenIds.length; i++) ids.push(tokenIds[i]);
-          }
-          text += choice.text;
-          if (choice.finish_reason) finishReason = choice.finish_reason;
+          const choice = JSON.parse(event.data).choices[0];
+          if (choice !== undefined) takeChoice(out, choice);
         },
       });
       const decoder = new TextDecoder();
@@ -99,10 +87,24 @@ async function raw({ baseUrl, connections }) {
         body.on('error', reject);
       });
       parser.feed(decoder.decode());
-      return { ids, text, count: ids.length, finishReason, done, firstTokenNs };
+      return { ...out, count: out.ids.length };
     },
     close: () => agent.close(),
   };
+}
+
+/**
+ * What raw and openai do with a parsed chunk's first choice: its ids and text
+ * collected, its finish reason kept.
+ */
+function takeChoice(out, choice) {
+  const tokenIds = choice.token_ids;
+  if (tokenIds !== undefined && tokenIds !== null) {
+    if (out.firstTokenNs === 0n && tokenIds.length > 0) out.firstTokenNs = now();
+    for (let i = 0; i < tokenIds.length; i++) out.ids.push(tokenIds[i]);
+  }
+  out.text += choice.text;
+  if (choice.finish_reason) out.finishReason = choice.finish_reason;
 }
 
 /** openai-node: completions.create({ stream: true }) over its default fetch. */
@@ -118,24 +120,14 @@ async function openai({ baseUrl }) {
         stream: true,
         stream_options: { include_usage: true },
       });
-      const ids = [];
-      let text = '';
-      let finishReason;
-      let firstTokenNs = 0n;
-      for await (const chunk of stream) {
-        const choice = chunk.choices[0];
-        if (choice === undefined) continue;
-        // Not in openai's types, but the parsed chunk keeps vLLM's extra field.
-        const tokenIds = choice.token_ids;
-        if (tokenIds !== undefined && tokenIds !== null) {
-          if (firstTokenNs === 0n && tokenIds.length > 0) firstTokenNs = now();
-          for (let i = 0; i < tokenIds.length; i++) ids.push(tokenIds[i]);
-        }
-        text += choice.text;
-        if (choice.finish_reason) finishReason = choice.finish_reason;
-      }
       // openai-node ends its iterator at [DONE]; a normal end of the loop means it saw one or EOF.
-      return { ids, text, count: ids.length, finishReason, done: true, firstTokenNs };
+      const out = { ids: [], text: '', finishReason: undefined, done: true, firstTokenNs: 0n };
+      for await (const chunk of stream) {
+        // token_ids is not in openai's types, but the parsed chunk keeps vLLM's extra field.
+        const choice = chunk.choices[0];
+        if (choice !== undefined) takeChoice(out, choice);
+      }
+      return { ...out, count: out.ids.length };
     },
     close: async () => {},
   };
