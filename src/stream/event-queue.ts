@@ -102,12 +102,9 @@ export class EventQueue<T> {
     if (this.head < this.items.length) return { value: this.takeAll(), done: false };
     const first = await this.next();
     if (first.done) return { value: undefined, done: true };
-    // What the producer pushed in the same turn, after waking us with the first one.
-    const rest = this.head < this.items.length ? this.takeAll() : undefined;
-    if (rest === undefined) return { value: [first.value], done: false };
-    const batch: T[] = new Array(rest.length + 1);
-    batch[0] = first.value;
-    for (let i = 0; i < rest.length; i++) batch[i + 1] = rest[i]!;
+    // With what the producer pushed in the same turn, after waking us with the first one.
+    const batch = this.takeAll();
+    batch.unshift(first.value);
     return { value: batch, done: false };
   }
 
