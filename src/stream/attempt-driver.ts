@@ -55,180 +55,202 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
   }
 
   onHead(status: number, headers: Record<string, string>): void {
-    const { host, attempt } = this;
-    const t = now();
-    attempt.status = status;
-    attempt.headers = headers;
-    attempt.headersAt = t;
-    attempt.connectedAt ??= t;
-    attempt.lastChunkAt = t;
-    const capture = attempt.capture;
-    if (capture) {
-      capture.response = { status, headers };
-      capture.timings.headersMs = t - attempt.startedAt;
-    }
-    if (host.stats.timeToHeadersMs === undefined) host.stats.timeToHeadersMs = t - host.streamStartedAt;
-    const contentType = headers['content-type'] ?? '';
-    if (status < 200 || status >= 300) attempt.mode = 'error-body';
-    else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
-    else attempt.mode = 'other-body';
-    if (attempt.mode === 'sse') {
-      this.fastDecode = host.fastDecoder();
-      attempt.parser = new SseParser(
-        this,
-        host.ctx.options.maxLineBytes === undefined
-          ? undefined
-          : { maxLineBytes: host.ctx.options.maxLineBytes },
-      );
-    }
-    // Debug records are built only when debug is on: they cost per request.
-    if (host.ctx.options.debug)
-      host.ctx.log({
-        level: 'debug',
-        event: 'response',
-        url: attempt.url.href,
-        status,
-        contentType,
-        headersMs: Math.round(t - attempt.startedAt),
-        requestId: requestIdOf(headers),
-        rateLimit: rateLimitHeaders(headers),
-      });
+    onHead(this.host, this.attempt, status, headers, this);
   }
 
   onData(chunk: Buffer): void {
-    const { host, attempt } = this;
-    if (attempt !== host.current() || attempt.complete || attempt.settled) return;
-    const t = now();
-    const stats = host.stats;
-    stats.chunks++;
-    stats.bytes += chunk.length;
-    const gap = t - attempt.lastChunkAt;
-    if (gap > stats.maxGapMs) stats.maxGapMs = gap;
-    attempt.lastChunkAt = t;
-    attempt.tail?.push(chunk);
-    if (attempt.mode !== 'sse') {
-      if (attempt.bodySize < MAX_ERROR_BODY_BYTES) {
-        attempt.bodyChunks.push(chunk);
-        attempt.bodySize += chunk.length;
-      }
-      return;
-    }
-    const parser = attempt.parser!;
-    const linesBefore = parser.nonCommentLines;
-    try {
-      parser.push(chunk);
-    } catch (error) {
-      host.failAttempt(attempt, streamError(attempt, error, host.received.events()));
-      return;
-    }
-    // The idle clock counts data arriving, however slowly, but not keepalive comments.
-    if (parser.nonCommentLines !== linesBefore || parser.pendingLineIsField) attempt.lastDataAt = t;
+    onData(this.host, this.attempt, chunk);
   }
 
   onEnd(): void {
-    const { host, attempt } = this;
-    // The timer would keep the whole stream reachable for a second after it ended.
-    if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
-    if (attempt.settled) return;
-    if (attempt.capture) attempt.capture.timings.durationMs = now() - attempt.startedAt;
-    if (attempt.mode === 'sse') {
-      try {
-        attempt.parser!.end();
-      } catch (error) {
-        host.failAttempt(attempt, streamError(attempt, error, host.received.events()));
-        return;
-      }
-      if (attempt.failure) return;
-      if (attempt.complete || attempt.finishReason !== undefined) {
-        attempt.complete = true;
-        host.settleAttempt(attempt);
-        return;
-      }
-      const message = `stream_truncated: the server closed the stream after ${attempt.tokens} tokens without a finish reason or [DONE]${describeRequest('POST', attempt.url.href)}`;
-      host.ctx.log({
-        level: 'warn',
-        event: 'stream_truncated',
-        url: attempt.url.href,
-        tokens: attempt.tokens,
-      });
-      host.failAttempt(
-        attempt,
-        new StreamTruncatedError(
-          message,
-          errorInit(attempt, host.received.events(), 'stream_truncated', 'stream', true),
-        ),
-      );
-      return;
-    }
-    const body = Buffer.concat(attempt.bodyChunks).toString('utf8');
-    if (attempt.mode === 'error-body') {
-      host.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
-      return;
-    }
-    host.failAttempt(attempt, nonStreamBodyError(attempt, body, host.received.events()));
+    onEnd(this.host, this.attempt);
   }
 
   onError(error: Error): void {
-    const { host, attempt } = this;
-    if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
-    if (attempt.settled) return;
-    if (attempt.capture) attempt.capture.timings.durationMs = now() - attempt.startedAt;
-    if (attempt.complete) {
-      // We dropped the socket after [DONE] (the server kept it open): not a failure.
-      host.settleAttempt(attempt);
-      return;
-    }
-    if (attempt.finishReason !== undefined && attempt.failure === undefined) {
-      // The server already said why generation ended: only the usage chunk or [DONE] was
-      // lost. Resuming now would generate past the end.
-      host.ctx.log({
-        level: 'warn',
-        event: 'lost_after_finish',
-        url: attempt.url.href,
-        error: error.message,
-      });
-      attempt.complete = true;
-      host.settleAttempt(attempt);
-      return;
-    }
-    const failure =
-      attempt.failure ??
-      (error instanceof TokenwireError
-        ? error
-        : networkError(
-            error,
-            attempt.headersAt === undefined ? 'connect' : 'stream',
-            'POST',
-            attempt.url.href,
-            host.ctx.options.timeouts,
-          ));
-    if (failure.phase === 'stream' || attempt.headersAt !== undefined) {
-      failure.partial = host.received.events();
-    }
-    host.failAttempt(attempt, failure);
+    onError(this.host, this.attempt, error);
+  }
+
+  /** Started parsing an event stream: from now on the fast path may be tried. */
+  startEvents(fastDecode: Dialect['decodeCompletionBytes']): void {
+    this.fastDecode = fastDecode;
   }
 
   onEvent(event: SseEvent): void {
-    const { host, attempt } = this;
+    const attempt = this.attempt;
     if (attempt.complete || attempt.failure) return;
-    host.stats.events++;
-    host.decode(event, attempt.wire);
+    this.host.stats.events++;
+    this.host.decode(event, attempt.wire);
   }
 
   onEventBytes(line: Buffer, start: number, end: number): boolean {
     const fastDecode = this.fastDecode;
     if (fastDecode === undefined) return false;
-    const { host, attempt } = this;
+    const attempt = this.attempt;
     // As onEvent: events after the end or a failure are dropped.
     if (attempt.complete || attempt.failure) return true;
-    if (!fastDecode(line, start, end, host.sink)) return false;
-    host.stats.events++;
+    if (!fastDecode(line, start, end, this.host.sink)) return false;
+    this.host.stats.events++;
     return true;
   }
 
   onComment(): void {
-    const { host, attempt } = this;
-    host.stats.keepalives++;
-    if (host.ctx.options.timeouts.keepaliveResetsIdle) attempt.lastDataAt = now();
+    this.host.stats.keepalives++;
+    if (this.host.ctx.options.timeouts.keepaliveResetsIdle) this.attempt.lastDataAt = now();
   }
+}
+
+function onHead(
+  host: AttemptHost,
+  attempt: Attempt,
+  status: number,
+  headers: Record<string, string>,
+  driver: AttemptDriver,
+): void {
+  const t = now();
+  attempt.status = status;
+  attempt.headers = headers;
+  attempt.headersAt = t;
+  attempt.connectedAt ??= t;
+  attempt.lastChunkAt = t;
+  const capture = attempt.capture;
+  if (capture) {
+    capture.response = { status, headers };
+    capture.timings.headersMs = t - attempt.startedAt;
+  }
+  if (host.stats.timeToHeadersMs === undefined) host.stats.timeToHeadersMs = t - host.streamStartedAt;
+  const contentType = headers['content-type'] ?? '';
+  if (status < 200 || status >= 300) attempt.mode = 'error-body';
+  else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
+  else attempt.mode = 'other-body';
+  if (attempt.mode === 'sse') {
+    driver.startEvents(host.fastDecoder());
+    attempt.parser = new SseParser(
+      driver,
+      host.ctx.options.maxLineBytes === undefined
+        ? undefined
+        : { maxLineBytes: host.ctx.options.maxLineBytes },
+    );
+  }
+  // Debug records are built only when debug is on: they cost per request.
+  if (host.ctx.options.debug)
+    host.ctx.log({
+      level: 'debug',
+      event: 'response',
+      url: attempt.url.href,
+      status,
+      contentType,
+      headersMs: Math.round(t - attempt.startedAt),
+      requestId: requestIdOf(headers),
+      rateLimit: rateLimitHeaders(headers),
+    });
+}
+
+function onData(host: AttemptHost, attempt: Attempt, chunk: Buffer): void {
+  if (attempt !== host.current() || attempt.complete || attempt.settled) return;
+  const t = now();
+  const stats = host.stats;
+  stats.chunks++;
+  stats.bytes += chunk.length;
+  const gap = t - attempt.lastChunkAt;
+  if (gap > stats.maxGapMs) stats.maxGapMs = gap;
+  attempt.lastChunkAt = t;
+  attempt.tail?.push(chunk);
+  if (attempt.mode !== 'sse') {
+    if (attempt.bodySize < MAX_ERROR_BODY_BYTES) {
+      attempt.bodyChunks.push(chunk);
+      attempt.bodySize += chunk.length;
+    }
+    return;
+  }
+  const parser = attempt.parser!;
+  const linesBefore = parser.nonCommentLines;
+  try {
+    parser.push(chunk);
+  } catch (error) {
+    host.failAttempt(attempt, streamError(attempt, error, host.received.events()));
+    return;
+  }
+  // The idle clock counts data arriving, however slowly, but not keepalive comments.
+  if (parser.nonCommentLines !== linesBefore || parser.pendingLineIsField) attempt.lastDataAt = t;
+}
+
+function onEnd(host: AttemptHost, attempt: Attempt): void {
+  // The timer would keep the whole stream reachable for a second after it ended.
+  if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
+  if (attempt.settled) return;
+  if (attempt.capture) attempt.capture.timings.durationMs = now() - attempt.startedAt;
+  if (attempt.mode === 'sse') {
+    try {
+      attempt.parser!.end();
+    } catch (error) {
+      host.failAttempt(attempt, streamError(attempt, error, host.received.events()));
+      return;
+    }
+    if (attempt.failure) return;
+    if (attempt.complete || attempt.finishReason !== undefined) {
+      attempt.complete = true;
+      host.settleAttempt(attempt);
+      return;
+    }
+    const message = `stream_truncated: the server closed the stream after ${attempt.tokens} tokens without a finish reason or [DONE]${describeRequest('POST', attempt.url.href)}`;
+    host.ctx.log({
+      level: 'warn',
+      event: 'stream_truncated',
+      url: attempt.url.href,
+      tokens: attempt.tokens,
+    });
+    host.failAttempt(
+      attempt,
+      new StreamTruncatedError(
+        message,
+        errorInit(attempt, host.received.events(), 'stream_truncated', 'stream', true),
+      ),
+    );
+    return;
+  }
+  const body = Buffer.concat(attempt.bodyChunks).toString('utf8');
+  if (attempt.mode === 'error-body') {
+    host.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
+    return;
+  }
+  host.failAttempt(attempt, nonStreamBodyError(attempt, body, host.received.events()));
+}
+
+function onError(host: AttemptHost, attempt: Attempt, error: Error): void {
+  if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
+  if (attempt.settled) return;
+  if (attempt.capture) attempt.capture.timings.durationMs = now() - attempt.startedAt;
+  if (attempt.complete) {
+    // We dropped the socket after [DONE] (the server kept it open): not a failure.
+    host.settleAttempt(attempt);
+    return;
+  }
+  if (attempt.finishReason !== undefined && attempt.failure === undefined) {
+    // The server already said why generation ended: only the usage chunk or [DONE] was
+    // lost. Resuming now would generate past the end.
+    host.ctx.log({
+      level: 'warn',
+      event: 'lost_after_finish',
+      url: attempt.url.href,
+      error: error.message,
+    });
+    attempt.complete = true;
+    host.settleAttempt(attempt);
+    return;
+  }
+  const failure =
+    attempt.failure ??
+    (error instanceof TokenwireError
+      ? error
+      : networkError(
+          error,
+          attempt.headersAt === undefined ? 'connect' : 'stream',
+          'POST',
+          attempt.url.href,
+          host.ctx.options.timeouts,
+        ));
+  if (failure.phase === 'stream' || attempt.headersAt !== undefined) {
+    failure.partial = host.received.events();
+  }
+  host.failAttempt(attempt, failure);
 }
