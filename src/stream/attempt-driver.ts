@@ -20,19 +20,18 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const now = (): number => performance.now();
 
 /** What an attempt's callbacks may see and do of the stream running it. */
-export interface AttemptHost {
+export interface AttemptHost extends DecodeSink {
   readonly ctx: StreamContext;
   readonly stats: StreamStats;
   readonly received: ReceivedTokens;
-  /** Where decoded events go (the stream itself). */
-  readonly sink: DecodeSink;
   /** When the whole call started (`performance.now()`). */
-  readonly streamStartedAt: number;
+  readonly startedAt: number;
   /** The attempt in flight; callbacks of an older one are ignored. */
-  current(): Attempt | undefined;
+  currentAttempt(): Attempt | undefined;
   /** The dialect's byte-level fast path, when this stream may use it. */
   fastDecoder(): Dialect['decodeCompletionBytes'];
-  decode(event: SseEvent, wire: WireRequest): void;
+  /** Decodes one SSE event (the stream itself is the DecodeSink). */
+  decodeEvent(event: SseEvent, wire: WireRequest): void;
   failAttempt(attempt: Attempt, failure: TokenwireError): void;
   settleAttempt(attempt: Attempt): void;
 }
@@ -83,7 +82,7 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
     const attempt = this.attempt;
     if (attempt.complete || attempt.failure) return;
     this.host.stats.events++;
-    this.host.decode(event, attempt.wire);
+    this.host.decodeEvent(event, attempt.wire);
   }
 
   onEventBytes(line: Buffer, start: number, end: number): boolean {
@@ -92,7 +91,7 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
     const attempt = this.attempt;
     // As onEvent: events after the end or a failure are dropped.
     if (attempt.complete || attempt.failure) return true;
-    if (!fastDecode(line, start, end, this.host.sink)) return false;
+    if (!fastDecode(line, start, end, this.host)) return false;
     this.host.stats.events++;
     return true;
   }
@@ -121,7 +120,7 @@ function onHead(
     capture.response = { status, headers };
     capture.timings.headersMs = t - attempt.startedAt;
   }
-  if (host.stats.timeToHeadersMs === undefined) host.stats.timeToHeadersMs = t - host.streamStartedAt;
+  if (host.stats.timeToHeadersMs === undefined) host.stats.timeToHeadersMs = t - host.startedAt;
   const contentType = headers['content-type'] ?? '';
   if (status < 200 || status >= 300) attempt.mode = 'error-body';
   else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
@@ -150,7 +149,7 @@ function onHead(
 }
 
 function onData(host: AttemptHost, attempt: Attempt, chunk: Buffer): void {
-  if (attempt !== host.current() || attempt.complete || attempt.settled) return;
+  if (attempt !== host.currentAttempt() || attempt.complete || attempt.settled) return;
   const t = now();
   const stats = host.stats;
   stats.chunks++;

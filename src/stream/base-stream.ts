@@ -34,7 +34,7 @@ import {
   scrubError,
   timeoutError,
 } from './attempt.js';
-import { AttemptDriver, type AttemptHost } from './attempt-driver.js';
+import { AttemptDriver } from './attempt-driver.js';
 import { expiredClock, nextDeadline, Watchdog } from './clocks.js';
 import { ConsumerStream } from './consumer-stream.js';
 import type { StreamContext } from './context.js';
@@ -54,13 +54,21 @@ const FAST_PATH = process.env.TOKENWIRE_NO_FAST_PATH !== '1';
 
 const now = (): number => performance.now();
 
+/**
+ * The engine under both streams. It is also the host of its attempts' socket callbacks
+ * (AttemptHost) and the sink of the dialect decoders (DecodeSink): methods of the stream
+ * rather than closures, one object less per stream at 10,000 streams. Those members
+ * are marked internal (left out of the published typings).
+ */
 export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements DecodeSink {
-  protected readonly ctx: StreamContext;
-  protected readonly stats: StreamStats = newStats();
+  /** @internal */
+  readonly ctx: StreamContext;
+  /** @internal */
+  readonly stats: StreamStats = newStats();
   /** The dialect fast path's per-stream template (DecodeSink member). */
   readonly decoderState: FastState | undefined = FAST_PATH ? newFastState() : undefined;
-  /** Every token delivered, over all attempts (also the `partial` of an error). */
-  protected readonly received = new ReceivedTokens();
+  /** @internal Every token delivered, over all attempts (also the `partial` of an error). */
+  readonly received: ReceivedTokens;
   protected dialect: Dialect | undefined;
   protected attempt: Attempt | undefined;
   protected finishReason: string | undefined;
@@ -68,12 +76,13 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
   protected promptIdList: number[] | undefined;
   /** Tokens received before the current attempt began. */
   protected tokensBeforeAttempt = 0;
-  private readonly startedAt = now();
+  /** @internal When the call started (`performance.now()`). */
+  readonly startedAt = now();
   private readonly deadline: number;
   /** Stops a dialect detection this stream waits for (made only when there is one). */
   private detectAbort: AbortController | undefined;
   /** The one timer of the stream's clocks. */
-  private readonly watchdog = new Watchdog(() => this.checkClocks());
+  private readonly watchdog = new Watchdog(this);
   private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   private readonly capturedAttempts: CapturedAttempt[] = [];
 
@@ -91,25 +100,11 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     logprobs: readonly number[] | undefined,
   ): void;
 
-  /** What the attempt's socket callbacks (attempt-driver.ts) may see and do. */
-  private readonly host: AttemptHost;
-
-  constructor(ctx: StreamContext, signal: AbortSignal | undefined) {
+  /** @param expectedTokens the request's `maxTokens` (sizes the token store), if any */
+  constructor(ctx: StreamContext, signal: AbortSignal | undefined, expectedTokens: number | undefined) {
     super(signal);
     this.ctx = ctx;
-    this.host = {
-      ctx,
-      stats: this.stats,
-      received: this.received,
-      sink: this,
-      streamStartedAt: this.startedAt,
-      current: () => this.attempt,
-      fastDecoder: () =>
-        this.kind === 'completion' && FAST_PATH ? this.dialect?.decodeCompletionBytes : undefined,
-      decode: (event, wire) => this.decode(this.dialect!, event, wire),
-      failAttempt: (attempt, failure) => this.failAttempt(attempt, failure),
-      settleAttempt: (attempt) => this.settleAttempt(attempt),
-    };
+    this.received = new ReceivedTokens(expectedTokens);
     const { totalMs } = ctx.options.timeouts;
     this.deadline = totalMs > 0 ? this.startedAt + totalMs : Number.POSITIVE_INFINITY;
     // Start at once: connecting overlaps with whatever the caller does before iterating.
@@ -118,7 +113,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     });
   }
 
-  protected pauseSource(): void {
+  /** @internal */
+  pauseSource(): void {
     const attempt = this.attempt;
     if (!attempt) return;
     // The idle clock stops while we are the ones not reading.
@@ -126,7 +122,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     attempt.handle?.pause();
   }
 
-  protected resumeSource(): void {
+  /** @internal */
+  resumeSource(): void {
     const attempt = this.attempt;
     if (!attempt) return;
     attempt.paused = false;
@@ -278,10 +275,27 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     attempt.handle = sendRequest(
       this.ctx.dispatcher,
       { url, method: 'POST', headers, body, headersTimeoutMs: 0 },
-      new AttemptDriver(this.host, attempt),
+      new AttemptDriver(this, attempt),
     );
     this.armWatchdog();
     return attempt;
+  }
+
+  // ---- AttemptHost ------------------------------------------------------------------
+
+  /** @internal */
+  currentAttempt(): Attempt | undefined {
+    return this.attempt;
+  }
+
+  /** @internal */
+  fastDecoder(): Dialect['decodeCompletionBytes'] {
+    return this.kind === 'completion' && FAST_PATH ? this.dialect?.decodeCompletionBytes : undefined;
+  }
+
+  /** @internal */
+  decodeEvent(event: SseEvent, wire: WireRequest): void {
+    this.decode(this.dialect!, event, wire);
   }
 
   // ---- DecodeSink ---------------------------------------------------------------------
@@ -425,14 +439,16 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     });
   }
 
-  private settleAttempt(attempt: Attempt): void {
+  /** @internal */
+  settleAttempt(attempt: Attempt): void {
     if (attempt.settled) return;
     attempt.settled = true;
     this.watchdog.clear();
     attempt.settle();
   }
 
-  private failAttempt(attempt: Attempt, failure: TokenwireError): void {
+  /** @internal */
+  failAttempt(attempt: Attempt, failure: TokenwireError): void {
     if (attempt.settled) return;
     attempt.failure = failure;
     const capture = attempt.capture;
@@ -555,7 +571,8 @@ export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements D
     else this.watchdog.arm(nextDeadline(attempt, this.ctx.options.timeouts, this.deadline), now());
   }
 
-  private checkClocks(): void {
+  /** @internal The watchdog's timer fired: fails the attempt whose clock ran out, or re-arms. */
+  checkClocks(): void {
     const attempt = this.attempt;
     if (!attempt || attempt.settled) return;
     const { timeouts } = this.ctx.options;

@@ -50,7 +50,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private stopCheck: ResumeStopCheck | undefined;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
-    super(ctx, request.signal);
+    super(ctx, request.signal, request.maxTokens);
     this.request = request;
     this.model = model;
   }
@@ -178,9 +178,9 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       reasoning: this.reasoningText,
       toolCalls,
     };
-    const ids = this.received.ids;
-    const liveIds = ids.length > 0 && this.received.missingIds === 0;
-    const tokenIds = this.completionIdList ?? (liveIds ? (ids as number[]) : undefined);
+    const received = this.received;
+    const liveIds = received.length > 0 && received.missingIds === 0;
+    const tokenIds = this.completionIdList ?? (liveIds ? (received.idArray() as number[]) : undefined);
     const finishReason = this.finishReason ?? 'stop';
     const done: ChatDoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds, message };
     const stats = this.stats;

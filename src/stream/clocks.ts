@@ -78,12 +78,18 @@ export function expiredClock(
  * comes earlier than it: the hot path just stores timestamps, and the timer checks
  * whether a deadline really passed.
  */
+/** What a Watchdog's timer calls when it fires. */
+export interface ClockOwner {
+  checkClocks(): void;
+}
+
 export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
   /** When the timer is due (`performance.now()` time). */
   private dueAt = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly onDue: () => void) {}
+  /** @param owner called when the timer fires (an object, not a closure: memory at many streams) */
+  constructor(private readonly owner: ClockOwner) {}
 
   /** Makes sure the timer fires by `deadline` (Infinity: no deadline). */
   arm(deadline: number, now: number): void {
@@ -93,13 +99,13 @@ export class Watchdog {
     this.clear();
     if (deadline === Number.POSITIVE_INFINITY) return;
     this.dueAt = deadline;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.onDue();
-      },
-      Math.max(1, Math.ceil(deadline - now)),
-    );
+    this.timer = setTimeout(fire, Math.max(1, Math.ceil(deadline - now)), this);
+  }
+
+  /** @internal The timer fired. */
+  fired(): void {
+    this.timer = undefined;
+    this.owner.checkClocks();
   }
 
   clear(): void {
@@ -108,4 +114,8 @@ export class Watchdog {
       this.timer = undefined;
     }
   }
+}
+
+function fire(watchdog: Watchdog): void {
+  watchdog.fired();
 }

@@ -36,7 +36,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   private stopCheck: ResumeStopCheck | undefined;
 
   constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
-    super(ctx, request.signal);
+    super(ctx, request.signal, request.maxTokens);
     this.request = request;
     this.model = model;
     if (Array.isArray(request.prompt)) this.promptIdList = request.prompt;
@@ -48,7 +48,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     let maxTokens = request.maxTokens;
     if (resume && this.received.length > 0) {
       if (this.exactResumePossible()) {
-        const ids = this.received.ids as number[];
+        const ids = this.received.idArray() as number[];
         prompt = [...(this.promptIdList as number[]), ...ids];
       } else {
         // Documented as approximate: re-tokenizing text need not give back the same ids.
@@ -129,16 +129,15 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
 
   protected complete(usage: Usage): { done: DoneEvent; result: () => CompletionResult } {
     const { received } = this;
-    const ids = received.ids;
-    const liveIds = ids.length > 0 && received.missingIds === 0;
-    const tokenIds = this.completionIdList ?? (liveIds ? (ids as number[]) : undefined);
+    const liveIds = received.length > 0 && received.missingIds === 0;
+    const tokenIds = this.completionIdList ?? (liveIds ? (received.idArray() as number[]) : undefined);
     const finishReason = this.finishReason ?? 'stop';
     const done: DoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds };
     const stats = this.stats;
     // Built only if final() is called: an iterating consumer never pays for it.
     const result = (): CompletionResult => ({
       tokens: received.events(),
-      ids,
+      ids: received.idArray(),
       text: received.text(),
       finishReason,
       usage,

@@ -20,15 +20,13 @@ export abstract class ConsumerStream<E, R> implements AsyncIterableIterator<E> {
 
   /** Aborts the request. Iteration then fails with code `aborted` (unless it already ended). */
   abstract abort(reason?: unknown): void;
-  /** The consumer is far behind: stop reading from the socket for now. */
-  protected abstract pauseSource(): void;
-  protected abstract resumeSource(): void;
+  /** @internal The consumer is far behind: stop reading from the socket for now. */
+  abstract pauseSource(): void;
+  /** @internal The consumer caught up: read again. */
+  abstract resumeSource(): void;
 
   constructor(signal: AbortSignal | undefined) {
-    this.queue = new EventQueue<E>(
-      () => this.pauseSource(),
-      () => this.resumeSource(),
-    );
+    this.queue = new EventQueue<E>(this);
     if (signal) {
       if (signal.aborted) {
         queueMicrotask(() => this.abort(signal.reason));

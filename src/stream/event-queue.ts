@@ -12,6 +12,12 @@ export const QUEUE_LOW_WATER = 1024;
 
 type Waiter<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void };
 
+/** Who produces into the queue: told to stop reading at high water and to go on at low water. */
+export interface FlowControl {
+  pauseSource(): void;
+  resumeSource(): void;
+}
+
 export class EventQueue<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
@@ -22,10 +28,8 @@ export class EventQueue<T> {
   /** Whether the producer was asked to pause. */
   paused = false;
 
-  constructor(
-    private readonly onHighWater: () => void,
-    private readonly onLowWater: () => void,
-  ) {}
+  /** @param flow the producer (an object rather than two closures: memory at many streams) */
+  constructor(private readonly flow: FlowControl) {}
 
   get closed(): boolean {
     return this.ended;
@@ -43,7 +47,7 @@ export class EventQueue<T> {
     this.items.push(item);
     if (!this.paused && this.items.length - this.head > QUEUE_HIGH_WATER) {
       this.paused = true;
-      this.onHighWater();
+      this.flow.pauseSource();
     }
   }
 
@@ -84,7 +88,7 @@ export class EventQueue<T> {
       }
       if (this.paused && this.items.length - this.head <= QUEUE_LOW_WATER) {
         this.paused = false;
-        this.onLowWater();
+        this.flow.resumeSource();
       }
       return Promise.resolve({ value: item, done: false });
     }
@@ -114,7 +118,7 @@ export class EventQueue<T> {
     this.head = 0;
     if (this.paused) {
       this.paused = false;
-      this.onLowWater();
+      this.flow.resumeSource();
     }
     return items;
   }
