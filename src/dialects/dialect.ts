@@ -41,7 +41,10 @@ export interface ToolCallDelta {
  * objects) keeps the per-token path free of allocations.
  */
 export interface DecodeSink {
-  /** Generated tokens of this event: ids (undefined when the server sends none) and their text. */
+  /**
+   * Generated tokens of this event: ids (undefined when the server sends none) and their
+   * text. `ids` is valid during the call only (a decoder may reuse the array): copy to keep.
+   */
   tokens(ids: readonly number[] | undefined, text: string, logprobs: readonly number[] | undefined): void;
   /** Prompt ids echoed by the server (vLLM `prompt_token_ids`). */
   promptIds(ids: readonly number[]): void;
