@@ -461,6 +461,41 @@ describe('byte-level template decoder', () => {
     expect(sink.calls).toEqual([['tokens', [10, 0, 7], '"qé🙂', undefined]]);
   });
 
+  it('decodes short texts exactly while the shared text table fills, evicts and is hit from other streams', () => {
+    // Texts of up to 32 bytes are looked up in a table shared by all streams (4,096 slots):
+    // 12,000 distinct literals, each decoded three times from two streams in a random
+    // order, force misses, hits and slots taken over by other literals.
+    const first =
+      '{"id":"c","object":"text_completion","choices":[{"index":0,"text":"a","logprobs":null,"finish_reason":null,"token_ids":[1]}]}';
+    const streams = [newFastState(), newFastState()];
+    for (const state of streams) learnCompletionTemplate(first, JSON.parse(first), state);
+    const pieces = ['a', 'é', '🙂', '\\n', '\\"', '\\u00e9', ' ', 'Z', '\\t', '語', '9'];
+    const texts = new Set<string>();
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    while (texts.size < 12_000) {
+      let literal = '';
+      const count = 1 + Math.floor(random() * 8);
+      for (let i = 0; i < count; i++) literal += pieces[Math.floor(random() * pieces.length)];
+      if (Buffer.byteLength(literal) <= 40) texts.add(literal);
+    }
+    const literals = [...texts];
+    const order = [...literals, ...literals, ...literals].map((literal) => ({ literal, key: random() }));
+    order.sort((x, y) => x.key - y.key);
+    let checked = 0;
+    for (const [i, { literal }] of order.entries()) {
+      const sink = recorder(false);
+      const line = bytes(first.replace('"a"', `"${literal}"`).replace('[1]', `[${i}]`));
+      expect(fastDecodeCompletionBytes(line, 0, line.length, sink, streams[i % 2])).toBe(true);
+      expect(sink.calls).toEqual([['tokens', [i], JSON.parse(`"${literal}"`), undefined]]);
+      checked++;
+    }
+    expect(checked).toBe(36_000);
+  });
+
   it('learns from a chunk with spaces as the server wrote it, and decodes only lines spelled the same', () => {
     const state = newFastState();
     const first =
