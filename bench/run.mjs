@@ -264,7 +264,7 @@ function table(report) {
       .join(', ')}`,
   );
   lines.push(
-    `- ${report.reps} reps per cell, each a fresh process after a warm-up; median (best). CPU = user+system of the client process during the work; RSS = peak over the baseline right before the work; ratios are medians over raw's medians.`,
+    `- ${report.reps} reps per cell, each a fresh process after a warm-up; median (best). CPU = user+system of the client process during the work; RSS = peak over the baseline right before the work (the kernel's high-water mark where available, the young generation made resident before the baseline for every client); ratios are medians over raw's medians.`,
   );
   lines.push(
     '- every run checks its output against the generator (token count, ids where the client gives them, exact text, finish reason; drain: byte count); a run that fails is FAILED, not timed.',
