@@ -4,6 +4,7 @@
  * nothing of SSE, dialects or tokens.
  */
 import { Agent, type Dispatcher } from 'undici';
+import { IdleStackPool } from './pool.js';
 
 /** Callbacks for one request. Headers arrive with lower-cased names. */
 export interface ResponseHandlers {
@@ -32,16 +33,25 @@ export interface HttpRequest {
   headersTimeoutMs: number;
 }
 
-/** A connection pool for one client. `connectMs` 0 means no connect deadline. */
+/**
+ * The connections of one client: an Agent routing by origin to an IdleStackPool per
+ * origin. `connectMs` 0 means no connect deadline.
+ */
 export function createAgent(connectMs: number, maxConnections: number): Agent {
+  // undici treats 0 as "fail at once" for connect: use the largest timer delay instead.
+  const connectTimeoutMs = connectMs > 0 ? connectMs : 2_147_483_647;
   return new Agent({
-    connections: maxConnections,
-    // undici treats 0 as "fail at once" for connect: use the largest timer delay instead.
-    connect: { timeout: connectMs > 0 ? connectMs : 2_147_483_647 },
-    // tokenwire runs its own body clocks (first token, idle, total).
-    bodyTimeout: 0,
-    // Never pipeline: a stalled stream must not hold other requests hostage.
-    pipelining: 1,
+    factory: (origin) =>
+      new IdleStackPool(origin, {
+        connections: maxConnections,
+        connectTimeoutMs,
+        client: {
+          // tokenwire runs its own body clocks (first token, idle, total).
+          bodyTimeout: 0,
+          // Never pipeline: a stalled stream must not hold other requests hostage.
+          pipelining: 1,
+        },
+      }),
   });
 }
 
