@@ -56,9 +56,10 @@ const now = (): number => performance.now();
 
 /**
  * The engine under both streams. It is also the host of its attempts' socket callbacks
- * (AttemptHost) and the sink of the dialect decoders (DecodeSink): methods of the stream
- * rather than closures, one object less per stream at 10,000 streams. Those members
- * are marked internal (left out of the published typings).
+ * (AttemptHost, checked where an AttemptDriver is made) and the sink of the dialect
+ * decoders (DecodeSink): methods of the stream rather than a host object of closures,
+ * seven objects fewer per stream (measured: a held stream 10.9 -> 10.1 KB). Those
+ * members are marked internal (left out of the published typings).
  */
 export abstract class BaseStream<E, R> extends ConsumerStream<E, R> implements DecodeSink {
   /** @internal */

@@ -73,16 +73,16 @@ export function expiredClock(
   return undefined;
 }
 
-/**
- * The one timer of a stream's clocks, re-armed only when it fires or a deadline
- * comes earlier than it: the hot path just stores timestamps, and the timer checks
- * whether a deadline really passed.
- */
 /** What a Watchdog's timer calls when it fires. */
 export interface ClockOwner {
   checkClocks(): void;
 }
 
+/**
+ * The one timer of a stream's clocks, re-armed only when it fires or a deadline
+ * comes earlier than it: the hot path just stores timestamps, and the timer checks
+ * whether a deadline really passed.
+ */
 export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
   /** When the timer is due (`performance.now()` time). */

@@ -16,6 +16,9 @@ interface Waiting {
   handler: Dispatcher.DispatchHandler;
 }
 
+/** Served waiting requests after which their slots are dropped from the array. */
+const COMPACT_AFTER = 1024;
+
 /** Marks a client that is on the idle stack (so it is pushed once). */
 const IDLE = Symbol('tokenwire.idle');
 type PooledClient = Client & { [IDLE]?: boolean };
@@ -154,6 +157,10 @@ export class IdleStackPool extends Dispatcher {
       this.waiting[this.waitingHead++] = undefined as unknown as Waiting;
       if (this.waitingHead === this.waiting.length) {
         this.waiting = [];
+        this.waitingHead = 0;
+      } else if (this.waitingHead >= COMPACT_AFTER && this.waitingHead * 2 >= this.waiting.length) {
+        // A backlog that never empties must not grow the array without end.
+        this.waiting = this.waiting.slice(this.waitingHead);
         this.waitingHead = 0;
       }
       this.send(client, next.options, next.handler);

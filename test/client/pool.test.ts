@@ -58,7 +58,9 @@ async function countingServer(options: { delayMs?: number; hold?: boolean } = {}
         state.held.push(res);
         return;
       }
-      setTimeout(() => res.end((req.url ?? '').slice(1)), options.delayMs ?? 5);
+      const answer = () => res.end((req.url ?? '').slice(1));
+      if (options.delayMs === 0) answer();
+      else setTimeout(answer, options.delayMs ?? 5);
     });
   });
   server.on('connection', (socket) => {
@@ -101,6 +103,16 @@ describe('IdleStackPool', () => {
     // A second round reuses the same sockets.
     await Promise.all(paths.map((path) => get(dispatcher, server.url, path)));
     expect(server.connections).toBe(3);
+  });
+
+  it('keeps FIFO order through a backlog of 2,500 on one connection (served slots dropped as it goes)', async () => {
+    const server = await countingServer({ delayMs: 0 });
+    const dispatcher = pool(server.url, 1);
+    const paths = Array.from({ length: 2_500 }, (_, i) => `/${i}`);
+    const bodies = await Promise.all(paths.map((path) => get(dispatcher, server.url, path)));
+    expect(bodies).toEqual(paths.map((path) => path.slice(1)));
+    expect(server.order).toEqual(paths);
+    expect(server.connections).toBe(1);
   });
 
   it('fails every request, the waiting ones too, when connections are refused, and stays usable', async () => {
