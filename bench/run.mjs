@@ -256,6 +256,14 @@ function table(report) {
   const m = report.machine;
   lines.push(`# tokenwire bench${report.quick ? ' (quick)' : ''}`);
   lines.push('');
+  if (report.quick) {
+    // Seen: tokenwire 1.4-2x raw in quick runs against 0.7-0.8x in full runs, before and after
+    // the hot-path work: a short measured run also pays for compiling what the warm-up did not.
+    lines.push(
+      '> Quick run: small streams and short warm-ups, to check that the bench works. Its measured runs are short enough to include JIT compilation, so its ratios are not those of a full run (`npm run bench`).',
+    );
+    lines.push('');
+  }
   lines.push(`- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.platform}`);
   lines.push(`- node ${m.node}, tokenwire ${m.commit}, ${m.date}`);
   lines.push(
