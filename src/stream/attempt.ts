@@ -215,6 +215,9 @@ export function rateLimitHeaders(headers: Record<string, string>): Record<string
 }
 
 /** A fresh attempt, before its request is sent. */
+/** The settle() of an attempt nobody waits for yet (one function for all). */
+const noop = (): void => {};
+
 export function newAttempt(init: {
   number: number;
   wire: WireRequest;
@@ -255,7 +258,7 @@ export function newAttempt(init: {
     lastChunkAt: startedAt,
     parseErrorsInRow: 0,
     drainTimer: undefined,
-    settle: () => {},
+    settle: noop,
     settled: false,
     capture: init.capture
       ? {
