@@ -22,46 +22,10 @@
 import { decodeUtf8 } from '../utf8.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SseLimitError } from './limits.js';
 
+import type { SseEvent, SseHandlers, SseParserOptions } from './types.js';
+
 export { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, type SseLimit, SseLimitError } from './limits.js';
-
-/** One dispatched event. */
-export interface SseEvent {
-  /** The `event:` field value, '' when absent. */
-  event: string;
-  /** The `data:` lines joined with '\n' ('' when there were none but an `error:` field was seen). */
-  data: string;
-  /** The non-standard `error:` field lines (llama.cpp sends `error: {...}` instead of `data:`), joined with '\n'; undefined when absent. */
-  error: string | undefined;
-  /** The last `id:` field value seen in this event (since the previous dispatch), undefined if none. */
-  id: string | undefined;
-}
-
-/** Callbacks of an {@link SseParser}; all are called synchronously from `push()`/`end()`. */
-export interface SseHandlers {
-  /** A complete event: its blank line arrived, or input ended with it pending. */
-  onEvent(event: SseEvent): void;
-  /** A comment line (starts with ':'), text after the colon with one leading space stripped. Keepalives. */
-  onComment?(comment: string): void;
-  /** A valid `retry:` field (digits only). */
-  onRetry?(ms: number): void;
-  /**
-   * Optional fast path, tried before {@link onEvent} for the commonest event: exactly
-   * one `data:` line, no `event:` and no `error:` field, whose bytes lie inside one
-   * pushed chunk. Gets the raw value bytes `line[start, end)` (not decoded) at dispatch
-   * time; returning true means the event was handled, and `onEvent` is not called.
-   * Returning false falls back to `onEvent` with the event decoded as usual. The
-   * bytes are only valid during the call (the caller may reuse its chunks).
-   */
-  onEventBytes?(line: Buffer, start: number, end: number): boolean;
-}
-
-/** Bounds of an {@link SseParser}. */
-export interface SseParserOptions {
-  /** Longest line accepted, in bytes, without its line ending. Default {@link DEFAULT_MAX_LINE_BYTES}. */
-  maxLineBytes?: number;
-  /** Largest event (sum of its data/error field value bytes). Default {@link DEFAULT_MAX_EVENT_BYTES}. */
-  maxEventBytes?: number;
-}
+export type { SseEvent, SseHandlers, SseParserOptions } from './types.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
