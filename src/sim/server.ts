@@ -1,32 +1,13 @@
 /**
- * The simulator's HTTP server: routing per dialect, request bodies, the
- * request report, socket tracking and a close() that leaves no handles behind.
+ * The simulator's HTTP server: its options and report, socket tracking and a
+ * close() that leaves no handles behind. Each request is handler.ts's.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
-import type { StreamEncoder } from './encoder.js';
-import { type FaultSpec, parseFaults, planFaults } from './faults.js';
-import { errorReply, notFoundReply } from './http-errors.js';
-import {
-  dialectHeaders,
-  headerValue,
-  type RequestKnobs,
-  readBody,
-  redactedHeaders,
-  requestKnobs,
-} from './incoming.js';
-import {
-  DIALECTS,
-  type Endpoint,
-  type GenRequest,
-  readGenRequest,
-  type SimDialect,
-  SimHttpError,
-} from './request.js';
-import { type Outcome, type ResponseLog, respond } from './responder.js';
-import { routeUtility } from './utility-routes.js';
-import { LlamaCppEncoder } from './wire-llamacpp.js';
-import { OpenAiLikeEncoder } from './wire-openai.js';
+import { type FaultSpec, parseFaults } from './faults.js';
+import { formatLogLine, handleRequest, type SimState } from './handler.js';
+import { DIALECTS, type SimDialect } from './request.js';
+import type { Outcome } from './responder.js';
 
 /** Options of {@link startSimulator}. */
 export interface SimulatorOptions {
@@ -93,12 +74,6 @@ export interface Simulator {
 /** Request bodies above this are refused: a 1M-token prompt as JSON ids is about 8 MiB. */
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-const GENERATION_ROUTES: Record<string, Endpoint> = {
-  '/v1/completions': 'completions',
-  '/v1/chat/completions': 'chat',
-};
-const LLAMACPP_NATIVE = new Set(['/completion', '/completions']);
-
 function validateOptions(options: SimulatorOptions): void {
   const host = options.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host)) {
@@ -136,182 +111,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   validateOptions(options);
   const serverFaults = parseFaults(options.faults);
   const host = options.host ?? '127.0.0.1';
-  const defaultDialect = options.dialect ?? 'vllm';
-  const baseSeed = options.seed ?? 0;
-  const model = options.model ?? 'sim-model';
   const sockets = new Set<Socket>();
-  const failFirstCounts = new Map<string, number>();
-  const onceFired = new Set<string>();
-  let records: SimRequestRecord[] = [];
-  let faultsFired: Record<string, number> = {};
-  let clientClosedSockets = 0;
-  let seq = 0;
-  let closing = false;
-
-  const handle = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    current: { record?: SimRequestRecord },
-  ): Promise<void> => {
-    seq += 1;
-    const path = (req.url ?? '/').split('?')[0];
-    const requestedDialect = headerValue(req, 'x-sim-dialect');
-    const dialect = (requestedDialect ?? defaultDialect) as SimDialect;
-    const record: SimRequestRecord = {
-      seq,
-      method: req.method ?? 'GET',
-      path,
-      receivedAtMs: Date.now(),
-      headers: redactedHeaders(req),
-      body: undefined,
-      dialect,
-      faults: [],
-      tokensSent: 0,
-      outcome: 'complete',
-    };
-    records.push(record);
-    current.record = record;
-    const log: ResponseLog = {
-      fired(name) {
-        if (!record.faults.includes(name)) record.faults.push(name);
-        faultsFired[name] = (faultsFired[name] ?? 0) + 1;
-      },
-      get tokensSent() {
-        return record.tokensSent;
-      },
-      set tokensSent(value) {
-        record.tokensSent = value;
-      },
-      get outcome() {
-        return record.outcome;
-      },
-      set outcome(value) {
-        record.outcome = value;
-      },
-      serverDestroyed: false,
-    };
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished && !log.serverDestroyed && !closing) {
-        clientClosedSockets += 1;
-        record.outcome = 'client-closed';
-      }
-      abort.abort();
-    });
-    const fail = (status: number, message: string, param: string | null = null): void => {
-      const reply = errorReply(DIALECTS.includes(dialect) ? dialect : 'vllm', status, message, param);
-      if (!res.headersSent) {
-        res.writeHead(reply.status, {
-          ...(DIALECTS.includes(dialect) ? dialectHeaders(dialect, req, seq, baseSeed) : {}),
-          'content-type': reply.contentType,
-          'content-length': Buffer.byteLength(reply.body),
-        });
-        res.end(reply.body);
-      }
-      record.outcome = 'error';
-    };
-
-    if (!DIALECTS.includes(dialect)) {
-      fail(400, `x-sim-dialect: unknown dialect '${requestedDialect}' (known: ${DIALECTS.join(', ')})`);
-      return;
-    }
-    const headers = dialectHeaders(dialect, req, record.seq, baseSeed);
-    let raw: Buffer;
-    try {
-      raw = await readBody(req);
-    } catch (error) {
-      if (error instanceof SimHttpError) fail(error.status, error.message);
-      return;
-    }
-    let body: unknown;
-    let bodyError: string | undefined;
-    if (raw.length > 0) {
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-        record.body = body;
-      } catch (error) {
-        bodyError = (error as Error).message;
-      }
-    }
-
-    const native = dialect === 'llamacpp' && LLAMACPP_NATIVE.has(path);
-    const endpoint: Endpoint | undefined = native ? 'native' : GENERATION_ROUTES[path];
-    if (endpoint === undefined) {
-      const reply = routeUtility(dialect, record.method, path, body, model);
-      const replyOrNotFound = reply ?? notFoundReply(dialect, record.method, path);
-      if (!reply) record.outcome = 'error';
-      res.writeHead(replyOrNotFound.status, {
-        ...headers,
-        'content-type': replyOrNotFound.contentType,
-        'content-length': Buffer.byteLength(replyOrNotFound.body),
-      });
-      res.end(replyOrNotFound.body);
-      return;
-    }
-    if (record.method !== 'POST') {
-      fail(405, `${record.method} is not allowed on ${path}; use POST`);
-      return;
-    }
-    if (bodyError !== undefined) {
-      fail(dialect === 'llamacpp' ? 500 : 400, `invalid JSON body: ${bodyError}`);
-      return;
-    }
-    if (!body || typeof body !== 'object' || Array.isArray(body)) {
-      fail(400, 'the request body must be a JSON object');
-      return;
-    }
-
-    let plan: ReturnType<typeof planFaults>;
-    let knobs: RequestKnobs;
-    try {
-      plan = planFaults([...serverFaults, ...parseFaults(headerValue(req, 'x-sim-fault'))], (spec) => {
-        if (onceFired.has(spec)) return false;
-        onceFired.add(spec);
-        return true;
-      });
-      knobs = requestKnobs(req, baseSeed, options.eosAfter);
-    } catch (error) {
-      fail(400, (error as Error).message);
-      return;
-    }
-
-    let gen: GenRequest;
-    try {
-      gen = readGenRequest(
-        { dialect, endpoint, model, ...knobs, seq: record.seq },
-        body as Record<string, unknown>,
-      );
-    } catch (error) {
-      if (!(error instanceof SimHttpError)) throw error;
-      fail(error.status, error.message, error.param);
-      return;
-    }
-    const encoder: StreamEncoder =
-      dialect === 'llamacpp' ? new LlamaCppEncoder(gen) : new OpenAiLikeEncoder(gen);
-    await respond(
-      res,
-      gen,
-      encoder,
-      plan,
-      {
-        tokenDelayMs: options.tokenDelayMs ?? 0,
-        idsPerChunk: options.idsPerChunk ?? 1,
-        headers,
-        failFirst(key, count) {
-          const used = failFirstCounts.get(key) ?? 0;
-          if (used >= count) return false;
-          failFirstCounts.set(key, used + 1);
-          return true;
-        },
-      },
-      log,
-      abort.signal,
-    );
+  const state: SimState = {
+    options,
+    serverFaults,
+    defaultDialect: options.dialect ?? 'vllm',
+    baseSeed: options.seed ?? 0,
+    model: options.model ?? 'sim-model',
+    failFirstCounts: new Map(),
+    onceFired: new Set(),
+    records: [],
+    faultsFired: {},
+    clientClosedSockets: 0,
+    seq: 0,
+    closing: false,
   };
 
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     const current: { record?: SimRequestRecord } = {};
-    handle(req, res, current)
+    handleRequest(state, req, res, current)
       .catch((error: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json' });
@@ -355,28 +173,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     port: address.port,
     report(): SimReport {
       return {
-        requests: records.map((record) => ({ ...record, faults: [...record.faults] })),
-        faultsFired: { ...faultsFired },
-        clientClosedSockets,
+        requests: state.records.map((record) => ({ ...record, faults: [...record.faults] })),
+        faultsFired: { ...state.faultsFired },
+        clientClosedSockets: state.clientClosedSockets,
         openSockets: sockets.size,
       };
     },
     resetReport(): void {
-      records = [];
-      faultsFired = {};
-      clientClosedSockets = 0;
+      state.records = [];
+      state.faultsFired = {};
+      state.clientClosedSockets = 0;
     },
     close(): Promise<void> {
-      closing = true;
+      state.closing = true;
       return new Promise((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       });
     },
   };
-}
-
-function formatLogLine(record: SimRequestRecord): string {
-  const faults = record.faults.length > 0 ? ` faults=${record.faults.join(',')}` : '';
-  return `sim #${record.seq} ${record.method} ${record.path} dialect=${record.dialect} tokens=${record.tokensSent} outcome=${record.outcome}${faults}`;
 }
