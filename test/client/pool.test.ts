@@ -33,7 +33,9 @@ afterEach(async () => {
 });
 
 /** Answers `/n` with `n` after `delayMs`, or holds the response when `hold` is set. */
-async function countingServer(options: { delayMs?: number; hold?: boolean } = {}): Promise<CountingServer> {
+async function countingServer(
+  options: { delayMs?: number; hold?: boolean; keepAliveTimeoutMs?: number } = {},
+): Promise<CountingServer> {
   const sockets = new Set<Socket>();
   let inFlight = 0;
   const state: CountingServer = {
@@ -63,6 +65,7 @@ async function countingServer(options: { delayMs?: number; hold?: boolean } = {}
       else setTimeout(answer, options.delayMs ?? 5);
     });
   });
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   server.on('connection', (socket) => {
     state.connections++;
     sockets.add(socket);
@@ -113,6 +116,21 @@ describe('IdleStackPool', () => {
     expect(bodies).toEqual(paths.map((path) => path.slice(1)));
     expect(server.order).toEqual(paths);
     expect(server.connections).toBe(1);
+  });
+
+  it('serves a request on an idle connection the server has closed meanwhile, by reconnecting', async () => {
+    const server = await countingServer({ delayMs: 0, keepAliveTimeoutMs: 50 });
+    const dispatcher = pool(server.url, 2);
+    expect(await Promise.all([get(dispatcher, server.url, '/1'), get(dispatcher, server.url, '/2')])).toEqual(
+      ['1', '2'],
+    );
+    expect(server.connections).toBe(2);
+    // Both sockets are closed by the server while they sit idle in the pool.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await Promise.all([get(dispatcher, server.url, '/3'), get(dispatcher, server.url, '/4')])).toEqual(
+      ['3', '4'],
+    );
+    expect(server.connections).toBe(4);
   });
 
   it('fails every request, the waiting ones too, when connections are refused, and stays usable', async () => {
@@ -204,6 +222,37 @@ describe('Client maxConnections', () => {
     } finally {
       await client.close();
       for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe('Client connections closed by the server', () => {
+  it('runs the next stream after the server closed every idle connection, three times', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`data: ${completionChunk('a', [1], 'stop')}\n\ndata: [DONE]\n\n`);
+      });
+    });
+    server.keepAliveTimeout = 50;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new Client({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      dialect: 'vllm',
+      retry: false,
+      failedRequestsDir: false,
+    });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const result = await client.streamCompletion({ prompt: [1], maxTokens: 1 }).final();
+        expect([result.text, result.ids]).toEqual(['a', [1]]);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      await client.close();
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
