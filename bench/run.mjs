@@ -183,6 +183,14 @@ function summarize(runs) {
     },
     ttftMs: ttft.length ? { median: median(ttft), best: Math.min(...ttft) } : undefined,
     wallMs: { median: median(pick('wallMs')) },
+    // Every repetition as measured, in order: medians hide how much a figure varies (peak RSS
+    // at 1,000 streams spans ±25% between repetitions of the same client).
+    runs: ok.map((run) => ({
+      cpuUsPerToken: run.cpuUsPerToken,
+      peakRssOverBaselineMb: run.peakRssOverBaselineMb,
+      ttftMs: run.ttftMs,
+      youngGenerationNotResidentMb: run.youngGeneration?.notResidentBeforeMb,
+    })),
   };
 }
 
