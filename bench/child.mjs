@@ -89,7 +89,7 @@ function check(outputs, tokens) {
 /**
  * Touches every page of the young generation before the baseline is taken, with
  * short-lived garbage, and reports how much of it was not resident. V8 shrinks the
- * young generation at a full GC (the gc() above) and grows it back as a client
+ * young generation at a full GC (main's gc() before the settle rounds) and grows it back as a client
  * allocates; a client that allocates little during the settle rounds starts the work
  * with part of its young generation committed but not yet in RAM, and the work's first
  * scavenges then add those pages to the "peak over baseline" although every client
@@ -97,21 +97,22 @@ function check(outputs, tokens) {
  * streams, 0-2 MB for raw). Made resident for every client alike, the peak measures
  * what the work itself holds: old space, buffers, native memory.
  */
+/** Where the garbage goes, so that no compiler can drop its allocation. */
+let _lastGarbage;
+
 function makeYoungGenerationResident() {
   const young = () => v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
   const before = young();
   if (before === undefined) return undefined;
-  let sink;
-  // Bounded: at most 8 × the young generation's size of garbage.
+  // Bounded: at most 8 × the young generation's size of garbage (arrays of ~544 bytes).
   for (let round = 0; round < 8; round++) {
     const space = young();
     if (space.physical_space_size >= space.space_size) break;
     for (let allocated = 0; allocated < space.space_size; allocated += 64 * 8 + 32)
-      sink = new Array(64).fill(round);
+      _lastGarbage = new Array(64).fill(round);
   }
   const after = young();
   return {
-    garbageArrays: sink === undefined ? 0 : sink.length,
     notResidentBeforeMb: (before.space_size - before.physical_space_size) / (1024 * 1024),
     notResidentAfterMb: (after.space_size - after.physical_space_size) / (1024 * 1024),
   };

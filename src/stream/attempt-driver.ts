@@ -1,8 +1,9 @@
 /**
  * The socket side of one attempt: what happens when its response head, body
  * chunks, end or error arrive — content-type and status checks, SSE parsing,
- * accounting for the clocks and stats, end-of-stream truth. The stream engine
- * (base-stream.ts) owns the attempt loop; it hands these callbacks a narrow host.
+ * accounting for the clocks and stats, end-of-stream truth. The attempt loop is
+ * base-stream.ts's; the stream (its StreamSink part, stream-sink.ts) is these
+ * callbacks' host, seen through the narrow AttemptHost below.
  */
 import type { DecodeSink, Dialect, WireRequest } from '../dialects/dialect.js';
 import { describeRequest, StreamTruncatedError, TokenwireError } from '../errors.js';

@@ -1,7 +1,7 @@
 /**
  * The consumer's side of a stream: async iteration over a queue of events,
  * `final()`, leaving early (`break`, `return`, `await using`) and an AbortSignal.
- * How events are produced is the subclass's business (BaseStream).
+ * How events are produced is the subclasses' business (StreamSink, BaseStream).
  */
 import { EventQueue } from './event-queue.js';
 
