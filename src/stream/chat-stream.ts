@@ -178,9 +178,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       reasoning: this.reasoningText,
       toolCalls,
     };
-    const received = this.received;
-    const liveIds = received.length > 0 && received.missingIds === 0;
-    const tokenIds = this.completionIdList ?? (liveIds ? (received.idArray() as number[]) : undefined);
+    const tokenIds = this.doneTokenIds();
     const finishReason = this.finishReason ?? 'stop';
     const done: ChatDoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds, message };
     const stats = this.stats;

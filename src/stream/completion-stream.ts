@@ -129,8 +129,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
 
   protected complete(usage: Usage): { done: DoneEvent; result: () => CompletionResult } {
     const { received } = this;
-    const liveIds = received.length > 0 && received.missingIds === 0;
-    const tokenIds = this.completionIdList ?? (liveIds ? (received.idArray() as number[]) : undefined);
+    const tokenIds = this.doneTokenIds();
     const finishReason = this.finishReason ?? 'stop';
     const done: DoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds };
     const stats = this.stats;

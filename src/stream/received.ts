@@ -85,6 +85,11 @@ export class ReceivedTokens {
     return ids;
   }
 
+  /** Every id in order when each token came with one (and there was any), else undefined. */
+  completeIds(): number[] | undefined {
+    return this.length > 0 && this.missingIds === 0 ? (this.idArray() as number[]) : undefined;
+  }
+
   /** The text of the last token, or undefined when there is none. */
   lastText(): string | undefined {
     return this.length > 0 ? this.texts[this.length - 1] : undefined;

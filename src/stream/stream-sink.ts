@@ -229,6 +229,11 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
 
   toolCall(_delta: ToolCallDelta): void {}
 
+  /** The ids of the done event: the server's list sent at the end, else every id received if each token had one. */
+  protected doneTokenIds(): number[] | undefined {
+    return this.completionIdList ?? this.received.completeIds();
+  }
+
   // ---- attempt outcomes -----------------------------------------------------------
 
   /**
