@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SIM_FAULTS } from '../../src/cli/sim-faults.js';
 import { parseFaults } from '../../src/sim/faults.js';
 import { type Simulator, startSimulator, tokenize } from '../../src/sim/index.js';
-import { completeArgs, runCli, STATE_DIR } from './run-cli.js';
+import { completeArgs, jsonLines, runCli, STATE_DIR } from './run-cli.js';
 
 let sim: Simulator;
 let openaiSim: Simulator;
@@ -92,10 +92,7 @@ describe.concurrent('chat', () => {
       { input: 'What is the weather?' },
     );
     expect(result.code).toBe(0);
-    const lines = result.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const lines = jsonLines(result.stdout);
     const types = new Set(lines.map((line) => line.type));
     expect([...types].sort()).toEqual(['done', 'reasoning', 'text', 'tool_call']);
     const call = lines.find((line) => line.type === 'tool_call');

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
-import { completeArgs, libraryResult, runCli } from './run-cli.js';
+import { completeArgs, jsonLines, libraryResult, runCli } from './run-cli.js';
 
 let sim: Simulator;
 /** The same simulator, slowed down, for interrupting mid-stream. */
@@ -49,10 +49,7 @@ describe.concurrent('tokenwire complete', () => {
     const want = await expected([1, 2, 3], 5);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    const lines = result.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const lines = jsonLines(result.stdout);
     expect(lines).toHaveLength(6);
     expect(lines.slice(0, 5)).toEqual(want.tokens.map((t) => ({ type: 'token', id: t.id, text: t.text })));
     const done = lines[5];
@@ -78,11 +75,7 @@ describe.concurrent('tokenwire complete', () => {
       '--logprobs',
     ]);
     expect(result.code).toBe(0);
-    const tokens = result.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line))
-      .slice(0, 3);
+    const tokens = jsonLines(result.stdout).slice(0, 3);
     for (const token of tokens) {
       expect(Object.keys(token)).toEqual(['type', 'id', 'text', 'logprob']);
       expect(typeof token.logprob).toBe('number');
@@ -156,10 +149,7 @@ describe.concurrent('tokenwire complete', () => {
       },
     );
     expect(result.code).toBe(130);
-    const lines = result.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const lines = jsonLines(result.stdout);
     const last = lines.at(-1);
     expect(last.type).toBe('error');
     expect(last.code).toBe('aborted');

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
-import { completeArgs, libraryResult, runCli } from './run-cli.js';
+import { completeArgs, jsonLines, libraryResult, runCli } from './run-cli.js';
 
 let sim: Simulator;
 
@@ -17,6 +17,17 @@ afterAll(async () => {
 
 /** What the library itself streams for a request, to compare the CLI's output with. */
 const expected = (prompt: number[] | string, maxTokens: number) => libraryResult(sim.url, prompt, maxTokens);
+
+/** `tokenwire complete` once (no retry, no capture) with the simulator fault `fault` and `flags`. */
+const withFault = (fault: string, ...flags: string[]) =>
+  runCli([
+    ...completeArgs(sim.url, 'x'),
+    ...flags,
+    '--no-retry',
+    '--no-capture',
+    '--header',
+    `x-sim-fault: ${fault}`,
+  ]);
 
 describe.concurrent('exit codes of tokenwire complete', () => {
   test('connection refused: exit 3 with the library message', async () => {
@@ -58,17 +69,7 @@ describe.concurrent('exit codes of tokenwire complete', () => {
   });
 
   test('idle timeout after tokens: exit 5, partial text on stdout, partial summary', async () => {
-    const result = await runCli([
-      ...completeArgs(sim.url, 'x'),
-      '--max-tokens',
-      '10',
-      '--no-retry',
-      '--no-capture',
-      '--idle-timeout',
-      '200',
-      '--header',
-      'x-sim-fault: stall-after:3:3000',
-    ]);
+    const result = await withFault('stall-after:3:3000', '--max-tokens', '10', '--idle-timeout', '200');
     expect(result.code).toBe(5);
     expect(result.stdout).toBe((await expected('x', 3)).text);
     const lines = result.stderr.trim().split('\n');
@@ -79,35 +80,15 @@ describe.concurrent('exit codes of tokenwire complete', () => {
   });
 
   test('first-token timeout: exit 5', async () => {
-    const result = await runCli([
-      ...completeArgs(sim.url, 'x'),
-      '--no-retry',
-      '--no-capture',
-      '--first-token-timeout',
-      '200',
-      '--header',
-      'x-sim-fault: stall-first-token:3000',
-    ]);
+    const result = await withFault('stall-first-token:3000', '--first-token-timeout', '200');
     expect(result.code).toBe(5);
     expect(result.stderr).toMatch(/^tokenwire: first_token_timeout: /);
   });
 
   test('truncated stream: exit 6, and --json ends with an error line', async () => {
-    const result = await runCli([
-      ...completeArgs(sim.url, 'x'),
-      '--max-tokens',
-      '10',
-      '--no-retry',
-      '--no-capture',
-      '--json',
-      '--header',
-      'x-sim-fault: truncate-after:2',
-    ]);
+    const result = await withFault('truncate-after:2', '--max-tokens', '10', '--json');
     expect(result.code).toBe(6);
-    const lines = result.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const lines = jsonLines(result.stdout);
     expect(lines).toHaveLength(3);
     expect(lines[2]).toEqual({
       type: 'error',
@@ -118,13 +99,7 @@ describe.concurrent('exit codes of tokenwire complete', () => {
   });
 
   test('an in-stream server error: exit 6', async () => {
-    const result = await runCli([
-      ...completeArgs(sim.url, 'x'),
-      '--no-retry',
-      '--no-capture',
-      '--header',
-      'x-sim-fault: error-after:1',
-    ]);
+    const result = await withFault('error-after:1');
     expect(result.code).toBe(6);
     expect(result.stderr).toMatch(/^tokenwire: server_error: /);
   });

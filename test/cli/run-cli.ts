@@ -77,3 +77,12 @@ export async function libraryResult(baseUrl: string, prompt: number[] | string, 
     await client.close();
   }
 }
+
+/** The JSON values of `--json` output, one per line (as loosely typed as JSON.parse's). */
+// biome-ignore lint/suspicious/noExplicitAny: the tests read fields of lines of several shapes
+export function jsonLines(stdout: string): any[] {
+  return stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+}
