@@ -3,7 +3,7 @@
  * shapes — how to ask for ids and usage, how to translate priority and sampling,
  * and how to decode each stream event. Dialects know nothing of the transport.
  */
-import type { SseEvent } from '../sse/parser.js';
+import type { SseEvent } from '../sse/types.js';
 import type { ChatRequest, CompletionRequest, DialectName, SamplingOptions } from '../types.js';
 import type { FastState } from './fast-chunk.js';
 

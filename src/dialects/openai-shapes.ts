@@ -3,7 +3,7 @@
  * (`choices[0].text`, `finish_reason`, `usage`, `{"error": …}`), used by the
  * dialect modules. Pure functions over parsed JSON.
  */
-import type { SseEvent } from '../sse/parser.js';
+import type { SseEvent } from '../sse/types.js';
 import type { CommonRequestOptions, SamplingOptions } from '../types.js';
 import type {
   ChatWireInput,

@@ -4,7 +4,7 @@
  * message at the end. Reuses the whole engine of BaseStream.
  */
 import type { Dialect, ToolCallDelta, WireRequest } from '../dialects/dialect.js';
-import type { SseEvent } from '../sse/parser.js';
+import type { SseEvent } from '../sse/types.js';
 import type {
   AssistantMessage,
   ChatDoneEvent,

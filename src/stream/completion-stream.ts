@@ -3,7 +3,7 @@
  * continuation (prompt + received ids, remaining max tokens).
  */
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
-import type { SseEvent } from '../sse/parser.js';
+import type { SseEvent } from '../sse/types.js';
 import type {
   CompletionEvent,
   CompletionRequest,

@@ -20,7 +20,7 @@ import type {
 import type { FastState } from '../dialects/fast-chunk.js';
 import { newFastState } from '../dialects/fast-chunk-learn.js';
 import type { TokenwireError } from '../errors.js';
-import type { SseEvent } from '../sse/parser.js';
+import type { SseEvent } from '../sse/types.js';
 import type { StreamStats, TokenEvent } from '../types.js';
 import { type Attempt, inStreamError, newStats, parseErrorsError, timeoutError } from './attempt.js';
 import { expiredClock, nextDeadline, Watchdog } from './clocks.js';
