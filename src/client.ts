@@ -4,6 +4,7 @@
  */
 import { type Agent, request as undiciRequest } from 'undici';
 import { makeLog, stderrLogger } from './diagnostics/logger.js';
+import { scrub, scrubError, secretForms } from './diagnostics/redact.js';
 import type { Dialect, WireRequest } from './dialects/dialect.js';
 import { detectDialect, dialectByName, dialectFromUrl } from './dialects/index.js';
 import { describeRequest, InvalidOptionError, TokenwireError, UnsupportedError } from './errors.js';
@@ -13,6 +14,7 @@ import {
   type ResolvedOptions,
   requestHeaders,
   resolveOptions,
+  secretValues,
 } from './options.js';
 import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
@@ -63,7 +65,7 @@ export class Client {
   constructor(options: ClientOptions = {}) {
     this.options = resolveOptions(options);
     this.baseUrl = this.options.rootUrl;
-    this.secrets = [this.options.apiKey];
+    this.secrets = secretForms(secretValues(this.options));
     this.agent = createAgent(this.options.timeouts.connectMs, this.options.maxConnections);
     this.log = makeLog(this.options.logger ?? stderrLogger(this.secrets), this.options.debug, this.secrets);
     if (this.options.dialect !== 'auto') {
@@ -227,7 +229,21 @@ export class Client {
     return dialect;
   }
 
+  /** One JSON request; its errors never show a secret the server echoed (scrubbed before any cut). */
   private async requestJson(
+    method: 'GET' | 'POST',
+    wire: WireRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<{ body: unknown; text: string; headers: Record<string, string>; url: string }> {
+    try {
+      return await this.requestJsonOnce(method, wire, signal);
+    } catch (error) {
+      if (error instanceof TokenwireError) scrubError(error, this.secrets);
+      throw error;
+    }
+  }
+
+  private async requestJsonOnce(
     method: 'GET' | 'POST',
     wire: WireRequest,
     signal: AbortSignal | undefined,
@@ -271,12 +287,12 @@ export class Client {
       throw networkError(error, 'stream', method, url, timeouts);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw httpError(response.statusCode, responseHeaders, text, method, url);
+      throw httpError(response.statusCode, responseHeaders, scrub(text, this.secrets), method, url);
     }
     try {
       return { body: JSON.parse(text), text, headers: responseHeaders, url };
     } catch {
-      throw this.badJson(url, 'the answer is not JSON', text, method);
+      throw this.badJson(url, 'the answer is not JSON', scrub(text, this.secrets), method);
     }
   }
 

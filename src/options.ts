@@ -94,6 +94,8 @@ export interface ResolvedOptions {
   debug: boolean;
   logger: Logger | undefined;
   failedRequestsDir: string | false | undefined;
+  /** `user:password` from the base URL (sent as Basic auth when there is no API key), decoded. */
+  basicAuth: string | undefined;
   maxConnections: number;
   maxLineBytes: number | undefined;
 }
@@ -161,17 +163,23 @@ export function checkNonNegative(option: string, value: unknown, integer = false
   return value;
 }
 
-/** Normalises a base URL to the server root (no `/v1`, no trailing slash). */
+/** A URL as it may be shown: credentials (`user:pass@`) replaced, whatever else is wrong with it. */
+export function urlForDisplay(value: string): string {
+  return value.replace(/^(\s*[a-z][a-z0-9+.-]*:\/*)[^/?#\s]*@/i, '$1[redacted]@');
+}
+
+/** Normalises a base URL to the server root (no `/v1`, no trailing slash, no credentials). */
 export function normalizeBaseUrl(value: unknown, option = 'baseUrl'): string {
   if (typeof value !== 'string' || value.trim() === '') bad(option, value, 'an http(s) URL');
+  const shown = urlForDisplay(value);
   let url: URL;
   try {
     url = new URL(value.trim());
   } catch {
-    bad(option, value, 'an http(s) URL such as http://127.0.0.1:8000');
+    bad(option, shown, 'an http(s) URL such as http://127.0.0.1:8000');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') bad(option, value, 'an http: or https: URL');
-  if (url.search !== '' || url.hash !== '') bad(option, value, 'a URL without query or fragment');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') bad(option, shown, 'an http: or https: URL');
+  if (url.search !== '' || url.hash !== '') bad(option, shown, 'a URL without query or fragment');
   let path = url.pathname.replace(/\/+$/, '');
   if (path.endsWith('/v1')) path = path.slice(0, -3);
   return `${url.protocol}//${url.host}${path}`;
@@ -190,6 +198,7 @@ export function resolveOptions(
     );
   }
   const rootUrl = normalizeBaseUrl(baseUrl);
+  const basicAuth = urlCredentials(baseUrl);
   const apiKey = options.apiKey ?? env.TOKENWIRE_API_KEY ?? env.OPENAI_API_KEY;
   if (apiKey !== undefined && typeof apiKey !== 'string') bad('apiKey', '[not a string]', 'a string');
   // Checked here, without showing the value: undici would reject it later with the key in its message.
@@ -286,6 +295,7 @@ export function resolveOptions(
     debug,
     logger: options.logger,
     failedRequestsDir: dir,
+    basicAuth,
     maxConnections,
     maxLineBytes,
   };
@@ -308,5 +318,28 @@ export function requestHeaders(
   };
   if (jsonBody) headers['content-type'] = 'application/json';
   if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+  else if (options.basicAuth !== undefined && headers.authorization === undefined) {
+    headers.authorization = `Basic ${Buffer.from(options.basicAuth).toString('base64')}`;
+  }
   return headers;
+}
+
+/** The decoded `user:password` of a (valid) base URL, when it has any. */
+function urlCredentials(baseUrl: string): string | undefined {
+  const url = new URL(baseUrl.trim());
+  if (url.username === '' && url.password === '') return undefined;
+  return `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+}
+
+/**
+ * What must never be shown or written: the API key and base-URL credentials, in every
+ * form they can take (see `secretForms`), the Basic-auth header value included.
+ */
+export function secretValues(options: ResolvedOptions): (string | undefined)[] {
+  const values = [options.apiKey];
+  if (options.basicAuth !== undefined) {
+    const password = options.basicAuth.slice(options.basicAuth.indexOf(':') + 1);
+    values.push(options.basicAuth, password, Buffer.from(options.basicAuth).toString('base64'));
+  }
+  return values;
 }

@@ -5,7 +5,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { ClientOptions, Logger, TimeoutOptions } from '../index.js';
-import { DIALECT_NAMES, normalizeBaseUrl } from '../options.js';
+import { DIALECT_NAMES, normalizeBaseUrl, urlForDisplay } from '../options.js';
 import { UsageError } from './exit-codes.js';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
@@ -161,7 +161,7 @@ export function clientOptions(
     try {
       normalizeBaseUrl(baseUrl, '--base-url');
     } catch {
-      bad('base-url', baseUrl, 'an http(s) URL such as http://127.0.0.1:8000');
+      bad('base-url', urlForDisplay(baseUrl), 'an http(s) URL such as http://127.0.0.1:8000');
     }
   } else if (!env.TOKENWIRE_BASE_URL && !env.OPENAI_BASE_URL) {
     throw new UsageError(

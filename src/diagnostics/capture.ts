@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { redactHeaders, scrub } from './redact.js';
+import { redactHeaders, scrub, scrubBytes } from './redact.js';
 
 /**
  * Raw bytes kept per attempt: the tail, where the failure is. 16 KiB shows the last
@@ -98,15 +98,21 @@ export class ByteTail {
     return Buffer.concat([this.buffer.subarray(this.end), this.buffer.subarray(0, this.end)]);
   }
 
-  snapshot(): CapturedAttempt['raw'] {
-    const bytes = this.bytes();
+  /**
+   * The bytes for the fixture, secrets scrubbed from the bytes themselves (before a
+   * base64 encoding could hide them), and a secret's end left at the cut dropped.
+   */
+  snapshot(secrets: readonly (string | undefined)[] = []): CapturedAttempt['raw'] {
+    const kept = this.bytes();
+    const truncatedHead = this.total > kept.length;
+    const bytes = secrets.length > 0 ? scrubBytes(kept, secrets, truncatedHead) : kept;
     const text = bytes.toString('utf8');
     const valid = Buffer.from(text, 'utf8').equals(bytes);
     return {
       encoding: valid ? 'utf8' : 'base64',
       data: valid ? text : bytes.toString('base64'),
       totalBytes: this.total,
-      truncatedHead: this.total > bytes.length,
+      truncatedHead,
     };
   }
 }
@@ -124,8 +130,8 @@ export function sanitizeFixture(
   secrets: readonly (string | undefined)[],
 ): string {
   for (const attempt of fixture.attempts) {
-    attempt.request.headers = redactHeaders(attempt.request.headers);
-    if (attempt.response) attempt.response.headers = redactHeaders(attempt.response.headers);
+    attempt.request.headers = redactHeaders(attempt.request.headers, secrets);
+    if (attempt.response) attempt.response.headers = redactHeaders(attempt.response.headers, secrets);
   }
   return scrub(JSON.stringify(fixture, null, 2), secrets);
 }

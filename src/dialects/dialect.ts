@@ -59,8 +59,11 @@ export interface DecodeSink {
   end(): void;
   /** An error inside the stream. */
   error(error: WireError): void;
-  /** The event was not valid JSON (or not the expected shape). */
-  parseError(preview: string, cause: unknown): void;
+  /**
+   * The event was not valid JSON (or not the expected shape). Gets the whole data: the
+   * sink scrubs secrets from it before cutting a preview (a cut must not split a key).
+   */
+  parseError(data: string, cause: unknown): void;
   /** Chat: a reasoning delta, with its token ids when the server sends them. */
   reasoning(text: string, ids: readonly number[] | undefined): void;
   /** Chat: a tool-call fragment. */

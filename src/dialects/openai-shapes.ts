@@ -41,11 +41,11 @@ export function parseStreamEvent(event: SseEvent, sink: DecodeSink): Json | unde
   try {
     json = JSON.parse(data);
   } catch (cause) {
-    sink.parseError(data.slice(0, PARSE_ERROR_PREVIEW_CHARS), cause);
+    sink.parseError(data, cause);
     return undefined;
   }
   if (json === null || typeof json !== 'object') {
-    sink.parseError(data.slice(0, PARSE_ERROR_PREVIEW_CHARS), new Error('event data is not a JSON object'));
+    sink.parseError(data, new Error('event data is not a JSON object'));
     return undefined;
   }
   if (json.error !== undefined && json.error !== null) {

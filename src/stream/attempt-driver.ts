@@ -5,6 +5,7 @@
  * base-stream.ts's; the stream (its StreamSink part, stream-sink.ts) is these
  * callbacks' host, seen through the narrow AttemptHost below.
  */
+import { scrub } from '../diagnostics/redact.js';
 import type { DecodeSink, Dialect, WireRequest } from '../dialects/dialect.js';
 import { describeRequest, StreamTruncatedError, TokenwireError } from '../errors.js';
 import { type SseEvent, type SseHandlers, SseParser } from '../sse/parser.js';
@@ -212,7 +213,8 @@ function onEnd(host: AttemptHost, attempt: Attempt): void {
     );
     return;
   }
-  const body = Buffer.concat(attempt.bodyChunks).toString('utf8');
+  // Scrubbed before any preview is cut from it: a cut must not leave part of a secret.
+  const body = scrub(Buffer.concat(attempt.bodyChunks).toString('utf8'), host.ctx.secrets);
   if (attempt.mode === 'error-body') {
     host.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
     return;

@@ -4,7 +4,6 @@
  */
 
 import { ByteTail, type CapturedAttempt } from '../diagnostics/capture.js';
-import { scrub } from '../diagnostics/redact.js';
 import type { WireError, WireRequest, WireUsage } from '../dialects/dialect.js';
 import { describeRequest, ProtocolError, ServerError, TimeoutError, TokenwireError } from '../errors.js';
 import type { TimeoutOptions } from '../options.js';
@@ -13,6 +12,9 @@ import type { RequestHandle } from '../transport/dispatch.js';
 import { isRetryableStatus, requestIdOf } from '../transport/http-errors.js';
 import type { StreamStats, TokenEvent } from '../types.js';
 import type { ExpiredClock } from './clocks.js';
+
+/** A server may echo the key back (in a message, a body, a header): it must not reach the caller. */
+export { scrubError } from '../diagnostics/redact.js';
 
 /** State of one HTTP attempt. */
 export interface Attempt {
@@ -194,12 +196,6 @@ export function nonStreamBodyError(attempt: Attempt, body: string, partial: Toke
     `protocol_error: expected an event stream but got ${contentType} (HTTP ${attempt.status})${where}: ${body.slice(0, 120).replace(/\s+/g, ' ')}`,
     { ...errorInit(attempt, partial, 'protocol_error', 'headers', false), body: body.slice(0, 4096) },
   );
-}
-
-/** A server may echo the key back (in an error message or body): it must not reach the caller's logs. */
-export function scrubError(error: TokenwireError, secrets: readonly (string | undefined)[]): void {
-  error.message = scrub(error.message, secrets);
-  if (error.body !== undefined) (error as { body: string }).body = scrub(error.body, secrets);
 }
 
 /** The rate-limit headers of a response, for debug records. */

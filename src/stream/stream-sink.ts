@@ -9,6 +9,8 @@
  * streams (a host object of closures cost ~0.8 KB per held stream). The members
  * only the engine uses are marked internal (left out of the published typings).
  */
+
+import { scrubbedPreview } from '../diagnostics/redact.js';
 import type {
   DecodeSink,
   Dialect,
@@ -19,6 +21,7 @@ import type {
 } from '../dialects/dialect.js';
 import type { FastState } from '../dialects/fast-chunk.js';
 import { newFastState } from '../dialects/fast-chunk-learn.js';
+import { PARSE_ERROR_PREVIEW_CHARS } from '../dialects/openai-shapes.js';
 import type { TokenwireError } from '../errors.js';
 import type { SseEvent } from '../sse/types.js';
 import type { StreamStats, TokenEvent } from '../types.js';
@@ -209,8 +212,9 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     this.failAttempt(attempt, inStreamError(attempt, error, this.received.events()));
   }
 
-  parseError(preview: string, cause: unknown): void {
+  parseError(data: string, cause: unknown): void {
     const attempt = this.attempt!;
+    const preview = scrubbedPreview(data, PARSE_ERROR_PREVIEW_CHARS, this.ctx.secrets);
     this.stats.parseErrors++;
     attempt.parseErrorsInRow++;
     this.ctx.log({
@@ -279,7 +283,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     if (capture) {
       capture.timings.durationMs = now() - attempt.startedAt;
       capture.error = failure.toJSON();
-      capture.raw = attempt.tail?.snapshot();
+      capture.raw = attempt.tail?.snapshot(this.ctx.secrets);
     }
     this.settleAttempt(attempt);
     attempt.handle?.abort(failure);

@@ -243,10 +243,10 @@ describe('completion decoding', () => {
     expect(calls).toEqual([['error', expected]]);
   });
 
-  it('invalid JSON is a parse error with a bounded preview', () => {
+  it('invalid JSON is a parse error with the whole data (the stream scrubs secrets, then cuts the preview)', () => {
     const calls = decodeCompletion('vllm', [data(`{bad ${'x'.repeat(500)}`)]);
     expect(calls[0][0]).toBe('parseError');
-    expect((calls[0][1] as string).length).toBe(200);
+    expect(calls[0][1]).toBe(`{bad ${'x'.repeat(500)}`);
   });
 });
 
