@@ -32,6 +32,11 @@ export function parseStreamEvent(event: SseEvent, sink: DecodeSink): Json | unde
     return undefined;
   }
   const data = event.data;
+  if (event.event === 'error') {
+    // `event: error` (some proxies): an error whatever its body, JSON or not.
+    sink.error(parseErrorField(data));
+    return undefined;
+  }
   if (data === '[DONE]') {
     sink.end();
     return undefined;
@@ -48,26 +53,41 @@ export function parseStreamEvent(event: SseEvent, sink: DecodeSink): Json | unde
     sink.parseError(data, new Error('event data is not a JSON object'));
     return undefined;
   }
-  if (json.error !== undefined && json.error !== null) {
-    // vLLM/SGLang `data: {"error": {...}}`; OpenRouter's error chunk (which also has
-    // finish_reason "error") lands here too.
-    sink.error(toWireError(json.error, json));
-    return undefined;
-  }
-  if (event.event === 'error') {
-    // Some proxies send `event: error` with a JSON body that has no `error` key.
-    sink.error(toWireError(json, json));
+  const error = errorInBody(json);
+  if (error !== undefined) {
+    sink.error(error);
     return undefined;
   }
   return json;
 }
 
+/**
+ * The error a JSON body (a stream event, or a whole 200 body) reports, in any shape a
+ * supported server has used, or undefined when it is not shaped like an error:
+ * - `{"error": {...}}` / `{"error": "..."}`: vLLM's ErrorResponse `{error: ErrorInfo}` as
+ *   `create_streaming_error_response` writes it (vllm/entrypoints/openai/protocol.py at
+ *   0052bed3), older vLLM's flat body nested the same way, llama.cpp 2026, OpenRouter's
+ *   error chunk (which also has `finish_reason: "error"`), TGI-style strings;
+ * - flat `{"object": "error", "message", "type", "param", "code"}`: SGLang's ErrorResponse
+ *   (python/sglang/srt/entrypoints/openai/protocol.py at 004c82e0) and older vLLM's, which
+ *   proxies and some server versions send as a stream event.
+ */
+export function errorInBody(json: Json): WireError | undefined {
+  if (json.error !== undefined && json.error !== null && json.error !== false) {
+    return toWireError(json.error, json);
+  }
+  if (json.object === 'error') return toWireError(json, json);
+  return undefined;
+}
+
+/** The body of an `error:` field or an `event: error` event: JSON of any error shape, or plain text. */
 function parseErrorField(text: string): WireError {
   try {
     const json = JSON.parse(text);
-    return toWireError(json?.error ?? json, json);
+    if (json !== null && typeof json === 'object') return errorInBody(json) ?? toWireError(json, json);
+    return toWireError(typeof json === 'string' ? json : text, undefined);
   } catch {
-    return { message: text.slice(0, PARSE_ERROR_PREVIEW_CHARS) };
+    return { message: text === '' ? '(no message)' : text.slice(0, PARSE_ERROR_PREVIEW_CHARS) };
   }
 }
 

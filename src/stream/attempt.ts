@@ -5,6 +5,7 @@
 
 import { ByteTail, type CapturedAttempt } from '../diagnostics/capture.js';
 import type { WireError, WireRequest, WireUsage } from '../dialects/dialect.js';
+import { errorInBody } from '../dialects/openai-shapes.js';
 import { describeRequest, ProtocolError, ServerError, TimeoutError, TokenwireError } from '../errors.js';
 import type { TimeoutOptions } from '../options.js';
 import { SseLimitError, type SseParser } from '../sse/parser.js';
@@ -112,11 +113,13 @@ export function streamError(attempt: Attempt, error: unknown, partial: TokenEven
 /** An error the server reported inside the stream (`data: {"error": …}`, llama.cpp's `error:` field). */
 export function inStreamError(attempt: Attempt, error: WireError, partial: TokenEvent[]): ServerError {
   const code = error.code;
+  // After the finish reason generation is over: trying again would generate past its end.
   const retryable =
-    (typeof code === 'number' && isRetryableStatus(code)) ||
-    /overload|rate.?limit|unavailable|capacity|timeout/i.test(
-      `${error.type ?? ''} ${code ?? ''} ${error.message}`,
-    );
+    attempt.finishReason === undefined &&
+    ((typeof code === 'number' && isRetryableStatus(code)) ||
+      /overload|rate.?limit|unavailable|capacity|timeout/i.test(
+        `${error.type ?? ''} ${code ?? ''} ${error.message}`,
+      ));
   return new ServerError(
     `server_error: the server reported an error in the stream after ${attempt.tokens} tokens${describeRequest('POST', attempt.url.href)}: ${error.message}${code !== undefined ? ` (code ${code})` : ''}`,
     { ...errorInit(attempt, partial, 'server_error', 'stream', retryable), serverCode: code },
@@ -180,14 +183,17 @@ export function nonStreamBodyError(attempt: Attempt, body: string, partial: Toke
   const where = describeRequest('POST', attempt.url.href);
   try {
     const json = JSON.parse(body);
-    const error = json?.error;
+    // Any error shape (nested, flat `"object": "error"`, a string): the one detection streams use.
+    const error = json !== null && typeof json === 'object' ? errorInBody(json) : undefined;
     if (error) {
-      const message = typeof error === 'string' ? error : (error.message ?? JSON.stringify(error));
-      return new ServerError(`server_error: HTTP ${attempt.status} with an error body${where}: ${message}`, {
-        ...errorInit(attempt, partial, 'server_error', 'headers', false),
-        body: body.slice(0, 4096),
-        serverCode: typeof error === 'object' ? error.code : undefined,
-      });
+      return new ServerError(
+        `server_error: HTTP ${attempt.status} with an error body${where}: ${error.message}`,
+        {
+          ...errorInit(attempt, partial, 'server_error', 'headers', false),
+          body: body.slice(0, 4096),
+          serverCode: error.code,
+        },
+      );
     }
   } catch {
     // Not JSON: reported below as a protocol error with a preview.
