@@ -47,6 +47,11 @@ const RETRYABLE_BEFORE_TOKENS = new Set([
 /** Codes after which a continuation can pick up where the stream broke. */
 const RESUMABLE = new Set(['connection_reset', 'connection_error', 'idle_timeout', 'stream_truncated']);
 
+/** Whether a stream broken by `error` after tokens arrived can be continued (resume by continuation). */
+export function isResumable(error: TokenwireError): boolean {
+  return RESUMABLE.has(error.code) || (error.code === 'server_error' && error.retryable);
+}
+
 /**
  * Parses `retry-after-ms`, then `retry-after` (seconds or an HTTP date), into a delay.
  * Returns undefined when the server gave none or it does not parse.
@@ -96,8 +101,7 @@ export function decideRetry(input: RetryInput): RetryDecision {
   if (resume) {
     if (!policy.resume) return no('tokens received and resume is off');
     if (!input.canResume) return no('tokens received and this stream cannot be continued exactly');
-    const resumable = RESUMABLE.has(error.code) || (error.code === 'server_error' && error.retryable);
-    if (!resumable) return no(`${error.code} is not resumable`);
+    if (!isResumable(error)) return no(`${error.code} is not resumable`);
   } else if (shouldRetry !== 'true' && !isRetryableError(error)) {
     return no(`${error.code}${error.status ? ` ${error.status}` : ''} is not retryable`);
   }

@@ -13,7 +13,7 @@ import {
 } from '../diagnostics/capture.js';
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
 import { AbortError, describeRequest, TokenwireError } from '../errors.js';
-import { decideRetry, type RetryDecision } from '../retry/policy.js';
+import { decideRetry, isResumable, type RetryDecision } from '../retry/policy.js';
 import { sendRequest } from '../transport/dispatch.js';
 import type { Usage } from '../types.js';
 import { type Attempt, newAttempt, scrubError } from './attempt.js';
@@ -24,11 +24,29 @@ import { callUsage } from './usage.js';
 
 const now = (): number => performance.now();
 
+/**
+ * The `max_tokens` of a continuation. A stream with nothing left to generate never
+ * reaches a continuation (it ends complete with `length`), so less than one is a bug,
+ * not a request to send.
+ */
+export function remainingTokens(maxTokens: number, received: number): number {
+  const remaining = maxTokens - received;
+  if (remaining < 1) {
+    throw new TokenwireError(
+      `internal: a continuation with nothing left to generate (${received} of ${maxTokens} tokens received)`,
+      { code: 'protocol_error', phase: 'setup' },
+    );
+  }
+  return remaining;
+}
+
 export abstract class BaseStream<E, R> extends StreamSink<E, R> {
   /** Stops a dialect detection this stream waits for (made only when there is one). */
   private detectAbort: AbortController | undefined;
   private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   private readonly capturedAttempts: CapturedAttempt[] = [];
+  /** The request's `maxTokens`, if any. */
+  protected readonly maxTokens: number | undefined;
 
   /** Builds the next attempt's request; `resume` is true when continuing after received tokens. */
   protected abstract buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined;
@@ -40,6 +58,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
   /** @param expectedTokens the request's `maxTokens` (sizes the token store), if any */
   constructor(ctx: StreamContext, signal: AbortSignal | undefined, expectedTokens: number | undefined) {
     super(ctx, signal, expectedTokens);
+    this.maxTokens = expectedTokens;
     // Start at once: connecting overlaps with whatever the caller does before iterating.
     queueMicrotask(() => {
       this.run().catch((error) => this.fail(this.asTokenwireError(error)));
@@ -86,6 +105,10 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
         return;
       }
       this.tokensBeforeAttempt = this.received.length;
+      if (this.lengthReached(failure, dialect)) {
+        this.succeedAtLength(attempt, failure);
+        return;
+      }
       const decision = this.retryDecision(failure, this.stats.attempts, this.canResume(dialect));
       if (attempt.capture) {
         attempt.capture.retry = {
@@ -142,6 +165,38 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
         if (this.finished) return undefined;
       }
     }
+  }
+
+  /**
+   * Whether a break that resume would continue from came after every token the request
+   * allows: the continuation would have nothing left to generate (and asking for at least
+   * one more token would get one too many).
+   */
+  private lengthReached(failure: TokenwireError, dialect: Dialect): boolean {
+    const { maxTokens } = this;
+    return (
+      maxTokens !== undefined &&
+      this.received.length >= maxTokens &&
+      this.ctx.options.retry.resume &&
+      isResumable(failure) &&
+      this.canResume(dialect)
+    );
+  }
+
+  /** Ends the stream complete with `length` after a break that came after the last allowed token. */
+  private succeedAtLength(attempt: Attempt, failure: TokenwireError): void {
+    this.ctx.log({
+      level: 'warn',
+      event: 'length_reached',
+      url: attempt.url.href,
+      error: failure.message,
+      tokensReceived: this.received.length,
+      note: 'the stream broke after maxTokens tokens, before the finish reason: nothing was left to generate',
+    });
+    attempt.finishReason = 'length';
+    attempt.complete = true;
+    attempt.usage = undefined;
+    this.succeed(attempt);
   }
 
   /** Whether (and how soon, and by resuming or not) to try again after `failure`. */

@@ -17,7 +17,7 @@ import type {
   ToolCall,
   Usage,
 } from '../types.js';
-import { BaseStream } from './base-stream.js';
+import { BaseStream, remainingTokens } from './base-stream.js';
 import type { StreamContext } from './context.js';
 import { ResumeStopCheck } from './stop-strings.js';
 
@@ -74,7 +74,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     const request = this.request;
     const maxTokens =
       resume && request.maxTokens !== undefined
-        ? Math.max(1, request.maxTokens - this.received.length)
+        ? remainingTokens(request.maxTokens, this.received.length)
         : request.maxTokens;
     const wire = dialect.chatRequest({
       model: request.model ?? this.model,

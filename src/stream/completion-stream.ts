@@ -12,7 +12,7 @@ import type {
   TokenEvent,
   Usage,
 } from '../types.js';
-import { BaseStream } from './base-stream.js';
+import { BaseStream, remainingTokens } from './base-stream.js';
 import type { StreamContext } from './context.js';
 import { ResumeStopCheck } from './stop-strings.js';
 
@@ -62,7 +62,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
           });
         }
       }
-      if (maxTokens !== undefined) maxTokens = Math.max(1, maxTokens - this.received.length);
+      if (maxTokens !== undefined) maxTokens = remainingTokens(maxTokens, this.received.length);
       const stopCheck = (this.stopCheck ??= new ResumeStopCheck(request.stop));
       stopCheck.arm(this.received.textTail(stopCheck.tailLength));
     }
