@@ -66,12 +66,17 @@ export function usage(req: GenRequest): {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
 } {
-  return {
+  const out: ReturnType<typeof usage> = {
     prompt_tokens: req.promptIds.length,
     completion_tokens: req.completionTokens,
     total_tokens: req.promptIds.length + req.completionTokens,
   };
+  // A cluster replica reports its prefix-cache hits as vLLM does (only when non-zero):
+  // see replica-model.ts for the citation.
+  if (req.cachedTokens) out.prompt_tokens_details = { cached_tokens: req.cachedTokens };
+  return out;
 }
 
 /** Position (0-based output index) of a step's first id. */

@@ -26,6 +26,7 @@ import {
 import { type ResponseLog, respond } from './responder.js';
 import type { SimRequestRecord, SimulatorOptions } from './server.js';
 import { routeUtility } from './utility-routes.js';
+import { sleep } from './wire.js';
 import { LlamaCppEncoder } from './wire-llamacpp.js';
 import { OpenAiLikeEncoder } from './wire-openai.js';
 
@@ -196,15 +197,32 @@ export async function handleRequest(
     fail(error.status, error.message, error.param);
     return;
   }
+  const replica = state.options.replica;
+  const admission = replica?.admit(gen.promptIds);
+  if (admission) {
+    gen.cachedTokens = admission.cachedTokens;
+    res.once('close', admission.release);
+    if (admission.prefillMs > 0) {
+      try {
+        await sleep(admission.prefillMs, abort.signal);
+      } catch {
+        return;
+      }
+    }
+  }
   const encoder: StreamEncoder =
     dialect === 'llamacpp' ? new LlamaCppEncoder(gen) : new OpenAiLikeEncoder(gen);
+  const fixedDelayMs = state.options.tokenDelayMs ?? 0;
   await respond(
     res,
     gen,
     encoder,
     plan,
     {
-      tokenDelayMs: state.options.tokenDelayMs ?? 0,
+      // A replica's pause between tokens follows its load (read at every token).
+      get tokenDelayMs() {
+        return replica ? replica.tokenDelayMs() : fixedDelayMs;
+      },
       idsPerChunk: state.options.idsPerChunk ?? 1,
       headers,
       failFirst(key, count) {

@@ -4,8 +4,11 @@
  * Together wire shapes with a deterministic toy model, and imports nothing from
  * the client.
  */
+export type { Cluster, ClusterOptions, Replica, ReplicaOptions } from './cluster.js';
+export { startCluster } from './cluster.js';
 export type { FaultName, FaultSpec } from './faults.js';
 export { generate } from './generator.js';
+export type { ReplicaModel, ReplicaModelOptions, ReplicaStats } from './replica-model.js';
 export type { SimDialect } from './request.js';
 export type { Outcome as SimOutcome } from './responder.js';
 export type { SimReport, SimRequestRecord, Simulator, SimulatorOptions } from './server.js';

@@ -64,6 +64,8 @@ export interface GenRequest {
   startedAtMs: number;
   /** Completion tokens counted for usage. */
   completionTokens: number;
+  /** Prompt tokens a cluster replica found in its prefix cache (replica-model.ts); undefined elsewhere. */
+  cachedTokens?: number;
 }
 
 /** The whole arguments string of the request's tool call (its tool steps joined), for non-stream answers. */

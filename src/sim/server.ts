@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { type FaultSpec, parseFaults } from './faults.js';
 import { formatLogLine, handleRequest, type SimState } from './handler.js';
+import type { ReplicaModel } from './replica-model.js';
 import { DIALECTS, type SimDialect } from './request.js';
 import type { Outcome } from './responder.js';
 
@@ -31,6 +32,11 @@ export interface SimulatorOptions {
   eosAfter?: number;
   /** Receives one line per finished request (for the CLI). */
   log?: (line: string) => void;
+  /**
+   * A cluster replica's serving model (prefix cache, service rate): set by `startCluster`,
+   * which makes one per replica. Without it the simulator serves as fast as it can, uncached.
+   */
+  replica?: ReplicaModel;
 }
 
 /** One request as the simulator saw it. */

@@ -1,6 +1,6 @@
 /** `tokenwire sim`: run the fault-injecting simulator until Ctrl-C. */
 
-import { type SimDialect, startSimulator } from '../../sim/index.js';
+import { type SimDialect, type SimReport, startCluster, startSimulator } from '../../sim/index.js';
 import { DIALECTS } from '../../sim/request.js';
 import { bool, type FlagSpec, int, list, parse, str } from '../args.js';
 import type { Command } from '../command.js';
@@ -18,6 +18,7 @@ const FLAGS: FlagSpec = {
   'ids-per-chunk': { type: 'string' },
   model: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
+  replicas: { type: 'string' },
 };
 
 const HELP = `Usage: tokenwire sim [--port N] [--dialect NAME] [--fault SPEC]... [options]
@@ -38,6 +39,9 @@ or SIGTERM (then prints how often each fault fired).
   --ids-per-chunk N   ids per chunk where the dialect batches (default 1)
   --model NAME        model name it reports (default sim-model)
   --quiet, -q         no per-request lines
+  --replicas N        run N replicas (1-64) of the same model, each with its own
+                      prefix cache (usage.prompt_tokens_details.cached_tokens) and
+                      load; prints N URLs, one per line (ports follow --port)
 
 ${SIM_FAULTS_HELP}
 
@@ -47,7 +51,8 @@ Examples:
   tokenwire sim --port 8000
   tokenwire sim --dialect llamacpp --token-delay 20
   tokenwire sim --fault reset-after:12:once --fault stall-first-token:500
-  tokenwire sim --fault status:429:retry-after=1`;
+  tokenwire sim --fault status:429:retry-after=1
+  tokenwire sim --replicas 4 --token-delay 5`;
 
 async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, FLAGS);
@@ -65,20 +70,34 @@ async function run(argv: string[]): Promise<number> {
   }
   const quiet = bool(values, 'quiet');
   const faults = list(values, 'fault').join(',');
-  let simulator: Awaited<ReturnType<typeof startSimulator>>;
+  const replicas = int(values, 'replicas', 1) ?? 1;
+  if (replicas < 1 || replicas > 64) {
+    throw new UsageError(`invalid value for --replicas: ${replicas} (expected an integer from 1 to 64)`);
+  }
+  const common = {
+    host,
+    dialect: dialect as SimDialect | undefined,
+    faults: faults === '' ? undefined : faults,
+    seed: int(values, 'seed', 0),
+    tokenDelayMs: int(values, 'token-delay', 0),
+    eosAfter: int(values, 'eos-after', 0),
+    idsPerChunk: int(values, 'ids-per-chunk', 1),
+    model: str(values, 'model'),
+    log: quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`),
+  };
+  let servers: { urls: readonly string[]; report(): SimReport[]; close(): Promise<void> };
   try {
-    simulator = await startSimulator({
-      host,
-      port: int(values, 'port', 0),
-      dialect: dialect as SimDialect | undefined,
-      faults: faults === '' ? undefined : faults,
-      seed: int(values, 'seed', 0),
-      tokenDelayMs: int(values, 'token-delay', 0),
-      eosAfter: int(values, 'eos-after', 0),
-      idsPerChunk: int(values, 'ids-per-chunk', 1),
-      model: str(values, 'model'),
-      log: quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
-    });
+    if (str(values, 'replicas') === undefined) {
+      const simulator = await startSimulator({ ...common, port: int(values, 'port', 0) });
+      servers = { urls: [simulator.url], report: () => [simulator.report()], close: () => simulator.close() };
+    } else {
+      const cluster = await startCluster({ ...common, replicas, basePort: int(values, 'port', 0) });
+      servers = {
+        urls: cluster.urls,
+        report: () => cluster.replicas.map((r) => r.report()),
+        close: () => cluster.close(),
+      };
+    }
   } catch (error) {
     const message = (error as Error).message;
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -86,24 +105,33 @@ async function run(argv: string[]): Promise<number> {
     }
     // Option and fault-syntax errors of the simulator are usage errors.
     if ((error as Error).name === 'FaultSyntaxError') throw new UsageError(`invalid --fault: ${message}`);
-    throw new UsageError(message.replace(/^startSimulator: /, ''));
+    throw new UsageError(message.replace(/^start(Simulator|Cluster): /, ''));
   }
-  process.stdout.write(`${simulator.url}\n`);
+  for (const url of servers.urls) process.stdout.write(`${url}\n`);
   if (!quiet) {
+    const what = servers.urls.length > 1 ? `${servers.urls.length} simulator replicas` : 'simulator';
     process.stderr.write(
-      `tokenwire: simulator (${dialect ?? 'vllm'}${faults === '' ? '' : `, faults ${faults}`}) on ${simulator.url}; Ctrl-C stops it\n`,
+      `tokenwire: ${what} (${dialect ?? 'vllm'}${faults === '' ? '' : `, faults ${faults}`}) on ${servers.urls.join(', ')}; Ctrl-C stops it\n`,
     );
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const report = simulator.report();
-  await simulator.close();
+  const reports = servers.report();
+  await servers.close();
   if (!quiet) {
-    const fired = Object.entries(report.faultsFired).map(([name, count]) => `${name}×${count}`);
+    const faultsFired: Record<string, number> = {};
+    let requests = 0;
+    for (const report of reports) {
+      requests += report.requests.length;
+      for (const [name, count] of Object.entries(report.faultsFired)) {
+        faultsFired[name] = (faultsFired[name] ?? 0) + count;
+      }
+    }
+    const fired = Object.entries(faultsFired).map(([name, count]) => `${name}×${count}`);
     process.stderr.write(
-      `tokenwire: simulator stopped (${signal}): ${report.requests.length} requests${fired.length > 0 ? `, faults fired: ${fired.join(', ')}` : ''}\n`,
+      `tokenwire: simulator stopped (${signal}): ${requests} requests${fired.length > 0 ? `, faults fired: ${fired.join(', ')}` : ''}\n`,
     );
   }
   return EXIT.ok;
