@@ -107,6 +107,34 @@ export class TokenwireError extends Error {
     this.fixturePath = undefined;
   }
 
+  /**
+   * A copy of this error (same class and fields, `partial` included) with another
+   * message: for adding context to an error other callers share.
+   */
+  withMessage(message: string): TokenwireError {
+    // Every subclass takes (message, init) but InvalidOptionError, whose fields are fixed.
+    const Class = (this.code === 'invalid_option' ? TokenwireError : this.constructor) as new (
+      message: string,
+      init: TokenwireErrorInit,
+    ) => TokenwireError;
+    const copy = new Class(message, {
+      code: this.code,
+      phase: this.phase,
+      retryable: this.retryable,
+      url: this.url,
+      method: this.method,
+      status: this.status,
+      requestId: this.requestId,
+      headers: this.headers,
+      body: this.body,
+      partial: [...this.partial],
+      cause: this.cause,
+      serverCode: this.serverCode,
+    });
+    copy.fixturePath = this.fixturePath;
+    return copy;
+  }
+
   /** A plain-object form for logs and fixtures (no stack, no cause chain objects). */
   toJSON(): Record<string, unknown> {
     return {

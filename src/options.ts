@@ -3,6 +3,7 @@
  * validation at the door (every bad value is an `invalid_option` error that
  * names the option and the value).
  */
+import { DEFAULT_MAX_FIXTURE_BYTES, DEFAULT_MAX_FIXTURE_FILES } from './diagnostics/fixture-store.js';
 import { InvalidOptionError } from './errors.js';
 import type { DialectName } from './types.js';
 
@@ -75,6 +76,10 @@ export interface ClientOptions {
    * `$XDG_STATE_HOME/tokenwire/failed-requests` (else `~/.local/state/tokenwire/failed-requests`).
    */
   failedRequestsDir?: string | false;
+  /** Retention: most fixtures kept in `failedRequestsDir`, the oldest removed first (the newest is always kept). Default 500. */
+  failedRequestsMaxFiles?: number;
+  /** Retention: most bytes of fixtures kept in `failedRequestsDir`, the oldest removed first. Default 100 MiB. */
+  failedRequestsMaxBytes?: number;
   /** Most simultaneous connections to the server. Default 256. */
   maxConnections?: number;
   /** Longest SSE line accepted, in bytes (default 16 MiB). */
@@ -94,6 +99,8 @@ export interface ResolvedOptions {
   debug: boolean;
   logger: Logger | undefined;
   failedRequestsDir: string | false | undefined;
+  /** Retention of the failed-requests directory. */
+  failedRequestsRetention: { maxFiles: number; maxBytes: number };
   /** `user:password` from the base URL (sent as Basic auth when there is no API key), decoded. */
   basicAuth: string | undefined;
   maxConnections: number;
@@ -280,6 +287,14 @@ export function resolveOptions(
   if (dir !== undefined && dir !== false && (typeof dir !== 'string' || dir === '')) {
     bad('failedRequestsDir', dir, 'a directory path or false');
   }
+  const failedRequestsRetention = {
+    maxFiles:
+      checkNonNegative('failedRequestsMaxFiles', options.failedRequestsMaxFiles, true) ??
+      DEFAULT_MAX_FIXTURE_FILES,
+    maxBytes:
+      checkNonNegative('failedRequestsMaxBytes', options.failedRequestsMaxBytes, true) ??
+      DEFAULT_MAX_FIXTURE_BYTES,
+  };
   const maxConnections = checkNonNegative('maxConnections', options.maxConnections, true) ?? 256;
   if (maxConnections === 0) bad('maxConnections', 0, 'an integer ≥ 1');
   const maxLineBytes = checkNonNegative('maxLineBytes', options.maxLineBytes, true);
@@ -295,6 +310,7 @@ export function resolveOptions(
     debug,
     logger: options.logger,
     failedRequestsDir: dir,
+    failedRequestsRetention,
     basicAuth,
     maxConnections,
     maxLineBytes,

@@ -48,9 +48,14 @@ function shortJson(value: unknown): string {
 
 function bodyLines(body: unknown): string[] {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return [shortJson(body)];
+  const entries = Object.entries(body);
+  // Valid JSON (no comma after the last member) unless a long value had to be shortened.
   return [
     '{',
-    ...Object.entries(body).map(([key, value]) => `  ${JSON.stringify(key)}: ${shortJson(value)},`),
+    ...entries.map(
+      ([key, value], i) =>
+        `  ${JSON.stringify(key)}: ${shortJson(value)}${i < entries.length - 1 ? ',' : ''}`,
+    ),
     '}',
   ];
 }

@@ -2,12 +2,8 @@
  * Failed-request capture: every failed call is written as a replayable JSON
  * fixture (request with redacted headers, response head, the raw bytes received,
  * the error, timings, retries). Directory 0700, file 0600, unique names.
- * Writing never masks the original error: failures here are logged, not thrown.
+ * Writing them, bounded in time and count, is fixture-store.ts's job.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { redactHeaders, scrub, scrubBytes } from './redact.js';
 
 /**
@@ -117,13 +113,6 @@ export class ByteTail {
   }
 }
 
-/** The default directory: `$XDG_STATE_HOME/tokenwire/failed-requests`, else under `~/.local/state`. */
-export function defaultCaptureDir(env: NodeJS.ProcessEnv = process.env): string {
-  const state =
-    env.XDG_STATE_HOME && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(state, 'tokenwire', 'failed-requests');
-}
-
 /** Redacts every attempt's headers and scrubs secrets from the whole document. */
 export function sanitizeFixture(
   fixture: FailedRequestFixture,
@@ -134,28 +123,4 @@ export function sanitizeFixture(
     if (attempt.response) attempt.response.headers = redactHeaders(attempt.response.headers, secrets);
   }
   return scrub(JSON.stringify(fixture, null, 2), secrets);
-}
-
-/**
- * Writes the fixture; returns its path. Creates the directory 0700 and the file 0600
- * with an exclusive open, so two failures in the same millisecond never overwrite.
- */
-export async function writeFixture(
-  dir: string,
-  fixture: FailedRequestFixture,
-  secrets: readonly (string | undefined)[],
-): Promise<string> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  // mkdir's mode is filtered by the umask and ignored for existing dirs: set it explicitly.
-  await chmod(dir, 0o700);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const name = `${stamp}-${fixture.error.code ?? 'error'}-${randomBytes(4).toString('hex')}.json`;
-  const path = join(dir, name);
-  const handle = await open(path, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${sanitizeFixture(fixture, secrets)}\n`);
-  } finally {
-    await handle.close();
-  }
-  return path;
 }

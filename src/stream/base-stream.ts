@@ -5,19 +5,17 @@
  * (decoders, socket callbacks, clocks) is StreamSink, its superclass. Subclasses say
  * how to build a request and what events a decoded token becomes.
  */
-import {
-  CAPTURE_FORMAT,
-  type CapturedAttempt,
-  defaultCaptureDir,
-  writeFixture,
-} from '../diagnostics/capture.js';
+import { CAPTURE_FORMAT, type CapturedAttempt } from '../diagnostics/capture.js';
+import { defaultCaptureDir, saveFixture } from '../diagnostics/fixture-store.js';
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
+import { dialectByName } from '../dialects/index.js';
 import { AbortError, describeRequest, TokenwireError } from '../errors.js';
 import { decideRetry, isResumable, type RetryDecision } from '../retry/policy.js';
 import { sendRequest } from '../transport/dispatch.js';
 import type { Usage } from '../types.js';
 import { type Attempt, newAttempt, scrubError } from './attempt.js';
 import { AttemptDriver } from './attempt-driver.js';
+import { detectionFailure } from './detection-failure.js';
 import type { StreamContext } from './context.js';
 import { StreamSink } from './stream-sink.js';
 import { callUsage } from './usage.js';
@@ -148,7 +146,9 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
         return await this.ctx.dialect(this.detectAbort.signal);
       } catch (error) {
         if (this.finished) return undefined;
-        const failure = this.asTokenwireError(error);
+        // The detection's error is shared by every stream waiting for it: copied, with
+        // the endpoint this stream was called for named.
+        const failure = this.detectionFailure(this.asTokenwireError(error));
         const decision = this.retryDecision(failure, tries, false);
         if (!decision.retry) {
           await this.failWithCapture(failure, decision.reason);
@@ -159,12 +159,28 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
           event: 'retry',
           reason: `dialect detection: ${decision.reason}`,
           error: failure.message,
+          attempt: tries,
+          tokensReceived: 0,
           delayMs: decision.delayMs,
         });
         await this.sleep(decision.delayMs);
         if (this.finished) return undefined;
       }
     }
+  }
+
+  /**
+   * A failed dialect detection as this stream's error (see detectionFailure), with the
+   * request this stream would have sent, built with the generic dialect.
+   */
+  private detectionFailure(error: TokenwireError): TokenwireError {
+    let wire: WireRequest | undefined;
+    try {
+      wire = this.buildRequest(dialectByName('openai')!, false);
+    } catch {
+      wire = undefined;
+    }
+    return detectionFailure(error, wire, this.ctx, this.capturedAttempts);
   }
 
   /**
@@ -290,29 +306,37 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
     return this.promptIdList?.length;
   }
 
+  /**
+   * Fails the stream after saving its fixture. Saving is bounded in time
+   * (CAPTURE_WRITE_TIMEOUT_MS): a directory that cannot be written is a `capture_failed`
+   * warning, never a delay or a different error.
+   */
   private async failWithCapture(failure: TokenwireError, reason: string): Promise<void> {
     failure.partial = this.received.events();
-    const dir = this.ctx.options.failedRequestsDir;
+    const { failedRequestsDir: dir, failedRequestsRetention } = this.ctx.options;
     if (dir !== false && failure.code !== 'aborted') {
-      try {
-        const path = await writeFixture(
-          dir ?? defaultCaptureDir(),
-          {
-            format: CAPTURE_FORMAT,
-            createdAt: new Date().toISOString(),
-            tokenwireVersion: this.ctx.version,
-            kind: this.kind,
-            dialect: this.dialect?.name ?? 'unknown',
-            error: { ...failure.toJSON(), finalReason: reason },
-            tokensReceived: this.received.length,
-            attempts: this.capturedAttempts,
-          },
-          this.ctx.secrets,
-        );
-        failure.fixturePath = path;
-        this.ctx.log({ level: 'debug', event: 'captured', path });
-      } catch (error) {
-        this.ctx.log({ level: 'warn', event: 'capture_failed', error: String(error) });
+      const target = dir ?? defaultCaptureDir();
+      const outcome = await saveFixture(
+        target,
+        {
+          format: CAPTURE_FORMAT,
+          createdAt: new Date().toISOString(),
+          tokenwireVersion: this.ctx.version,
+          kind: this.kind,
+          dialect: this.dialect?.name ?? 'unknown',
+          error: { ...failure.toJSON(), finalReason: reason },
+          tokensReceived: this.received.length,
+          attempts: this.capturedAttempts,
+        },
+        this.ctx.secrets,
+        failedRequestsRetention,
+        (late) => this.ctx.log({ level: 'warn', event: 'capture_late', dir: target, ...late }),
+      );
+      if ('path' in outcome) {
+        failure.fixturePath = outcome.path;
+        this.ctx.log({ level: 'debug', event: 'captured', path: outcome.path });
+      } else {
+        this.ctx.log({ level: 'warn', event: 'capture_failed', dir: target, error: outcome.error });
       }
     }
     this.fail(failure);
