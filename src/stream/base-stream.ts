@@ -15,8 +15,8 @@ import { sendRequest } from '../transport/dispatch.js';
 import type { Usage } from '../types.js';
 import { type Attempt, newAttempt, scrubError } from './attempt.js';
 import { AttemptDriver } from './attempt-driver.js';
-import { detectionFailure } from './detection-failure.js';
 import type { StreamContext } from './context.js';
+import { detectionFailure } from './detection-failure.js';
 import { StreamSink } from './stream-sink.js';
 import { callUsage } from './usage.js';
 
