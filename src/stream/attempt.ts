@@ -37,6 +37,8 @@ export interface Attempt {
   serverTokenCount: number | undefined;
   tokens: number;
   ids: number;
+  /** Tokens that came after the finish reason (an anomaly, reported once). */
+  tokensAfterFinish: number;
   failure: TokenwireError | undefined;
   /** The last raw bytes, for the failed-request fixture (none when capture is off). */
   tail: ByteTail | undefined;
@@ -123,6 +125,33 @@ export function inStreamError(attempt: Attempt, error: WireError, partial: Token
   return new ServerError(
     `server_error: the server reported an error in the stream after ${attempt.tokens} tokens${describeRequest('POST', attempt.url.href)}: ${error.message}${code !== undefined ? ` (code ${code})` : ''}`,
     { ...errorInit(attempt, partial, 'server_error', 'stream', retryable), serverCode: code },
+  );
+}
+
+/** The server said the stream is complete, but it carried no output and no finish reason at all. */
+export function noOutputError(attempt: Attempt, partial: TokenEvent[]): ProtocolError {
+  return new ProtocolError(
+    `protocol_error: the stream ended without any output for choice 0 (no token, no finish reason)${describeRequest('POST', attempt.url.href)}`,
+    errorInit(attempt, partial, 'protocol_error', 'stream', false),
+  );
+}
+
+/** The server echoed prompt ids that are not the ones it was sent. */
+export function promptMismatchError(
+  attempt: Attempt,
+  sent: readonly number[],
+  echoed: readonly number[],
+  partial: TokenEvent[],
+): ProtocolError {
+  let at = 0;
+  while (at < sent.length && at < echoed.length && sent[at] === echoed[at]) at++;
+  const what =
+    attempt.number > 1
+      ? 'did not continue the prompt it was sent (it truncated the prompt or restarted the generation)'
+      : 'did not generate from the prompt it was sent (it truncated or changed the prompt)';
+  return new ProtocolError(
+    `protocol_error: the server ${what}: it echoed ${echoed.length} prompt ids, ${sent.length} were sent, first difference at position ${at}${describeRequest('POST', attempt.url.href)}`,
+    errorInit(attempt, partial, 'protocol_error', 'stream', false),
   );
 }
 
@@ -250,6 +279,7 @@ export function newAttempt(init: {
     serverTokenCount: undefined,
     tokens: 0,
     ids: 0,
+    tokensAfterFinish: 0,
     failure: undefined,
     tail: init.capture ? new ByteTail() : undefined,
     connectedAt: undefined,

@@ -13,7 +13,7 @@ import { AbortError, describeRequest, TokenwireError } from '../errors.js';
 import { decideRetry, isResumable, type RetryDecision } from '../retry/policy.js';
 import { sendRequest } from '../transport/dispatch.js';
 import type { Usage } from '../types.js';
-import { type Attempt, newAttempt, scrubError } from './attempt.js';
+import { type Attempt, newAttempt, noOutputError, scrubError } from './attempt.js';
 import { AttemptDriver } from './attempt-driver.js';
 import type { StreamContext } from './context.js';
 import { detectionFailure } from './detection-failure.js';
@@ -99,6 +99,11 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
       if (this.finished) return;
       const failure = attempt.failure;
       if (failure === undefined) {
+        if (attempt.firstTokenAt === undefined && attempt.finishReason === undefined) {
+          // "Complete" with nothing for choice 0 at all: no generation to report as a success.
+          await this.failWithCapture(noOutputError(attempt, this.received.events()), 'no output');
+          return;
+        }
         this.succeed(attempt);
         return;
       }
@@ -287,9 +292,22 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
   }
 
   private computeUsage(attempt: Attempt): Usage {
-    const reported = attempt.usage;
+    let reported = attempt.usage;
     if (reported?.completionTokens !== undefined && attempt.ids > 0) {
       this.checkIdsAgainst(attempt, reported.completionTokens);
+      if (reported.completionTokens < attempt.ids) {
+        // Each id is a generated token: a smaller count is wrong, so it is not used.
+        this.usageMismatch(attempt, 'completion_tokens', reported.completionTokens, attempt.ids);
+        reported = undefined;
+      }
+    }
+    const expectedPrompt = this.expectedPromptTokens();
+    if (
+      reported?.promptTokens !== undefined &&
+      expectedPrompt !== undefined &&
+      reported.promptTokens !== expectedPrompt
+    ) {
+      this.usageMismatch(attempt, 'prompt_tokens', reported.promptTokens, expectedPrompt);
     }
     return callUsage({
       reported,
@@ -299,6 +317,23 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
       tokensReceived: this.received.length,
       endIds: this.completionIdList?.length,
     });
+  }
+
+  private usageMismatch(attempt: Attempt, field: string, reported: number, expected: number): void {
+    this.ctx.log({
+      level: 'warn',
+      event: 'usage_mismatch',
+      url: attempt.url.href,
+      field,
+      reported,
+      expected,
+      note: `the server's usage says ${reported} ${field}, the ids say ${expected}`,
+    });
+  }
+
+  /** The prompt tokens the last attempt sent, when known as ids (not the server's word). */
+  protected expectedPromptTokens(): number | undefined {
+    return undefined;
   }
 
   /** The prompt's token count when known without the server (id prompts). */

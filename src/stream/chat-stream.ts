@@ -13,7 +13,6 @@ import type {
   ChatRequest,
   ChatResult,
   ChatTextEvent,
-  TokenEvent,
   ToolCall,
   Usage,
 } from '../types.js';
@@ -109,18 +108,11 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     if (stopped) text = '';
     this.content += text;
     const hasIds = ids !== undefined && ids.length > 0;
-    if (hasIds) {
-      const last = ids.length - 1;
-      for (let i = 0; i <= last; i++) {
-        const token: TokenEvent = { type: 'token', id: ids[i], text: i === last ? text : '' };
-        this.deliverToken(token, true);
-      }
-    } else if (!stopped) {
-      this.deliverToken({ type: 'token', id: undefined, text }, false);
-    }
+    const checked = hasIds ? this.deliverIds(ids, text) : undefined;
+    if (!hasIds && !stopped) this.deliverToken({ type: 'token', id: undefined, text }, false);
     if (hasIds || !stopped) {
       const event: ChatTextEvent = { type: 'text', text };
-      if (hasIds) event.ids = [...ids];
+      if (checked !== undefined) event.ids = checked;
       this.queue.push(event);
     }
     if (stopped) {
@@ -136,10 +128,27 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     if (ids !== undefined && ids.length > 0) {
       // Kept with the other tokens so that `done.tokenIds` lists every generated id; the
       // text belongs to the reasoning, not to the answer.
-      for (const id of ids) this.deliverToken({ type: 'token', id, text: '' }, true);
-      event.ids = [...ids];
+      const checked = this.deliverIds(ids, '');
+      if (checked !== undefined) event.ids = checked;
     }
     this.queue.push(event);
+  }
+
+  /**
+   * One token per id, `text` on the last; returns the ids for the chat event, or undefined
+   * when one was not an id (the event then has none, like a server that sends none).
+   */
+  private deliverIds(ids: readonly number[], text: string): number[] | undefined {
+    const out: number[] = new Array(ids.length);
+    let valid = true;
+    const last = ids.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const id = this.checkedId(ids[i]);
+      this.deliverToken({ type: 'token', id, text: i === last ? text : '' }, id !== undefined);
+      if (id === undefined) valid = false;
+      else out[i] = id;
+    }
+    return valid ? out : undefined;
   }
 
   override toolCall(delta: ToolCallDelta): void {

@@ -12,6 +12,7 @@ import type {
   TokenEvent,
   Usage,
 } from '../types.js';
+import { promptMismatchError } from './attempt.js';
 import { BaseStream, remainingTokens } from './base-stream.js';
 import type { StreamContext } from './context.js';
 import { ResumeStopCheck } from './stop-strings.js';
@@ -34,6 +35,8 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   private approximateResume = false;
   /** Made at the first resume (stop strings can only straddle a resume point). */
   private stopCheck: ResumeStopCheck | undefined;
+  /** The prompt ids the current attempt sent (undefined for a text prompt). */
+  private sentPromptIds: readonly number[] | undefined;
 
   constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
     super(ctx, request.signal, request.maxTokens);
@@ -66,6 +69,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       const stopCheck = (this.stopCheck ??= new ResumeStopCheck(request.stop));
       stopCheck.arm(this.received.textTail(stopCheck.tailLength));
     }
+    this.sentPromptIds = Array.isArray(prompt) ? prompt : undefined;
     const wire = dialect.completionRequest({
       model: request.model ?? this.model,
       prompt,
@@ -80,6 +84,27 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     dialect.decodeCompletion(event, this, wire);
   }
 
+  /**
+   * A server that echoes the prompt ids (vLLM `prompt_token_ids`) must echo the ones it was
+   * sent: otherwise it truncated the prompt or restarted the generation, and its tokens
+   * would not continue (or would repeat) the ones delivered.
+   */
+  protected override acceptPromptIds(ids: readonly number[]): void {
+    const sent = this.sentPromptIds;
+    if (sent !== undefined && !sameIds(sent, ids)) {
+      const attempt = this.attempt!;
+      const error = promptMismatchError(attempt, sent, ids, this.received.events());
+      this.ctx.log({ level: 'warn', event: 'prompt_mismatch', url: attempt.url.href, error: error.message });
+      this.failAttempt(attempt, error);
+      return;
+    }
+    super.acceptPromptIds(ids);
+  }
+
+  protected override expectedPromptTokens(): number | undefined {
+    return this.sentPromptIds?.length;
+  }
+
   private exactResumePossible(): boolean {
     if (this.promptIdList === undefined || this.stats.idsIncomplete) return false;
     return this.received.missingIds === 0;
@@ -91,6 +116,8 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   }
 
   tokens(ids: readonly number[] | undefined, text: string, logprobs: readonly number[] | undefined): void {
+    // The attempt failed earlier in this same event (a prompt echo that does not match).
+    if (this.attempt!.settled) return;
     if (this.stopCheck?.check(text)) {
       // A stop string that began before the resume point ends here: the server would have
       // stopped, so this token's text is dropped and the stream ends as 'stop'.
@@ -116,9 +143,10 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     const last = ids.length - 1;
     for (let i = 0; i <= last; i++) {
       // Several ids in one chunk: one event each, the chunk's text on the last one.
-      const event: TokenEvent = { type: 'token', id: ids[i], text: i === last ? text : '' };
+      const id = this.checkedId(ids[i]);
+      const event: TokenEvent = { type: 'token', id, text: i === last ? text : '' };
       if (logprobs?.[i] !== undefined) event.logprob = logprobs[i];
-      this.deliver(event, true);
+      this.deliver(event, id !== undefined);
     }
   }
 
@@ -144,4 +172,10 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     });
     return { done, result };
   }
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

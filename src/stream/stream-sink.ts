@@ -29,6 +29,7 @@ import { type Attempt, inStreamError, newStats, parseErrorsError, timeoutError }
 import { expiredClock, nextDeadline, Watchdog } from './clocks.js';
 import { ConsumerStream } from './consumer-stream.js';
 import type { StreamContext } from './context.js';
+import { isTokenId, tokenIdList, toTokenId } from './ids.js';
 import { ReceivedTokens } from './received.js';
 
 /** Parse errors in a row after which the stream is declared garbage. */
@@ -58,6 +59,8 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   protected finishReason: string | undefined;
   protected completionIdList: number[] | undefined;
   protected promptIdList: number[] | undefined;
+  /** A bad id was reported already (once per stream is enough to say so). */
+  private badIdReported = false;
   /** Tokens received before the current attempt began. */
   protected tokensBeforeAttempt = 0;
   /** @internal When the call started (`performance.now()`). */
@@ -125,6 +128,15 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   /** Subclasses call this for every token event they deliver. */
   protected deliverToken(event: TokenEvent, hasId: boolean): void {
     const attempt = this.markActivity();
+    if (attempt.finishReason !== undefined && attempt.tokensAfterFinish++ === 0) {
+      this.ctx.log({
+        level: 'warn',
+        event: 'token_after_finish',
+        url: attempt.url.href,
+        finishReason: attempt.finishReason,
+        note: 'the server sent tokens after its finish reason; they are kept',
+      });
+    }
     attempt.tokens++;
     if (hasId) attempt.ids++;
     this.stats.tokens++;
@@ -157,12 +169,58 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     return attempt;
   }
 
+  /**
+   * A token id from the server as the stream keeps it (see ids.ts): anything that is not
+   * one is no id, which makes the stream's ids incomplete (never resumed from) and is
+   * reported once.
+   */
+  protected checkedId(value: unknown): number | undefined {
+    if (isTokenId(value)) return value;
+    const id = toTokenId(value);
+    if (id === undefined) this.badId(value, 'a generated token', true);
+    return id;
+  }
+
+  private badId(value: unknown, what: string, incomplete: boolean): void {
+    if (incomplete) this.stats.idsIncomplete = true;
+    if (this.badIdReported) return;
+    this.badIdReported = true;
+    this.ctx.log({
+      level: 'warn',
+      event: 'bad_token_id',
+      url: this.attempt?.url.href,
+      value: JSON.stringify(value)?.slice(0, 40) ?? String(value),
+      note: `an id of ${what} that is not a non-negative integer: not used as an id`,
+    });
+  }
+
   promptIds(ids: readonly number[]): void {
+    const valid = tokenIdList(ids);
+    // An echo with a bad entry says nothing reliable about the prompt: not used.
+    if (valid === undefined)
+      this.badId(
+        ids.find((id) => toTokenId(id) === undefined),
+        'the prompt',
+        false,
+      );
+    else this.acceptPromptIds(valid);
+  }
+
+  /** The server's echo of the prompt's ids (all valid ids). */
+  protected acceptPromptIds(ids: readonly number[]): void {
     if (this.promptIdList === undefined) this.promptIdList = [...ids];
   }
 
   completionIds(ids: readonly number[]): void {
-    this.completionIdList = [...ids];
+    const valid = tokenIdList(ids);
+    if (valid === undefined) {
+      this.badId(
+        ids.find((id) => toTokenId(id) === undefined),
+        'the completion',
+        true,
+      );
+      this.completionIdList = undefined;
+    } else this.completionIdList = [...valid];
   }
 
   finish(reason: string): void {
