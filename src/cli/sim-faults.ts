@@ -17,7 +17,7 @@ export const SIM_FAULTS: readonly [string, string][] = [
   ['truncate-after:K[:once]', 'close the stream cleanly after token K, without [DONE]'],
   ['error-after:K[:once]', "an in-stream error event after token K (the dialect's shape)"],
   ['status:CODE[:retry-after=S|:retry-after-date|:retry-after-ms=N]', 'answer with HTTP CODE'],
-  ['fail-first:N[:CODE]', 'the first N requests get CODE (default 503), then normal'],
+  ['fail-first:K[:CODE]', 'the first K requests get CODE (default 503), then normal'],
   ['huge-line:MIB[:K]', 'a MIB-mebibyte SSE line after token K'],
   ['bad-json-after:K', 'an event that is not JSON after token K'],
   ['html-200', 'a 200 HTML page instead of a stream'],
@@ -26,7 +26,23 @@ export const SIM_FAULTS: readonly [string, string][] = [
   ['no-blank-line-at-end[:bare]', 'no final blank line (bare: no final newline at all)'],
 ];
 
-export const SIM_FAULTS_HELP = `Faults (comma-separated in one --fault, or --fault repeated; a request can add
-its own with the x-sim-fault header). ':once' fires only for the first request
-carrying that exact spec, so a retried or resumed request goes through:
+export const SIM_FAULTS_HELP = `Faults (comma-separated in one --fault, or --fault repeated, for every generation
+request; a request can add its own with the x-sim-fault header, and tokenize and
+detokenize take only those). ':once' fires only for the first request carrying
+that exact spec, so a retried or resumed request goes through. K counts tokens;
+on a JSON answer (not streamed, tokenize, detokenize) reset-after and
+truncate-after cut the body in its middle whatever K, and status, fail-first,
+stall-headers, html-200, byte-writes and trickle apply as to a stream:
 ${SIM_FAULTS.map(([spec, what]) => `  ${spec}\n      ${what}`).join('\n')}`;
+
+/** [header, what it does]: every per-request knob of the simulator (checked against src/sim by a test). */
+export const SIM_HEADERS: readonly [string, string][] = [
+  ['x-sim-dialect: NAME', 'answer this request as another dialect'],
+  ['x-sim-fault: SPEC[,SPEC]', "add faults to this request (the server's apply too)"],
+  ['x-sim-seed: N', 'generator seed for this request'],
+  ['x-sim-eos-after: N', "end with EOS after N tokens (finish 'stop')"],
+  ['x-sim-reasoning: N', 'chat: the first N tokens are reasoning'],
+];
+
+export const SIM_HEADERS_HELP = `Per-request headers (body fields sim_eos_after and sim_reasoning work too):
+${SIM_HEADERS.map(([header, what]) => `  ${header}\n      ${what}`).join('\n')}`;

@@ -22,7 +22,7 @@ export interface StreamEncoder {
   huge(bytes: number): string;
   /** Junk data events after `[DONE]` (for `data-after-done`). */
   afterDone(): string;
-  /** The complete non-streaming body. */
+  /** The complete non-streaming body (runs the generation to its end). */
   body(): unknown;
 }
 
@@ -70,8 +70,8 @@ export function usage(req: GenRequest): {
 } {
   const out: ReturnType<typeof usage> = {
     prompt_tokens: req.promptIds.length,
-    completion_tokens: req.completionTokens,
-    total_tokens: req.promptIds.length + req.completionTokens,
+    completion_tokens: req.generation.produced,
+    total_tokens: req.promptIds.length + req.generation.produced,
   };
   // A cluster replica reports its prefix-cache hits as vLLM does (only when non-zero):
   // see replica-model.ts for the citation.
@@ -89,7 +89,7 @@ export function timings(req: GenRequest): Record<string, number> {
   const predictedMs = Math.max(0.001, Date.now() - req.startedAtMs);
   const promptN = req.promptIds.length;
   const promptMs = Math.max(0.001, promptN * 0.01);
-  const predictedN = req.completionTokens;
+  const predictedN = req.generation.produced;
   return {
     prompt_n: promptN,
     prompt_ms: promptMs,

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StreamEncoder } from './encoder.js';
-import { type FaultSpec, parseFaults, planFaults } from './faults.js';
+import { type FaultPlan, type FaultSpec, parseFaults, planFaults } from './faults.js';
 import { errorReply, notFoundReply } from './http-errors.js';
 import {
   dialectHeaders,
@@ -15,6 +15,7 @@ import {
   redactedHeaders,
   requestKnobs,
 } from './incoming.js';
+import { answerBeforeBody, sendBody } from './plain-response.js';
 import {
   DIALECTS,
   type Endpoint,
@@ -24,9 +25,9 @@ import {
   SimHttpError,
 } from './request.js';
 import { type ResponseLog, respond } from './responder.js';
-import type { SimRequestRecord, SimulatorOptions } from './server.js';
+import type { SimReport, SimRequestRecord, SimulatorOptions } from './server.js';
 import { routeUtility } from './utility-routes.js';
-import { sleep } from './wire.js';
+import { ResponseClosed, sleep } from './wire.js';
 import { LlamaCppEncoder } from './wire-llamacpp.js';
 import { OpenAiLikeEncoder } from './wire-openai.js';
 
@@ -35,6 +36,10 @@ const GENERATION_ROUTES: Record<string, Endpoint> = {
   '/v1/chat/completions': 'chat',
 };
 const LLAMACPP_NATIVE = new Set(['/completion', '/completions']);
+/** Where the report is served as JSON. */
+export const REPORT_PATH = '/sim/report';
+/** Utility routes faults apply to (not the model list or health, which detection and readiness probes read). */
+const FAULTABLE_UTILITY = /^(\/v1)?\/(tokenize|detokenize)$/;
 
 /** What a simulator keeps across requests: its options, the report, fault bookkeeping. */
 export interface SimState {
@@ -43,6 +48,10 @@ export interface SimState {
   readonly defaultDialect: SimDialect;
   readonly baseSeed: number;
   readonly model: string;
+  /** The model's context length (`maxModelLen`). */
+  readonly maxModelLen: number;
+  /** The report as `report()` gives it (served at GET /sim/report). */
+  readonly report: () => SimReport;
   /** `fail-first` faults: how many requests each has failed. */
   readonly failFirstCounts: Map<string, number>;
   /** `:once` faults that have fired. */
@@ -63,9 +72,17 @@ export async function handleRequest(
   res: ServerResponse,
   current: { record?: SimRequestRecord },
 ): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === REPORT_PATH && req.method === 'GET') {
+    // The report is not a request in itself: it is how users without JavaScript read it.
+    const body = JSON.stringify(state.report());
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    req.resume();
+    return;
+  }
   state.seq += 1;
   const seq = state.seq;
-  const path = (req.url ?? '/').split('?')[0];
   const requestedDialect = headerValue(req, 'x-sim-dialect');
   const dialect = (requestedDialect ?? state.defaultDialect) as SimDialect;
   const record: SimRequestRecord = {
@@ -148,15 +165,38 @@ export async function handleRequest(
   const native = dialect === 'llamacpp' && LLAMACPP_NATIVE.has(path);
   const endpoint: Endpoint | undefined = native ? 'native' : GENERATION_ROUTES[path];
   if (endpoint === undefined) {
-    const reply = routeUtility(dialect, record.method, path, body, state.model);
+    const reply = routeUtility(dialect, record.method, path, body, state.model, state.maxModelLen);
     const replyOrNotFound = reply ?? notFoundReply(dialect, record.method, path);
     if (!reply) record.outcome = 'error';
-    res.writeHead(replyOrNotFound.status, {
-      ...headers,
-      'content-type': replyOrNotFound.contentType,
-      'content-length': Buffer.byteLength(replyOrNotFound.body),
-    });
-    res.end(replyOrNotFound.body);
+    let plan: FaultPlan | undefined;
+    if (reply && record.method === 'POST' && FAULTABLE_UTILITY.test(path)) {
+      try {
+        // Only the request's own faults: server-wide ones are for generation (detection, probes and
+        // tokenize calls of a client under test must not eat a ':once' or a 'fail-first' count).
+        plan = requestPlan(state, req, false);
+      } catch (error) {
+        fail(400, (error as Error).message);
+        return;
+      }
+    }
+    if (plan === undefined) {
+      res.writeHead(replyOrNotFound.status, {
+        ...headers,
+        'content-type': replyOrNotFound.contentType,
+        'content-length': Buffer.byteLength(replyOrNotFound.body),
+      });
+      res.end(replyOrNotFound.body);
+      return;
+    }
+    const options = { headers, failFirst: failFirstOf(state) };
+    try {
+      if (await answerBeforeBody(res, dialect, plan, options, log, abort.signal)) return;
+      const { status, contentType, body: text } = replyOrNotFound;
+      await sendBody(res, status, headers, contentType, text, plan, log, abort.signal);
+    } catch (error) {
+      if (!(error instanceof ResponseClosed)) throw error;
+      record.outcome = 'client-closed';
+    }
     return;
   }
   if (record.method !== 'POST') {
@@ -172,14 +212,10 @@ export async function handleRequest(
     return;
   }
 
-  let plan: ReturnType<typeof planFaults>;
+  let plan: FaultPlan;
   let knobs: RequestKnobs;
   try {
-    plan = planFaults([...state.serverFaults, ...parseFaults(headerValue(req, 'x-sim-fault'))], (spec) => {
-      if (state.onceFired.has(spec)) return false;
-      state.onceFired.add(spec);
-      return true;
-    });
+    plan = requestPlan(state, req);
     knobs = requestKnobs(req, state.baseSeed, state.options.eosAfter);
   } catch (error) {
     fail(400, (error as Error).message);
@@ -189,7 +225,7 @@ export async function handleRequest(
   let gen: GenRequest;
   try {
     gen = readGenRequest(
-      { dialect, endpoint, model: state.model, ...knobs, seq: record.seq },
+      { dialect, endpoint, model: state.model, maxModelLen: state.maxModelLen, ...knobs, seq: record.seq },
       body as Record<string, unknown>,
     );
   } catch (error) {
@@ -225,18 +261,34 @@ export async function handleRequest(
       },
       idsPerChunk: state.options.idsPerChunk ?? 1,
       headers,
-      failFirst(key, count) {
-        const used = state.failFirstCounts.get(key) ?? 0;
-        if (used >= count) return false;
-        state.failFirstCounts.set(key, used + 1);
-        return true;
-      },
+      failFirst: failFirstOf(state),
     },
     log,
     abort.signal,
   );
 }
 
+/** The faults of one request: the server's (unless not `serverWide`), then its `x-sim-fault` header's (a FaultSyntaxError when bad). */
+function requestPlan(state: SimState, req: IncomingMessage, serverWide = true): FaultPlan {
+  const own = parseFaults(headerValue(req, 'x-sim-fault'));
+  return planFaults(serverWide ? [...state.serverFaults, ...own] : own, (spec) => {
+    if (state.onceFired.has(spec)) return false;
+    state.onceFired.add(spec);
+    return true;
+  });
+}
+
+/** Consumes one failure of a `fail-first` spec on this server; true when the request must fail. */
+function failFirstOf(state: SimState): (key: string, count: number) => boolean {
+  return (key, count) => {
+    const used = state.failFirstCounts.get(key) ?? 0;
+    if (used >= count) return false;
+    state.failFirstCounts.set(key, used + 1);
+    return true;
+  };
+}
+
+/** The line `log` receives for a finished request. */
 export function formatLogLine(record: SimRequestRecord): string {
   const faults = record.faults.length > 0 ? ` faults=${record.faults.join(',')}` : '';
   return `sim #${record.seq} ${record.method} ${record.path} dialect=${record.dialect} tokens=${record.tokensSent} outcome=${record.outcome}${faults}`;

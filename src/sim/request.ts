@@ -5,10 +5,10 @@
  * `SimHttpError`, which the server renders in the dialect's error shape.
  */
 import { createHash } from 'node:crypto';
-import { Generator } from './generator.js';
-import { mergeSteps, type Step, tokenSteps, toolSteps } from './steps.js';
+import { type FinishReason, Generation } from './generation.js';
+import { checkContext, checkModel } from './refusals.js';
 import { isVocabId, tokenize } from './tokenizer.js';
-import { BOS_ID, EOS_ID } from './vocab.js';
+import { BOS_ID } from './vocab.js';
 
 export type SimDialect = 'vllm' | 'sglang' | 'llamacpp' | 'openai' | 'openrouter' | 'together';
 export const DIALECTS: readonly SimDialect[] = [
@@ -24,7 +24,7 @@ export type Endpoint = 'completions' | 'chat' | 'native';
 
 /** The default `max_tokens` when a request gives none (OpenAI's legacy default). */
 const DEFAULT_MAX_TOKENS = 16;
-/** The context length the simulated model reports (`/tokenize`'s max_model_len). */
+/** The default context length of the simulated model (`maxModelLen`; `/tokenize`'s max_model_len). */
 export const MAX_MODEL_LEN = 1_048_576;
 
 export class SimHttpError extends Error {
@@ -47,11 +47,11 @@ export interface GenRequest {
   id: string;
   created: number;
   promptIds: number[];
-  /** Every generated id, EOS included when generation stopped on it. */
-  outputIds: number[];
-  /** What to stream, one entry per event-worth of ids (idsPerChunk already applied later). */
-  steps: Step[];
-  finishReason: 'stop' | 'length' | 'tool_calls';
+  /**
+   * The output, generated step by step as it is sent (EOS included when it
+   * stopped on it); its produced count and finish reason are final once it ended.
+   */
+  generation: Generation;
   returnTokenIds: boolean;
   /** Number of top logprobs to report (undefined: logprobs not requested). */
   logprobs?: number;
@@ -62,18 +62,13 @@ export interface GenRequest {
   body: Record<string, unknown>;
   /** Milliseconds since epoch when the request was accepted (for timings). */
   startedAtMs: number;
-  /** Completion tokens counted for usage. */
-  completionTokens: number;
   /** Prompt tokens a cluster replica found in its prefix cache (replica-model.ts); undefined elsewhere. */
   cachedTokens?: number;
 }
 
-/** The whole arguments string of the request's tool call (its tool steps joined), for non-stream answers. */
-export function toolArguments(req: GenRequest): string {
-  return req.steps
-    .filter((s) => s.kind === 'tool')
-    .map((s) => s.text)
-    .join('');
+/** The finish reason of a generation that has ended. */
+export function finishOf(req: GenRequest): FinishReason {
+  return req.generation.finishReason ?? 'length';
 }
 
 export interface RequestContext {
@@ -84,6 +79,8 @@ export interface RequestContext {
   eosAfter?: number;
   reasoning?: number;
   seq: number;
+  /** The model's context length: prompt + max_tokens beyond it is vLLM's 400, elsewhere the end of generation. */
+  maxModelLen: number;
 }
 
 function hexId(seed: number, seq: number, length: number): string {
@@ -198,6 +195,7 @@ function effectiveSeed(ctx: RequestContext, body: Record<string, unknown>): numb
 
 /** Builds the generation for one request. */
 export function readGenRequest(ctx: RequestContext, body: Record<string, unknown>): GenRequest {
+  checkModel(ctx, body);
   const chat = ctx.endpoint === 'chat';
   const ids = chat
     ? (() => {
@@ -205,11 +203,12 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
         return ctx.dialect === 'llamacpp' ? [BOS_ID, ...tokenize(text)] : tokenize(text);
       })()
     : promptIds(ctx, body);
-  const maxTokens =
+  const requestedMax =
     (ctx.endpoint === 'native' ? integer(body, 'n_predict') : undefined) ??
     integer(body, 'max_completion_tokens') ??
-    integer(body, 'max_tokens') ??
-    DEFAULT_MAX_TOKENS;
+    integer(body, 'max_tokens');
+  checkContext(ctx, ids.length, requestedMax);
+  const maxTokens = requestedMax ?? DEFAULT_MAX_TOKENS;
   const eosAfter = integer(body, 'sim_eos_after') ?? ctx.eosAfter;
   const tools = chat && Array.isArray(body.tools) && body.tools.length > 0 ? body.tools : undefined;
   const reasoningRequested =
@@ -220,27 +219,28 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
         : ctx.reasoning;
   const reasoning = chat ? Math.min(reasoningRequested ?? 0, maxTokens) : 0;
 
-  const generator = new Generator(effectiveSeed(ctx, body), eosAfter, ids);
-  const outputIds: number[] = [];
-  const contentBudget = tools ? reasoning : maxTokens;
-  for (let i = 0; i < contentBudget; i++) {
-    const id = generator.next();
-    outputIds.push(id);
-    if (id === EOS_ID) break;
-    generator.push(id);
-  }
-  let steps = tokenSteps(outputIds, reasoning);
-  let finishReason: GenRequest['finishReason'] = outputIds.at(-1) === EOS_ID ? 'stop' : 'length';
   let tool: GenRequest['tool'];
-  if (tools && finishReason !== 'stop') {
+  if (tools) {
     const first = tools[0] as { function?: { name?: unknown } };
     const name = typeof first?.function?.name === 'string' ? first.function.name : 'tool';
     tool = { id: `call_${hexId(ctx.seed, ctx.seq, 24)}`, name };
-    const fragments = toolSteps();
-    steps = [...steps, ...fragments];
-    for (const fragment of fragments) outputIds.push(...fragment.ids);
-    finishReason = 'tool_calls';
   }
+  const room = Math.max(0, ctx.maxModelLen - ids.length);
+  const stream = body.stream === true;
+  const returnTokenIds = body.return_token_ids === true;
+  const generation = new Generation({
+    seed: effectiveSeed(ctx, body),
+    eosAfter,
+    promptIds: ids,
+    // Servers that do not refuse (see checkContext) stop where the context ends. Without a
+    // max_tokens a tool call runs to its end, as a model's call ends by itself (chat's default
+    // max_tokens is the rest of the context on vLLM and OpenAI).
+    maxTokens: tool && requestedMax === undefined ? room : Math.min(maxTokens, room),
+    reasoning,
+    tool: tool !== undefined,
+    // SGLang repeats every output id at the end; nothing else needs them kept while streaming.
+    keepIds: ctx.dialect === 'sglang' && returnTokenIds,
+  });
   const logprobsValue = chat
     ? body.logprobs === true
       ? (integer(body, 'top_logprobs') ?? 1)
@@ -256,50 +256,18 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
   return {
     dialect: ctx.dialect,
     endpoint: ctx.endpoint,
-    stream: body.stream === true,
+    stream,
     model: typeof body.model === 'string' && body.model !== '' ? body.model : ctx.model,
     id: responseId(ctx),
     created: Math.floor(Date.now() / 1000),
     promptIds: ids,
-    outputIds,
-    steps,
-    finishReason,
-    returnTokenIds: body.return_token_ids === true,
+    generation,
+    returnTokenIds,
     logprobs: logprobsValue ?? completionLogprobs,
     tokenIdSpelling: body.return_tokens_as_token_ids === true,
     includeUsage: streamOptions?.include_usage === true,
     tool,
     body,
     startedAtMs: Date.now(),
-    completionTokens: outputIds.length,
   };
-}
-
-/**
- * Groups steps into events: up to `idsPerChunk` ids of one kind per event,
- * never across a fault point (so "after token K" is an event boundary).
- */
-export function groupSteps(steps: readonly Step[], idsPerChunk: number, breaks: ReadonlySet<number>): Step[] {
-  if (idsPerChunk <= 1) return [...steps];
-  const groups: Step[] = [];
-  let current: Step[] = [];
-  let currentIds = 0;
-  let sent = 0;
-  for (const step of steps) {
-    if (current.length > 0 && (current[0].kind !== step.kind || step.kind === 'tool')) {
-      groups.push(mergeSteps(current));
-      current = [];
-      currentIds = 0;
-    }
-    current.push(step);
-    currentIds += step.ids.length;
-    sent += step.ids.length;
-    if (currentIds >= idsPerChunk || breaks.has(sent)) {
-      groups.push(mergeSteps(current));
-      current = [];
-      currentIds = 0;
-    }
-  }
-  if (current.length > 0) groups.push(mergeSteps(current));
-  return groups;
 }

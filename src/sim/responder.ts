@@ -7,8 +7,9 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorMessage, type StreamEncoder } from './encoder.js';
 import type { FaultPlan } from './faults.js';
-import { errorReply } from './http-errors.js';
-import { type GenRequest, groupSteps } from './request.js';
+import { StepGroups } from './generation.js';
+import { answerBeforeBody, sendBody } from './plain-response.js';
+import type { GenRequest } from './request.js';
 import { ResponseClosed, sleep, Wire } from './wire.js';
 
 export type Outcome = 'complete' | 'fault' | 'client-closed' | 'error';
@@ -33,32 +34,6 @@ export interface ResponderOptions {
 /** A mebibyte, for `huge-line:MIB`. */
 const MIB = 1024 * 1024;
 
-const HTML_PAGE =
-  '<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><h1>Please sign in</h1><p>This page is what a captive portal or a misrouted proxy sends.</p></body></html>\n';
-
-function sendPlain(
-  res: ServerResponse,
-  status: number,
-  headers: OutgoingHttpHeaders,
-  contentType: string,
-  body: string,
-) {
-  res.writeHead(status, {
-    ...headers,
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
-}
-
-/** Retry-After headers for `status` faults and 429 `fail-first` answers. */
-function retryHeaders(plan: FaultPlan['status']): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  if (plan?.retryAfter !== undefined) headers['retry-after'] = plan.retryAfter;
-  if (plan?.retryAfterMs !== undefined) headers['retry-after-ms'] = plan.retryAfterMs;
-  return headers;
-}
-
 export async function respond(
   res: ServerResponse,
   req: GenRequest,
@@ -69,49 +44,15 @@ export async function respond(
   signal: AbortSignal,
 ): Promise<void> {
   try {
-    if (plan.stallHeadersMs !== undefined) {
-      log.fired('stall-headers');
-      await sleep(plan.stallHeadersMs, signal);
-    }
-    if (plan.failFirst && options.failFirst(plan.failFirst.key, plan.failFirst.count)) {
-      log.fired('fail-first');
-      const code = plan.failFirst.code;
-      const reply = errorReply(req.dialect, code, `simulated failure (sim fault ${plan.failFirst.key})`);
-      // A 429 says when to come back, like real rate limiters.
-      const extra: OutgoingHttpHeaders = code === 429 ? { 'retry-after': '1' } : {};
-      sendPlain(res, reply.status, { ...options.headers, ...extra }, reply.contentType, reply.body);
-      log.outcome = 'fault';
-      return;
-    }
-    if (plan.status) {
-      log.fired('status');
-      const reply = errorReply(
-        req.dialect,
-        plan.status.code,
-        `simulated HTTP ${plan.status.code} (sim fault status)`,
-      );
-      sendPlain(
-        res,
-        reply.status,
-        { ...options.headers, ...retryHeaders(plan.status) },
-        reply.contentType,
-        reply.body,
-      );
-      log.outcome = 'fault';
-      return;
-    }
-    if (plan.html200) {
-      log.fired('html-200');
-      sendPlain(res, 200, options.headers, 'text/html; charset=utf-8', HTML_PAGE);
-      log.outcome = 'fault';
-      return;
-    }
+    if (await answerBeforeBody(res, req.dialect, plan, options, log, signal)) return;
     if (!req.stream || plan.json200) {
       if (req.stream) log.fired('json-200');
       const contentType = req.dialect === 'llamacpp' ? 'application/json; charset=utf-8' : 'application/json';
-      sendPlain(res, 200, options.headers, contentType, JSON.stringify(encoder.body()));
-      log.tokensSent = req.completionTokens;
-      log.outcome = req.stream ? 'fault' : 'complete';
+      const body = JSON.stringify(encoder.body());
+      log.tokensSent = req.generation.produced;
+      if (await sendBody(res, 200, options.headers, contentType, body, plan, log, signal)) {
+        log.outcome = req.stream ? 'fault' : 'complete';
+      }
       return;
     }
     await stream(res, req, encoder, plan, options, log, signal);
@@ -161,25 +102,24 @@ async function stream(
         (k): k is number => k !== undefined,
       ),
     ]);
-    const groups = groupSteps(
-      req.steps,
+    const groups = new StepGroups(
+      req.generation,
       req.dialect === 'llamacpp' || req.dialect === 'together' ? 1 : options.idsPerChunk,
       breaks,
     );
     let sent = 0;
     if (await afterTokens(0)) return;
-    for (let g = 0; g < groups.length; g++) {
-      const group = groups[g];
-      if (g === 0 && plan.stallFirstTokenMs !== undefined) {
+    for (let group = groups.next(), first = true; group !== undefined; group = groups.next(), first = false) {
+      if (first && plan.stallFirstTokenMs !== undefined) {
         log.fired('stall-first-token');
         await wire.flush();
         await sleep(plan.stallFirstTokenMs, signal);
       }
       sent += group.ids.length;
-      await wire.send(encoder.step(group, sent, g === groups.length - 1));
+      await wire.send(encoder.step(group, sent, groups.last));
       log.tokensSent = sent;
       if (await afterTokens(sent)) return;
-      if (options.tokenDelayMs > 0 && g < groups.length - 1) {
+      if (options.tokenDelayMs > 0 && !groups.last) {
         await wire.flush();
         await sleep(options.tokenDelayMs, signal);
       }

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { type FaultSpec, parseFaults } from './faults.js';
 import { formatLogLine, handleRequest, type SimState } from './handler.js';
 import type { ReplicaModel } from './replica-model.js';
-import { DIALECTS, type SimDialect } from './request.js';
+import { DIALECTS, MAX_MODEL_LEN, type SimDialect } from './request.js';
 import type { Outcome } from './responder.js';
 
 /** Options of {@link startSimulator}. */
@@ -28,6 +28,12 @@ export interface SimulatorOptions {
   tokenDelayMs?: number;
   /** Ids per chunk for vLLM/SGLang/OpenAI/OpenRouter (default 1). */
   idsPerChunk?: number;
+  /**
+   * The model's context length (default 1,048,576). vLLM refuses a prompt +
+   * max_tokens past it with its 400; the other dialects stop generating there
+   * (finish_reason 'length').
+   */
+  maxModelLen?: number;
   /** Emit EOS as token number N (finish_reason 'stop'); default: run to max_tokens. `x-sim-eos-after` per request. */
   eosAfter?: number;
   /** Receives one line per finished request (for the CLI). */
@@ -56,6 +62,7 @@ export interface SimRequestRecord {
   outcome: Outcome;
 }
 
+/** What {@link Simulator.report} returns, and `GET /sim/report` serves as JSON. */
 export interface SimReport {
   requests: SimRequestRecord[];
   /** Fault name → how many times it fired. */
@@ -98,6 +105,12 @@ function validateOptions(options: SimulatorOptions): void {
     }
   }
   if (
+    options.maxModelLen !== undefined &&
+    (!Number.isInteger(options.maxModelLen) || options.maxModelLen < 1)
+  ) {
+    throw new Error(`startSimulator: 'maxModelLen' must be a positive integer, got ${options.maxModelLen}`);
+  }
+  if (
     options.idsPerChunk !== undefined &&
     (!Number.isInteger(options.idsPerChunk) || options.idsPerChunk < 1)
   ) {
@@ -118,8 +131,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const serverFaults = parseFaults(options.faults);
   const host = options.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
+  const report = (): SimReport => ({
+    requests: state.records.map((record) => ({ ...record, faults: [...record.faults] })),
+    faultsFired: { ...state.faultsFired },
+    clientClosedSockets: state.clientClosedSockets,
+    openSockets: sockets.size,
+  });
   const state: SimState = {
     options,
+    maxModelLen: options.maxModelLen ?? MAX_MODEL_LEN,
+    report,
     serverFaults,
     defaultDialect: options.dialect ?? 'vllm',
     baseSeed: options.seed ?? 0,
@@ -177,14 +198,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     url,
     port: address.port,
-    report(): SimReport {
-      return {
-        requests: state.records.map((record) => ({ ...record, faults: [...record.faults] })),
-        faultsFired: { ...state.faultsFired },
-        clientClosedSockets: state.clientClosedSockets,
-        openSockets: sockets.size,
-      };
-    },
+    report,
     resetReport(): void {
       state.records = [];
       state.faultsFired = {};

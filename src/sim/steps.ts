@@ -1,12 +1,11 @@
 /**
- * Turns generated ids into "steps": what one token (or one tool-call fragment)
- * contributes to the stream. Text is decoded incrementally, holding back the
- * bytes of a UTF-8 character that a token leaves incomplete, as servers do: the
- * held token gets text '' (vLLM) or no event at all (llama.cpp), and the held
- * bytes go out with the next token.
+ * "Steps": what one token (or one tool-call fragment) contributes to the
+ * stream (generation.ts makes them one at a time). Text is decoded
+ * incrementally, holding back the bytes of a UTF-8 character that a token leaves
+ * incomplete, as servers do: the held token gets text '' (vLLM) or no event at
+ * all (llama.cpp), and the held bytes go out with the next token.
  */
-import { idsToBytes, incompleteTail, tokenize } from './tokenizer.js';
-import { VOCAB } from './vocab.js';
+import { idsToBytes, tokenize } from './tokenizer.js';
 
 export type StepKind = 'content' | 'reasoning' | 'tool';
 
@@ -20,31 +19,6 @@ export interface Step {
   /** This step left bytes of an incomplete UTF-8 character held back. */
   held: boolean;
   kind: StepKind;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/**
- * Steps for generated ids. The first `reasoningCount` tokens are reasoning. The
- * last token flushes anything held back (as U+FFFD) so no text is silently lost.
- */
-export function tokenSteps(ids: readonly number[], reasoningCount = 0): Step[] {
-  const steps: Step[] = [];
-  let pending: Buffer = EMPTY;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    const kind: StepKind = i < reasoningCount ? 'reasoning' : 'content';
-    const piece = VOCAB.bytes[id];
-    // Reasoning and content are separate texts: nothing is carried across the border.
-    if (i === reasoningCount && pending.length > 0) pending = EMPTY;
-    const combined = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
-    const last = i === ids.length - 1 || i === reasoningCount - 1;
-    const tail = last ? 0 : incompleteTail(combined);
-    const out = tail === 0 ? combined : combined.subarray(0, combined.length - tail);
-    pending = tail === 0 ? EMPTY : Buffer.from(combined.subarray(combined.length - tail));
-    steps.push({ ids: [id], text: out.toString('utf8'), bytes: out, held: tail > 0, kind });
-  }
-  return steps;
 }
 
 /**

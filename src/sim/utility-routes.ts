@@ -4,7 +4,7 @@
  * detokenize"). Returns undefined for paths the dialect does not serve.
  */
 import { type ErrorReply, errorReply } from './http-errors.js';
-import { MAX_MODEL_LEN, type SimDialect } from './request.js';
+import type { SimDialect } from './request.js';
 import { detokenize, isVocabId, renderWithSpecials, tokenize } from './tokenizer.js';
 import { BOS_ID, EOS_ID, VOCAB } from './vocab.js';
 
@@ -20,7 +20,7 @@ function ok(dialect: SimDialect, body: unknown): ErrorReply {
 
 const CREATED = 1_700_000_000;
 
-function models(dialect: SimDialect, model: string): unknown {
+function models(dialect: SimDialect, model: string, maxModelLen: number): unknown {
   switch (dialect) {
     case 'vllm':
       return {
@@ -33,7 +33,7 @@ function models(dialect: SimDialect, model: string): unknown {
             owned_by: 'vllm',
             root: model,
             parent: null,
-            max_model_len: MAX_MODEL_LEN,
+            max_model_len: maxModelLen,
             permission: [],
           },
         ],
@@ -52,7 +52,7 @@ function models(dialect: SimDialect, model: string): unknown {
             object: 'model',
             created: CREATED,
             owned_by: 'llamacpp',
-            meta: { vocab_type: 1, n_vocab: VOCAB.size, n_ctx_train: MAX_MODEL_LEN },
+            meta: { vocab_type: 1, n_vocab: VOCAB.size, n_ctx_train: maxModelLen },
           },
         ],
       };
@@ -60,7 +60,7 @@ function models(dialect: SimDialect, model: string): unknown {
       return { object: 'list', data: [{ id: model, object: 'model', created: CREATED, owned_by: 'system' }] };
     case 'openrouter':
       return {
-        data: [{ id: model, name: `Sim: ${model}`, created: CREATED, context_length: MAX_MODEL_LEN }],
+        data: [{ id: model, name: `Sim: ${model}`, created: CREATED, context_length: maxModelLen }],
       };
     case 'together':
       // Together answers /v1/models with a bare array.
@@ -95,10 +95,11 @@ export function routeUtility(
   path: string,
   body: unknown,
   model: string,
+  maxModelLen: number,
 ): ErrorReply | undefined {
   const json = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   if (method === 'GET' && (path === '/v1/models' || (dialect === 'llamacpp' && path === '/models'))) {
-    return ok(dialect, models(dialect, model));
+    return ok(dialect, models(dialect, model, maxModelLen));
   }
   if (method === 'GET' && path === '/health') {
     if (dialect === 'llamacpp') return ok(dialect, { status: 'ok' });
@@ -107,7 +108,7 @@ export function routeUtility(
   }
   if (method === 'GET' && path === '/props' && dialect === 'llamacpp') {
     return ok(dialect, {
-      default_generation_settings: { n_ctx: MAX_MODEL_LEN, model, temperature: 0.8, top_k: 40, top_p: 0.95 },
+      default_generation_settings: { n_ctx: maxModelLen, model, temperature: 0.8, top_k: 40, top_p: 0.95 },
       total_slots: 4,
       model_path: `${model}.gguf`,
       chat_template:
@@ -131,7 +132,7 @@ export function routeUtility(
     if (typeof json.prompt !== 'string')
       return errorReply(dialect, 400, "'prompt' must be a string", 'prompt');
     const tokens = tokenize(json.prompt);
-    return ok(dialect, { count: tokens.length, max_model_len: MAX_MODEL_LEN, tokens });
+    return ok(dialect, { count: tokens.length, max_model_len: maxModelLen, tokens });
   }
   if (path === detokenizePath) {
     const tokens = ids(json.tokens, dialect);

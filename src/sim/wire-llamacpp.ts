@@ -21,7 +21,8 @@ import {
   topAlternatives,
   usage,
 } from './encoder.js';
-import { type GenRequest, toolArguments } from './request.js';
+import { type Collected, collect } from './generation.js';
+import { finishOf, type GenRequest } from './request.js';
 import type { Step } from './steps.js';
 import { textOf } from './steps.js';
 import { renderWithSpecials } from './tokenizer.js';
@@ -56,6 +57,7 @@ export class LlamaCppEncoder implements StreamEncoder {
   private readonly chat: boolean;
   private readonly native: boolean;
   private readonly tail1: string;
+  private toolHeaderSent = false;
 
   constructor(private readonly req: GenRequest) {
     this.chat = req.endpoint === 'chat';
@@ -105,7 +107,8 @@ export class LlamaCppEncoder implements StreamEncoder {
       else if (step.kind === 'tool') delta = `{"tool_calls":[{"index":0,"function":{"arguments":${text}}}]}`;
       else delta = `{"content":${text}}`;
       let out = '';
-      if (step.kind === 'tool' && sent === this.firstToolSent() && this.req.tool) {
+      if (step.kind === 'tool' && !this.toolHeaderSent && this.req.tool) {
+        this.toolHeaderSent = true;
         const header = toolCallHeader(this.req.tool);
         out += dataEvent(`{"choices":[{"finish_reason":null,"index":0,"delta":${header}}],${this.tail1}}`);
       }
@@ -117,41 +120,32 @@ export class LlamaCppEncoder implements StreamEncoder {
     );
   }
 
-  /** `sent` value of the first tool-call fragment. */
-  private firstToolSent(): number {
-    let sent = 0;
-    for (const step of this.req.steps) {
-      sent += step.ids.length;
-      if (step.kind === 'tool') return sent;
-    }
-    return -1;
-  }
-
-  private finalNative(): Record<string, unknown> {
+  /** The native final event; `all` is the whole output of a non-streaming answer. */
+  private finalNative(all?: Collected): Record<string, unknown> {
     const req = this.req;
     return {
       index: 0,
-      content: req.stream ? '' : textOf(req.outputIds),
-      tokens: req.stream || req.body.return_tokens !== true ? [] : req.outputIds,
+      content: all ? textOf(all.outputIds) : '',
+      tokens: all && req.body.return_tokens === true ? all.outputIds : [],
       id_slot: 0,
       stop: true,
       model: typeof req.body.model === 'string' ? req.body.model : 'gpt-3.5-turbo',
-      tokens_predicted: req.completionTokens,
+      tokens_predicted: req.generation.produced,
       tokens_evaluated: req.promptIds.length,
       generation_settings: generationSettings(req),
       prompt: renderWithSpecials(req.promptIds),
       has_new_line: false,
       truncated: false,
-      stop_type: req.finishReason === 'stop' ? 'eos' : 'limit',
+      stop_type: finishOf(req) === 'stop' ? 'eos' : 'limit',
       stopping_word: '',
-      tokens_cached: req.promptIds.length + req.completionTokens,
+      tokens_cached: req.promptIds.length + req.generation.produced,
       timings: timings(req),
     };
   }
 
   private finishChunk(): string {
     const req = this.req;
-    const reason = json(req.finishReason);
+    const reason = json(finishOf(req));
     const usageJson = json(usageLlama(req));
     const timingsJson = json(timings(req));
     const model = `"model":${json(req.model)},"system_fingerprint":"${LLAMACPP_FINGERPRINT}"`;
@@ -200,30 +194,32 @@ export class LlamaCppEncoder implements StreamEncoder {
 
   body(): unknown {
     const req = this.req;
-    if (this.native) return this.finalNative();
-    const text = textOf(req.steps.filter((s) => s.kind === 'content').flatMap((s) => s.ids));
+    const all = collect(req.generation);
+    if (this.native) return this.finalNative(all);
+    const text = textOf(all.contentIds);
     const choice: Record<string, unknown> = this.chat
       ? {
-          finish_reason: req.finishReason,
+          finish_reason: finishOf(req),
           index: 0,
-          message: req.tool
-            ? {
-                role: 'assistant',
-                content: null,
-                tool_calls: [
-                  {
-                    type: 'function',
-                    function: {
-                      name: req.tool.name,
-                      arguments: toolArguments(req),
+          message:
+            req.tool && req.generation.toolSteps > 0
+              ? {
+                  role: 'assistant',
+                  content: null,
+                  tool_calls: [
+                    {
+                      type: 'function',
+                      function: {
+                        name: req.tool.name,
+                        arguments: all.toolArguments,
+                      },
+                      id: req.tool.id,
                     },
-                    id: req.tool.id,
-                  },
-                ],
-              }
-            : { role: 'assistant', content: text },
+                  ],
+                }
+              : { role: 'assistant', content: text },
         }
-      : { text: textOf(req.outputIds), index: 0, logprobs: null, finish_reason: req.finishReason };
+      : { text: textOf(all.outputIds), index: 0, logprobs: null, finish_reason: finishOf(req) };
     return {
       choices: [choice],
       created: req.created,

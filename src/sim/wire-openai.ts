@@ -29,7 +29,8 @@ import {
   topAlternatives,
   usage,
 } from './encoder.js';
-import { type GenRequest, type SimDialect, toolArguments } from './request.js';
+import { collect } from './generation.js';
+import { finishOf, type GenRequest, type SimDialect } from './request.js';
 import type { Step } from './steps.js';
 import { textOf } from './steps.js';
 import { VOCAB } from './vocab.js';
@@ -45,6 +46,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
   private readonly pre: string;
   private textOffset = 0;
   private toolHeaderSent = false;
+  private stepsSent = 0;
 
   constructor(private readonly req: GenRequest) {
     this.style = STYLES[req.dialect as Exclude<SimDialect, 'llamacpp'>];
@@ -133,7 +135,8 @@ export class OpenAiLikeEncoder implements StreamEncoder {
   }
 
   step(step: Step, sent: number, last: boolean): string {
-    const finish = last && this.style.finishOnLastToken ? this.req.finishReason : null;
+    const finish = last && this.style.finishOnLastToken ? finishOf(this.req) : null;
+    this.stepsSent += 1;
     const logprobs = this.logprobsJson(step, sent);
     this.textOffset += step.text.length;
     let ids = '';
@@ -166,8 +169,8 @@ export class OpenAiLikeEncoder implements StreamEncoder {
 
   tail(): string[] {
     const out: string[] = [];
-    const finish = this.req.finishReason;
-    if (!this.style.finishOnLastToken || this.req.steps.length === 0) {
+    const finish = finishOf(this.req);
+    if (!this.style.finishOnLastToken || this.stepsSent === 0) {
       const extra = this.style.usage === 'on-finish' ? `,${this.usageJson()}` : '';
       const choice = this.chat
         ? `{"index":0,"delta":${this.style.roleChunk === 'none' ? '{"role":"assistant","content":""}' : '{}'},"logprobs":null${this.stopTail(finish)}}`
@@ -175,7 +178,10 @@ export class OpenAiLikeEncoder implements StreamEncoder {
       out.push(this.chunk(choice, extra));
     }
     if (this.style.ids === 'end' && this.req.returnTokenIds) {
-      const ext = { prompt_token_ids: [this.req.promptIds], completion_token_ids: [this.req.outputIds] };
+      const ext = {
+        prompt_token_ids: [this.req.promptIds],
+        completion_token_ids: [this.req.generation.outputIds ?? []],
+      };
       out.push(this.chunk('', `,"sglext":${json(ext)}`));
     }
     if (this.style.usage === 'chunk-if-requested' && this.req.includeUsage) {
@@ -219,8 +225,9 @@ export class OpenAiLikeEncoder implements StreamEncoder {
 
   body(): unknown {
     const req = this.req;
-    const content = req.steps.filter((step) => step.kind === 'content').flatMap((step) => step.ids);
-    const reasoning = req.steps.filter((step) => step.kind === 'reasoning').flatMap((step) => step.ids);
+    const all = collect(req.generation);
+    const content = all.contentIds;
+    const reasoning = all.reasoningIds;
     const wantsIds = this.style.ids === 'vllm' && req.returnTokenIds;
     const base: Record<string, unknown> = {
       id: req.id,
@@ -233,7 +240,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
     if (this.chat) {
       const message: Record<string, unknown> = { role: 'assistant', content: textOf(content) };
       if (reasoning.length > 0) message[this.style.reasoningField] = textOf(reasoning);
-      if (req.tool) {
+      if (req.tool && req.generation.toolSteps > 0) {
         message.content = null;
         message.tool_calls = [
           {
@@ -241,28 +248,28 @@ export class OpenAiLikeEncoder implements StreamEncoder {
             type: 'function',
             function: {
               name: req.tool.name,
-              arguments: toolArguments(req),
+              arguments: all.toolArguments,
             },
           },
         ];
       }
       choice.message = message;
     } else {
-      choice.text = textOf(req.outputIds);
+      choice.text = textOf(all.outputIds);
     }
     choice.logprobs = null;
-    choice.finish_reason = req.finishReason;
+    choice.finish_reason = finishOf(req);
     if (this.style.stopField) choice[this.style.stopField] = null;
     if (wantsIds) {
-      choice.token_ids = req.outputIds;
+      choice.token_ids = all.outputIds;
       if (this.chat) base.prompt_token_ids = req.promptIds;
       else choice.prompt_token_ids = req.promptIds;
     }
-    if (this.style.ids === 'together') choice.token_ids = req.outputIds;
+    if (this.style.ids === 'together') choice.token_ids = all.outputIds;
     base.choices = [choice];
     base.usage = usage(req);
     if (this.style.ids === 'end' && req.returnTokenIds) {
-      base.sglext = { prompt_token_ids: [req.promptIds], completion_token_ids: [req.outputIds] };
+      base.sglext = { prompt_token_ids: [req.promptIds], completion_token_ids: [all.outputIds] };
     }
     return base;
   }

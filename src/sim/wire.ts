@@ -54,6 +54,15 @@ export class Wire {
     if (!this.batching || this.batchBytes >= BATCH_LIMIT_BYTES) await this.flush();
   }
 
+  /** Queues raw bytes (no line-ending change) and writes everything queued; `settled` as in flush(). */
+  async sendBytes(buf: Buffer, settled = false): Promise<void> {
+    if (buf.length > 0) {
+      this.batch.push(buf);
+      this.batchBytes += buf.length;
+    }
+    await this.flush(settled);
+  }
+
   /** Writes everything queued. With `settled`, resolves only once the bytes reached the kernel. */
   async flush(settled = false): Promise<void> {
     if (this.batchBytes === 0) return;

@@ -2,7 +2,7 @@
  * The other commands as a user runs them: chat, tokenize, detokenize, models,
  * replay, sim, demo, and --help / --version everywhere.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SIM_FAULTS } from '../../src/cli/sim-faults.js';
@@ -82,7 +82,8 @@ describe.concurrent('chat', () => {
         '--base-url',
         sim.url,
         '--max-tokens',
-        '30',
+        // 2 reasoning tokens and the 48 of the whole tool call: max_tokens bounds the call too.
+        '60',
         '--tools',
         tools,
         '--json',
@@ -223,6 +224,31 @@ describe.concurrent('sim and demo', () => {
     }
     const documented = SIM_FAULTS.map(([spec]) => spec.split(':')[0].replace(/\[.*$/, ''));
     expect(documented.sort()).toEqual(known.sort());
+  });
+
+  test('sim --help names every x-sim-* header the simulator reads, and its JSON report', async () => {
+    const simDir = join(import.meta.dirname, '../../src/sim');
+    const read = new Set<string>();
+    for (const file of readdirSync(simDir)) {
+      for (const match of readFileSync(join(simDir, file), 'utf8').matchAll(/x-sim-[a-z-]+/g))
+        read.add(match[0]);
+    }
+    expect(read.size).toBeGreaterThanOrEqual(5);
+    const help = (await runCli(['sim', '--help'])).stdout;
+    for (const header of read) expect(help, header).toContain(`${header}:`);
+    expect(help).toContain('GET /sim/report');
+  });
+
+  test('README and sim --help spell every fault the same way', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('- Faults (`faults`'),
+      readme.indexOf('`:once`', readme.indexOf('- Faults (`faults`')),
+    );
+    const inReadme = [...section.matchAll(/`([a-z][^`]*)`/g)]
+      .map((m) => m[1])
+      .filter((s) => s !== 'faults' && s !== 'x-sim-fault');
+    expect(inReadme).toEqual(SIM_FAULTS.map(([spec]) => spec));
   });
 
   test('tokenwire sim prints its URL, serves, and exits 0 on SIGTERM', async () => {

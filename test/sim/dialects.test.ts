@@ -283,6 +283,8 @@ describe('vLLM dialect', () => {
       (
         await post(sim.url, '/v1/chat/completions', {
           messages: [{ role: 'user', content: 'hi' }],
+          // The whole call is more than the default 16 tokens, and max_tokens bounds it.
+          max_tokens: 200,
           stream: true,
           tools: [{ type: 'function', function: { name: 'search', parameters: {} } }],
         })

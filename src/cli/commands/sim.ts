@@ -5,7 +5,7 @@ import { DIALECTS } from '../../sim/request.js';
 import { bool, type FlagSpec, int, list, parse, str } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { SIM_FAULTS_HELP } from '../sim-faults.js';
+import { SIM_FAULTS_HELP, SIM_HEADERS_HELP } from '../sim-faults.js';
 
 const FLAGS: FlagSpec = {
   port: { type: 'string', short: 'p' },
@@ -16,6 +16,7 @@ const FLAGS: FlagSpec = {
   'token-delay': { type: 'string' },
   'eos-after': { type: 'string' },
   'ids-per-chunk': { type: 'string' },
+  'max-model-len': { type: 'string' },
   model: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   replicas: { type: 'string' },
@@ -26,7 +27,8 @@ const HELP = `Usage: tokenwire sim [--port N] [--dialect NAME] [--fault SPEC]...
 Runs tokenwire's OpenAI-compatible simulator on loopback: a deterministic toy
 model behind the wire shapes of real servers, with faults on demand. Prints its
 URL on stdout, one line per finished request on stderr, and runs until Ctrl-C
-or SIGTERM (then prints how often each fault fired).
+or SIGTERM (then prints how often each fault fired). GET /sim/report returns
+what it saw as JSON (requests, faults fired, sockets).
 
   --port N, -p N      port (default 0: a free one, printed)
   --host HOST         127.0.0.1 (default), ::1 or localhost; nothing else
@@ -37,11 +39,16 @@ or SIGTERM (then prints how often each fault fired).
   --token-delay MS    pause between tokens (default 0: as fast as possible)
   --eos-after N       end with EOS (finish 'stop') after N tokens
   --ids-per-chunk N   ids per chunk where the dialect batches (default 1)
-  --model NAME        model name it reports (default sim-model)
+  --model NAME        model name it serves (default sim-model; vLLM answers
+                      another name with 404)
+  --max-model-len N   context length (default 1048576): vLLM refuses prompt +
+                      max_tokens past it (400), the others stop there
   --quiet, -q         no per-request lines
   --replicas N        run N replicas (1-64) of the same model, each with its own
                       prefix cache (usage.prompt_tokens_details.cached_tokens) and
                       load; prints N URLs, one per line (ports follow --port)
+
+${SIM_HEADERS_HELP}
 
 ${SIM_FAULTS_HELP}
 
@@ -82,6 +89,7 @@ async function run(argv: string[]): Promise<number> {
     tokenDelayMs: int(values, 'token-delay', 0),
     eosAfter: int(values, 'eos-after', 0),
     idsPerChunk: int(values, 'ids-per-chunk', 1),
+    maxModelLen: int(values, 'max-model-len', 1),
     model: str(values, 'model'),
     log: quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`),
   };
