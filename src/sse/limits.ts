@@ -19,8 +19,9 @@ const MIB = 1024 * 1024;
 export const DEFAULT_MAX_LINE_BYTES: number = 16 * MIB;
 
 /**
- * Largest event accepted, in bytes (the sum of its `data:` and `error:` field
- * values): 32 MiB.
+ * Largest event accepted, in bytes: the sum of its `data:` and `error:` lines,
+ * field names and line endings included (so a stream of empty `data:` lines
+ * passes it too; memory follows what was received): 32 MiB.
  *
  * Why twice the line limit: an event may spread its payload over several
  * `data:` lines; two maximal lines is generous, and the bound still stops a
@@ -46,7 +47,7 @@ export class SseLimitError extends Error {
     super(
       limit === 'line'
         ? `SSE line longer than the limit of ${limitBytes} bytes (maxLineBytes); raise maxLineBytes if the server legitimately sends such lines`
-        : `SSE event larger than the limit of ${limitBytes} bytes of data/error fields (maxEventBytes); raise maxEventBytes if such events are legitimate`,
+        : `SSE event larger than the limit of ${limitBytes} bytes of data/error lines (maxEventBytes); raise maxEventBytes if such events are legitimate`,
     );
     this.name = 'SseLimitError';
     this.limit = limit;

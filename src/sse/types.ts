@@ -38,6 +38,6 @@ export interface SseHandlers {
 export interface SseParserOptions {
   /** Longest line accepted, in bytes, without its line ending. Default `DEFAULT_MAX_LINE_BYTES` (limits.ts). */
   maxLineBytes?: number;
-  /** Largest event (sum of its data/error field value bytes). Default `DEFAULT_MAX_EVENT_BYTES` (limits.ts). */
+  /** Largest event (sum of its data/error lines' bytes, names and line endings included). Default `DEFAULT_MAX_EVENT_BYTES` (limits.ts). */
   maxEventBytes?: number;
 }

@@ -101,37 +101,70 @@ describe('line limit', () => {
 });
 
 describe('event limit', () => {
-  it('accepts data+error values summing to exactly maxEventBytes', () => {
-    // 4 + 3 + 3 = 10 value bytes; the joining LFs and field names do not count.
-    expect(parseChunks([bytes('data: abcd\ndata: efg\nerror: hij\n\n')], { maxEventBytes: 10 })).toEqual([
+  it('accepts data+error lines summing to exactly maxEventBytes (names and line endings count)', () => {
+    // "data: abcd\n" 11 + "data: efg\n" 10 + "error: hij\n" 11 = 32 bytes.
+    expect(parseChunks([bytes('data: abcd\ndata: efg\nerror: hij\n\n')], { maxEventBytes: 32 })).toEqual([
       ev({ data: 'abcd\nefg', error: 'hij' }),
     ]);
   });
 
-  it('throws when the data and error lines of one event pass it', () => {
-    expect(parseChunks([bytes('data: abcd\ndata: efg\nerror: hijk\n\n')], { maxEventBytes: 10 })).toEqual([
-      { type: 'limit', limit: 'event', limitBytes: 10 },
+  it('throws when the data and error lines of one event pass it by one byte', () => {
+    expect(parseChunks([bytes('data: abcd\ndata: efg\nerror: hijk\n\n')], { maxEventBytes: 32 })).toEqual([
+      { type: 'limit', limit: 'event', limitBytes: 32 },
     ]);
   });
 
   it('is per event: the count restarts after each dispatch', () => {
-    expect(parseChunks([bytes('data: 12345678\n\ndata: 12345678\n\n')], { maxEventBytes: 10 })).toEqual([
+    expect(parseChunks([bytes('data: 12345678\n\ndata: 12345678\n\n')], { maxEventBytes: 15 })).toEqual([
       ev({ data: '12345678' }),
       ev({ data: '12345678' }),
     ]);
+  });
+
+  it.each([
+    ['data:', 6],
+    ['data', 5],
+    ['error:', 7],
+    ['data: ', 7],
+  ])('counts lines with empty values (%s): k-1, k and k+1 lines against a limit of k lines', (line, size) => {
+    const k = 100;
+    const event = (n: number) => bytes(`${`${line}\n`.repeat(n)}\n`);
+    const limit = k * size;
+    expect(parseChunks([event(k - 1)], { maxEventBytes: limit })).toHaveLength(1);
+    expect(parseChunks([event(k)], { maxEventBytes: limit })).toHaveLength(1);
+    expect(parseChunks([event(k + 1)], { maxEventBytes: limit })).toEqual([
+      { type: 'limit', limit: 'event', limitBytes: limit },
+    ]);
+  });
+
+  it('keeps memory near what was received: 48 MiB of empty data lines without a blank line', () => {
+    const line = Buffer.from('data:\n'.repeat(64 * 1024));
+    const parser = new SseParser({ onEvent: () => {} }, { maxEventBytes: 64 * 1024 * 1024 });
+    const before = process.memoryUsage();
+    for (let sent = 0; sent < 48 * 1024 * 1024; sent += line.length) parser.push(line);
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+    // 8 M lines: as strings they held ~300 MiB; as bytes, one LF each (16 MiB with doubling).
+    expect(grown).toBeLessThan(64 * 1024 * 1024);
+    let data = '';
+    parser.push(bytes('\n'));
+    expect(() => parser.end()).not.toThrow();
+    const p2 = new SseParser({ onEvent: (event) => (data = event.data) });
+    p2.push(bytes('data:\ndata:\ndata: x\n\n'));
+    expect(data).toBe('\n\nx');
   });
 
   it('ignores event, id and comment bytes', () => {
     const long = 'x'.repeat(50);
     expect(
-      parseChunks([bytes(`event: ${long}\nid: ${long}\n: ${long}\ndata: a\n\n`)], { maxEventBytes: 1 }),
+      parseChunks([bytes(`event: ${long}\nid: ${long}\n: ${long}\ndata: a\n\n`)], { maxEventBytes: 8 }),
     ).toEqual([{ type: 'comment', comment: long }, ev({ event: long, id: long, data: 'a' })]);
   });
 
   it('counts bytes, not characters', () => {
-    // "語" is 3 bytes in UTF-8.
-    expect(parseChunks([bytes('data: 語語\n\n')], { maxEventBytes: 5 })).toEqual([
-      { type: 'limit', limit: 'event', limitBytes: 5 },
+    // "語" is 3 bytes in UTF-8: "data: 語語\n" is 13 bytes.
+    expect(parseChunks([bytes('data: 語語\n\n')], { maxEventBytes: 12 })).toEqual([
+      { type: 'limit', limit: 'event', limitBytes: 12 },
     ]);
   });
 });
