@@ -21,6 +21,7 @@ import { CompletionStream } from './stream/completion-stream.js';
 import type { StreamContext } from './stream/context.js';
 import { createAgent } from './transport/dispatch.js';
 import { httpError, networkError } from './transport/http-errors.js';
+import { withSchemeHint } from './transport/scheme-probe.js';
 import type { ChatRequest, CompletionRequest, DialectName } from './types.js';
 import { validateChatRequest, validateCompletionRequest } from './validate.js';
 import { VERSION } from './version.js';
@@ -238,8 +239,10 @@ export class Client {
     try {
       return await this.requestJsonOnce(method, wire, signal);
     } catch (error) {
-      if (error instanceof TokenwireError) scrubError(error, this.secrets);
-      throw error;
+      if (!(error instanceof TokenwireError)) throw error;
+      const failure = await withSchemeHint(error);
+      scrubError(failure, this.secrets);
+      throw failure;
     }
   }
 

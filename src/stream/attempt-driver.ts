@@ -7,10 +7,11 @@
  */
 import { scrub } from '../diagnostics/redact.js';
 import type { DecodeSink, Dialect, WireRequest } from '../dialects/dialect.js';
-import { describeRequest, StreamTruncatedError, TokenwireError } from '../errors.js';
+import { describeRequest, ProtocolError, StreamTruncatedError, TokenwireError } from '../errors.js';
 import { type SseEvent, type SseHandlers, SseParser } from '../sse/parser.js';
 import type { ResponseHandlers } from '../transport/dispatch.js';
 import { httpError, networkError, requestIdOf } from '../transport/http-errors.js';
+import { bodyKind, neverAStream } from '../transport/response-check.js';
 import type { StreamStats } from '../types.js';
 import { type Attempt, errorInit, nonStreamBodyError, rateLimitHeaders, streamError } from './attempt.js';
 import type { StreamContext } from './context.js';
@@ -124,9 +125,18 @@ function onHead(
   }
   if (host.stats.timeToHeadersMs === undefined) host.stats.timeToHeadersMs = t - host.startedAt;
   const contentType = headers['content-type'] ?? '';
-  if (status < 200 || status >= 300) attempt.mode = 'error-body';
-  else if (contentType === '' || contentType.includes('text/event-stream')) attempt.mode = 'sse';
-  else attempt.mode = 'other-body';
+  const never = neverAStream(status, headers);
+  if (never !== undefined) {
+    host.failAttempt(
+      attempt,
+      new ProtocolError(
+        `protocol_error: ${never}${describeRequest('POST', attempt.url.href)}`,
+        errorInit(attempt, host.received.events(), 'protocol_error', 'headers', false),
+      ),
+    );
+    return;
+  }
+  attempt.mode = bodyKind(status, headers);
   if (attempt.mode === 'sse') {
     driver.startEvents(host.fastDecoder());
     attempt.parser = new SseParser(

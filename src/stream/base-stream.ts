@@ -12,6 +12,7 @@ import { dialectByName } from '../dialects/index.js';
 import { AbortError, describeRequest, TokenwireError } from '../errors.js';
 import { decideRetry, isResumable, type RetryDecision } from '../retry/policy.js';
 import { sendRequest } from '../transport/dispatch.js';
+import { withSchemeHint } from '../transport/scheme-probe.js';
 import type { Usage } from '../types.js';
 import { type Attempt, newAttempt, noOutputError, scrubError } from './attempt.js';
 import { AttemptDriver } from './attempt-driver.js';
@@ -346,7 +347,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
    * (CAPTURE_WRITE_TIMEOUT_MS): a directory that cannot be written is a `capture_failed`
    * warning, never a delay or a different error.
    */
-  private async failWithCapture(failure: TokenwireError, reason: string): Promise<void> {
+  private async failWithCapture(lastError: TokenwireError, reason: string): Promise<void> {
+    const failure = await withSchemeHint(lastError);
     failure.partial = this.received.events();
     const { failedRequestsDir: dir, failedRequestsRetention } = this.ctx.options;
     if (dir !== false && failure.code !== 'aborted') {

@@ -3,6 +3,7 @@
  * error bodies of every shape servers send, and socket/undici failures. Pure
  * functions, table-tested.
  */
+import { maxHeaderSize } from 'node:http';
 import {
   AbortError,
   ConnectionError,
@@ -10,9 +11,11 @@ import {
   type ErrorPhase,
   HttpError,
   type PartialToken,
+  ProtocolError,
   TimeoutError,
   type TokenwireError,
 } from '../errors.js';
+import { mediaType } from './response-check.js';
 
 /** Longest body preview kept on an HTTP error: enough for any real error message. */
 export const ERROR_BODY_PREVIEW_BYTES = 4096;
@@ -34,7 +37,8 @@ export function parseErrorBody(
 ): { message: string; serverCode?: string | number } {
   const trimmed = body.trim();
   if (trimmed === '') return { message: '(empty body)' };
-  if (trimmed.startsWith('{') || contentType?.includes('json')) {
+  const type = mediaType(contentType);
+  if (trimmed.startsWith('{') || type.includes('json')) {
     try {
       const json = JSON.parse(trimmed);
       const error = json?.error;
@@ -60,7 +64,7 @@ export function parseErrorBody(
       // Not JSON after all: fall through to the text preview.
     }
   }
-  if (trimmed.startsWith('<') || contentType?.includes('html')) {
+  if (trimmed.startsWith('<') || type.includes('html')) {
     // A proxy's HTML page (502/504): its <title> is the useful part.
     const title = /<title[^>]*>([^<]*)<\/title>/i.exec(trimmed)?.[1]?.trim();
     const h1 = /<h1[^>]*>([^<]*)<\/h1>/i.exec(trimmed)?.[1]?.trim();
@@ -95,6 +99,18 @@ export function httpError(
 }
 
 const REFUSED = new Set(['ECONNREFUSED']);
+/** Certificate checks that fail the same way every time (OpenSSL's verify codes as Node reports them). */
+const UNTRUSTED_CERT = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
 const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED', 'UND_ERR_CLOSED']);
 
@@ -144,6 +160,13 @@ export function networkError(
       cause: error,
     });
   }
+  const fatal = unrecoverable(code, reason, phase, url);
+  if (fatal !== undefined) {
+    const init = { code: fatal.code, phase, retryable: false, url, method, cause: error };
+    return fatal.code === 'protocol_error'
+      ? new ProtocolError(`protocol_error: ${fatal.message}${where}`, init)
+      : new ConnectionError(`${fatal.message}${where}`, init);
+  }
   if (code === 'UND_ERR_HEADERS_TIMEOUT') {
     return new TimeoutError(`headers_timeout: no response head within ${timeouts.headersMs} ms${where}`, {
       code: 'headers_timeout',
@@ -192,4 +215,45 @@ export function networkError(
     method,
     cause: error,
   });
+}
+
+/**
+ * Failures that a retry would meet again, with what to do about them: a response
+ * head over undici's size limit, an interim `100 Continue` undici cannot skip, a
+ * certificate that is not trusted, TLS spoken to a plain-HTTP server.
+ */
+function unrecoverable(
+  code: string | undefined,
+  reason: string,
+  phase: ErrorPhase,
+  url: string,
+): { code: 'protocol_error' | 'connection_error'; message: string } | undefined {
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') {
+    return {
+      code: 'protocol_error',
+      message: `the response head is larger than the ${maxHeaderSize} bytes accepted (Node's --max-http-header-size); it can never become an event stream`,
+    };
+  }
+  if (code === 'UND_ERR_SOCKET' && reason === 'bad response' && phase !== 'stream') {
+    // undici/lib/dispatcher/client-h1.js (7.x) onHeadersComplete destroys the socket with
+    // 'bad response' on status 100 while a request is in flight, its only cause there.
+    return {
+      code: 'protocol_error',
+      message:
+        'the server sent an interim "100 Continue" that was not asked for; RFC 9110 says to ignore it, but the HTTP layer (undici) closes the connection instead. Turn Expect/100-continue handling off in the server or proxy',
+    };
+  }
+  if (code !== undefined && UNTRUSTED_CERT.has(code)) {
+    return {
+      code: 'connection_error',
+      message: `TLS certificate not accepted (${code}: ${reason}): for a self-signed or private-CA certificate, give its CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem or the client's tls option (tls: { ca })`,
+    };
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' && url.startsWith('https:')) {
+    return {
+      code: 'connection_error',
+      message: `TLS handshake failed (${code}): the server speaks plain HTTP: use http:// instead of https://`,
+    };
+  }
+  return undefined;
 }
