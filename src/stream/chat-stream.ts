@@ -18,7 +18,7 @@ import type {
 } from '../types.js';
 import { BaseStream, remainingTokens } from './base-stream.js';
 import type { StreamContext } from './context.js';
-import { ResumeStopCheck } from './stop-strings.js';
+import { logStopTextAtResume, ResumeStopCheck } from './stop-strings.js';
 
 interface ToolCallParts {
   index: number;
@@ -47,6 +47,8 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private approximateResume = false;
   /** Made at the first resume (stop strings can only straddle a resume point). */
   private stopCheck: ResumeStopCheck | undefined;
+  /** Text events whose text waits for a stop-string decision (after a resume only). */
+  private held: ChatTextEvent[] | undefined;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
     super(ctx, request.signal, request.maxTokens);
@@ -55,7 +57,8 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {
-    const continueAssistant = resume && this.content !== '' ? this.content : undefined;
+    const soFar = this.messageSoFar();
+    const continueAssistant = resume && soFar !== '' ? soFar : undefined;
     if (continueAssistant !== undefined && !this.approximateResume) {
       // The server re-tokenizes the partial message: the ids need not be the ones it generated,
       // so the continuation (and the ids after it) may differ from an uninterrupted run.
@@ -68,7 +71,9 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     }
     if (continueAssistant !== undefined) {
       this.stopCheck ??= new ResumeStopCheck(this.request.stop);
-      this.stopCheck.arm(this.content);
+      if (this.stopCheck.tailLength > 0) logStopTextAtResume(this.ctx);
+      // Held text is generated text: it is part of what the stop string may straddle.
+      if (!this.stopCheck.arm(continueAssistant)) this.releaseHeld();
     }
     const request = this.request;
     const maxTokens =
@@ -95,29 +100,54 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     // UTF-8 character): the partial message cannot spell it, so the server would generate it
     // again and its id would come twice. With no text at all there is nothing to continue.
     const last = this.received.lastText();
-    if (this.content === '' || last === undefined || last === '') return false;
+    if (this.messageSoFar() === '' || last === undefined || last === '') return false;
     return (
       dialect.chatRequest({ model: undefined, request: this.request, continueAssistant: 'x' }) !== undefined
     );
   }
 
   tokens(ids: readonly number[] | undefined, text: string): void {
-    const stopped = this.stopCheck?.check(text) ?? false;
+    const verdict = this.stopCheck === undefined ? 'pass' : this.stopCheck.feed(text);
     // A stop string that began before the resume point ends the message in this delta, as the
-    // server would have ended it: its ids still count, its text is dropped.
+    // server would have ended it: the ids still count, the text after its beginning is dropped.
+    const stopped = verdict === 'match';
     if (stopped) text = '';
-    this.content += text;
     const hasIds = ids !== undefined && ids.length > 0;
     const checked = hasIds ? this.deliverIds(ids, text) : undefined;
     if (!hasIds && !stopped) this.deliverToken({ type: 'token', id: undefined, text }, false);
-    if (hasIds || !stopped) {
-      const event: ChatTextEvent = { type: 'text', text };
-      if (checked !== undefined) event.ids = checked;
+    const event: ChatTextEvent = { type: 'text', text };
+    if (checked !== undefined) event.ids = checked;
+    if (verdict === 'pass') {
+      this.content += text;
       this.queue.push(event);
+      return;
     }
-    if (stopped) {
+    // After a resume, text that may continue a stop string waits until that is decided.
+    (this.held ??= []).push(event);
+    if (verdict === 'release') this.releaseHeld();
+    else if (stopped) {
+      for (const held of this.held) held.text = '';
+      this.releaseHeld();
       this.finish('stop');
       this.completeEarly();
+    }
+  }
+
+  /** The assistant message generated so far, held text included. */
+  private messageSoFar(): string {
+    let text = this.content;
+    if (this.held !== undefined) for (const event of this.held) text += event.text;
+    return text;
+  }
+
+  /** Hands the held text events to the consumer, in order (dropped text: only those with ids). */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    for (const event of held) {
+      this.content += event.text;
+      if (event.text !== '' || event.ids !== undefined) this.queue.push(event);
     }
   }
 
@@ -179,6 +209,8 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   }
 
   protected complete(usage: Usage): { done: ChatDoneEvent; result: () => ChatResult } {
+    // The stream ended with text still undecided: no stop string completed, so it is output.
+    this.releaseHeld();
     const toolCalls = this.assembleToolCalls();
     for (const call of toolCalls) this.queue.push({ type: 'tool_call', call });
     const message: AssistantMessage = {

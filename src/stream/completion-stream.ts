@@ -15,7 +15,7 @@ import type {
 import { promptMismatchError } from './attempt.js';
 import { BaseStream, remainingTokens } from './base-stream.js';
 import type { StreamContext } from './context.js';
-import { ResumeStopCheck } from './stop-strings.js';
+import { logStopTextAtResume, ResumeStopCheck } from './stop-strings.js';
 
 /**
  * A streaming completion. Iterate it for `token` events and one final `done`
@@ -35,6 +35,10 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   private approximateResume = false;
   /** Made at the first resume (stop strings can only straddle a resume point). */
   private stopCheck: ResumeStopCheck | undefined;
+  /** Token events whose text waits for a stop-string decision (after a resume only). */
+  private held: TokenEvent[] | undefined;
+  /** Index in `received` of the first held token. */
+  private heldFrom = 0;
   /** The prompt ids the current attempt sent (undefined for a text prompt). */
   private sentPromptIds: readonly number[] | undefined;
 
@@ -67,7 +71,9 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       }
       if (maxTokens !== undefined) maxTokens = remainingTokens(maxTokens, this.received.length);
       const stopCheck = (this.stopCheck ??= new ResumeStopCheck(request.stop));
-      stopCheck.arm(this.received.textTail(stopCheck.tailLength));
+      if (stopCheck.tailLength > 0) logStopTextAtResume(this.ctx);
+      // Held text is generated text: it is part of what the stop string may straddle.
+      if (!stopCheck.arm(this.received.textTail(stopCheck.tailLength))) this.releaseHeld();
     }
     this.sentPromptIds = Array.isArray(prompt) ? prompt : undefined;
     const wire = dialect.completionRequest({
@@ -118,26 +124,50 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   tokens(ids: readonly number[] | undefined, text: string, logprobs: readonly number[] | undefined): void {
     // The attempt failed earlier in this same event (a prompt echo that does not match).
     if (this.attempt!.settled) return;
-    if (this.stopCheck?.check(text)) {
-      // A stop string that began before the resume point ends here: the server would have
-      // stopped, so this token's text is dropped and the stream ends as 'stop'.
-      this.emitTokens(ids, '', logprobs);
-      this.finish('stop');
-      this.completeEarly();
-      return;
+    const verdict = this.stopCheck === undefined ? 'pass' : this.stopCheck.feed(text);
+    switch (verdict) {
+      case 'pass':
+        this.emitTokens(ids, text, logprobs, false);
+        return;
+      case 'hold':
+        this.emitTokens(ids, text, logprobs, true);
+        return;
+      case 'release':
+        this.emitTokens(ids, text, logprobs, true);
+        this.releaseHeld();
+        return;
+      case 'match':
+        // A stop string that began before the resume point ends here: the server would have
+        // stopped, so the text after its beginning is dropped (the ids still count) and the
+        // stream ends as 'stop'.
+        this.emitTokens(ids, '', logprobs, true);
+        for (const event of this.held!) event.text = '';
+        this.received.blankTextsFrom(this.heldFrom);
+        this.releaseHeld();
+        this.finish('stop');
+        this.completeEarly();
+        return;
     }
-    this.emitTokens(ids, text, logprobs);
+  }
+
+  /** Hands the held token events to the consumer, in order. */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    for (const event of held) this.queue.push(event);
   }
 
   private emitTokens(
     ids: readonly number[] | undefined,
     text: string,
     logprobs: readonly number[] | undefined,
+    hold: boolean,
   ): void {
     if (ids === undefined || ids.length === 0) {
       const event: TokenEvent = { type: 'token', id: undefined, text };
       if (logprobs?.[0] !== undefined) event.logprob = logprobs[0];
-      this.deliver(event, false);
+      this.deliver(event, false, hold);
       return;
     }
     const last = ids.length - 1;
@@ -146,16 +176,23 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       const id = this.checkedId(ids[i]);
       const event: TokenEvent = { type: 'token', id, text: i === last ? text : '' };
       if (logprobs?.[i] !== undefined) event.logprob = logprobs[i];
-      this.deliver(event, id !== undefined);
+      this.deliver(event, id !== undefined, hold);
     }
   }
 
-  private deliver(event: TokenEvent, hasId: boolean): void {
+  private deliver(event: TokenEvent, hasId: boolean, hold: boolean): void {
+    if (hold && this.held === undefined) {
+      this.held = [];
+      this.heldFrom = this.received.length;
+    }
     this.deliverToken(event, hasId);
-    this.queue.push(event);
+    if (hold) this.held!.push(event);
+    else this.queue.push(event);
   }
 
   protected complete(usage: Usage): { done: DoneEvent; result: () => CompletionResult } {
+    // The stream ended with text still undecided: no stop string completed, so it is output.
+    this.releaseHeld();
     const { received } = this;
     const tokenIds = this.doneTokenIds();
     const finishReason = this.finishReason ?? 'stop';

@@ -90,6 +90,11 @@ export class ReceivedTokens {
     return this.length > 0 && this.missingIds === 0 ? (this.idArray() as number[]) : undefined;
   }
 
+  /** Empties the text of every token from `index` on (text dropped after a stop string's beginning). */
+  blankTextsFrom(index: number): void {
+    for (let i = index; i < this.length; i++) this.texts[i] = '';
+  }
+
   /** The text of the last token, or undefined when there is none. */
   lastText(): string | undefined {
     return this.length > 0 ? this.texts[this.length - 1] : undefined;

@@ -2,8 +2,26 @@
  * Stop strings across a resume point. After a resume the server checks stop strings
  * only in its new output, so one that began in the text delivered before the break
  * and ends in the new text would go unnoticed: the stream checks the joined text
- * itself, for as long as such a straddling match is still possible.
+ * itself. As the servers do with their own output, new text that may still continue
+ * such a stop string is held back until it is decided: it is released when no stop
+ * string can match any more, and dropped (with everything after the stop string's
+ * beginning) when one completes.
  */
+import type { StreamContext } from './context.js';
+
+/**
+ * At every resume of a stream with stop strings of two characters or more: the server may
+ * have held back the end of its output (vLLM keeps the last longest − 1 characters until it
+ * knows they are no stop string: `get_next_output_text` in vllm/v1/engine/detokenizer.py),
+ * and text held when the stream broke is never sent.
+ */
+export function logStopTextAtResume(ctx: Pick<StreamContext, 'log'>): void {
+  ctx.log({
+    level: 'warn',
+    event: 'resume_stop_text',
+    note: 'resumed with stop strings: text the server held back as a possible stop string when the stream broke was never sent',
+  });
+}
 
 /** The request's stop strings as a list (empty strings dropped). */
 export function stopList(stop: string | string[] | undefined): string[] {
@@ -11,10 +29,18 @@ export function stopList(stop: string | string[] | undefined): string[] {
   return (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
 }
 
+/**
+ * What to do with a piece of new text: deliver it (no straddling stop string is
+ * possible), hold it (one may still complete), release it with everything held (none
+ * can complete any more), or drop it with everything held (one completed: the stream
+ * ends there with `stop`).
+ */
+export type StopVerdict = 'pass' | 'hold' | 'release' | 'match';
+
 export class ResumeStopCheck {
   private readonly stops: readonly string[];
   private readonly longest: number;
-  /** The end of the text delivered before the resume (at most longest − 1 characters). */
+  /** The end of the text before the resume (at most longest − 1 characters). */
   private before = '';
   /** New text since the resume, while a straddling match is still possible. */
   private after = '';
@@ -25,22 +51,27 @@ export class ResumeStopCheck {
     this.longest = Math.max(0, ...this.stops.map((s) => s.length));
   }
 
-  /** At a resume: `tail` is (at least the end of) the text delivered so far. */
-  arm(tail: string): void {
-    if (this.longest < 2 || tail === '') return;
-    this.before = tail.slice(-(this.longest - 1));
+  /**
+   * At a resume: `tail` is (at least the end of) the text generated so far, delivered or
+   * held. Returns whether a straddling stop string is possible (text is then held).
+   */
+  arm(tail: string): boolean {
     this.after = '';
-    this.armed = true;
+    this.armed = false;
+    if (this.longest < 2 || tail === '') return false;
+    this.before = tail.slice(-(this.longest - 1));
+    this.armed = this.liveCandidate(this.before, this.before.length);
+    return this.armed;
   }
 
-  /** How many characters of delivered text `arm` needs. */
+  /** How many characters of the text so far `arm` needs. */
   get tailLength(): number {
     return Math.max(0, this.longest - 1);
   }
 
-  /** Feeds new text; true when a stop string that began before the resume point ends in it. */
-  check(text: string): boolean {
-    if (!this.armed) return false;
+  /** Feeds the next piece of new text (see {@link StopVerdict}). */
+  feed(text: string): StopVerdict {
+    if (!this.armed) return 'pass';
     this.after += text;
     const window = this.before + this.after;
     const boundary = this.before.length;
@@ -48,12 +79,32 @@ export class ResumeStopCheck {
       for (let at = window.indexOf(stop); at !== -1 && at < boundary; at = window.indexOf(stop, at + 1)) {
         if (at + stop.length > boundary) {
           this.armed = false;
-          return true;
+          return 'match';
         }
       }
     }
-    // Once the new text is as long as any stop string, nothing can straddle any more.
-    if (this.after.length >= this.longest - 1) this.armed = false;
+    if (this.liveCandidate(window, boundary)) return 'hold';
+    // No stop string that begins before the resume point can complete any more: a
+    // candidate that stopped matching never matches again, however the text goes on.
+    this.armed = false;
+    return 'release';
+  }
+
+  /** Whether some stop string begins before `boundary` and goes on with all the rest of `window`. */
+  private liveCandidate(window: string, boundary: number): boolean {
+    for (const stop of this.stops) {
+      for (let at = Math.max(0, window.length - stop.length + 1); at < boundary; at++) {
+        if (continuesAt(window, at, stop)) return true;
+      }
+    }
     return false;
   }
+}
+
+/** Whether `window` from `at` to its end is the beginning of `stop` (shorter than it). */
+function continuesAt(window: string, at: number, stop: string): boolean {
+  for (let i = at; i < window.length; i++) {
+    if (window.charCodeAt(i) !== stop.charCodeAt(i - at)) return false;
+  }
+  return true;
 }

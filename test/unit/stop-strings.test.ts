@@ -13,15 +13,35 @@ describe('ResumeStopCheck', () => {
   ])('%s', (_name, before, pieces, stops, expected) => {
     const check = new ResumeStopCheck(stops);
     check.arm(before);
-    const hit = pieces.some((piece) => check.check(piece));
+    const hit = pieces.some((piece) => check.feed(piece) === 'match');
     expect(hit).toBe(expected);
   });
 
-  it('stops checking once the new text is longer than any stop string', () => {
+  it('stops checking once no stop string can straddle any more', () => {
     const check = new ResumeStopCheck(['abcd']);
-    check.arm('xxab');
-    expect(check.check('zzz')).toBe(false);
-    expect(check.check('cd')).toBe(false);
+    expect(check.arm('xxab')).toBe(true);
+    expect(check.feed('zzz')).toBe('release');
+    expect(check.feed('cd')).toBe('pass');
+  });
+
+  it.each([
+    // before, pieces, stops, verdicts
+    ['the issue\'s case: "a" before, "b" then "c"', 'xa', ['b', 'c'], ['abc'], ['hold', 'match']],
+    [
+      'held, then released when it stops matching',
+      'xa',
+      ['b', 'd', 'e'],
+      ['abc'],
+      ['hold', 'release', 'pass'],
+    ],
+    ['nothing to hold when no stop string can begin before the break', 'xy', ['a'], ['abc'], ['pass']],
+    ['an empty piece keeps holding', 'xa', ['', 'b', 'c'], ['abc'], ['hold', 'hold', 'match']],
+    ['held while either of two stop strings may match', 'qxy', ['z', 'w'], ['yzv', 'yzw'], ['hold', 'match']],
+    ['a piece that completes one and goes on', 'ab', ['cdef'], ['bcd'], ['match']],
+  ])('%s', (_name, before, pieces, stops, verdicts) => {
+    const check = new ResumeStopCheck(stops);
+    check.arm(before);
+    expect(pieces.map((piece) => check.feed(piece))).toEqual(verdicts);
   });
 
   it('asks only for as much delivered text as the longest stop string needs', () => {
