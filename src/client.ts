@@ -8,12 +8,15 @@ import { scrub, scrubError, secretForms } from './diagnostics/redact.js';
 import type { Dialect, WireRequest } from './dialects/dialect.js';
 import { detectDialect, dialectByName, dialectFromUrl } from './dialects/index.js';
 import { describeRequest, InvalidOptionError, TokenwireError, UnsupportedError } from './errors.js';
+import { type EndpointOption, resolveEndpoints, resolveRouting } from './fleet/endpoint-options.js';
+import type { EndpointSnapshot } from './fleet/endpoint-state.js';
+import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
 import {
   type ClientOptions,
   type LogRecord,
+  normalizeBaseUrl,
   type ResolvedOptions,
   requestHeaders,
-  resolveOptions,
   secretValues,
 } from './options.js';
 import { ChatStream } from './stream/chat-stream.js';
@@ -28,8 +31,18 @@ import { VERSION } from './version.js';
 
 /** Largest JSON answer read for tokenize/detokenize/models (a long text's ids fit easily). */
 const MAX_JSON_RESPONSE_BYTES = 64 * 1024 * 1024;
-/** Request URLs kept per client (paths come from the dialects: a few per client). */
-const MAX_CACHED_URLS = 16;
+
+/** The dialect an endpoint is configured with (undefined for `auto`: detected on first use). */
+function configuredDialect(options: ResolvedOptions): Dialect | undefined {
+  if (options.dialect === 'auto') return undefined;
+  const dialect = dialectByName(options.dialect);
+  if (!dialect) {
+    throw new InvalidOptionError(
+      `invalid option dialect: "${options.dialect}" is not available in this build`,
+    );
+  }
+  return dialect;
+}
 
 /** A model as listed by `GET /v1/models`. */
 export interface ModelInfo {
@@ -41,44 +54,46 @@ export interface ModelInfo {
 }
 
 /**
- * A client for one OpenAI-compatible server.
+ * A client for one OpenAI-compatible server, or for several replicas of one model
+ * (`endpoints`): each request goes to one of them (cache-aware, least outstanding by
+ * default), failures move to another, and a stream that breaks mid-way resumes on
+ * another replica by continuation.
  *
  * @example
  * const client = new Client({ baseUrl: 'http://127.0.0.1:8000', model: 'my-model' });
  * const result = await client.streamCompletion({ prompt: [1, 2, 3], maxTokens: 32 }).final();
  * console.log(result.ids, result.text, result.finishReason);
  * await client.close();
+ *
+ * @example
+ * const fleet = new Client({ endpoints: ['http://10.0.0.1:8000', 'http://10.0.0.2:8000'] });
+ * const done = await fleet.streamCompletion({ prompt: ids, maxTokens: 64 }).final();
+ * console.log(done.stats.endpoints); // [{ url, chosenBy: 'affinity', tokens: 64 }]
  */
 export class Client {
-  /** Options after defaults and environment fallbacks (the API key is not exposed). */
+  /** The (first) endpoint's root URL. */
   readonly baseUrl: string;
   private readonly options: ResolvedOptions;
   private readonly agent: Agent;
   private readonly log: (record: LogRecord) => void;
-  private readonly secrets: readonly (string | undefined)[];
-  private dialectPromise: Promise<Dialect> | undefined;
-  /** The dialect once known (set, or detected): streams then start without waiting. */
-  private knownDialect: Dialect | undefined;
+  /** Every secret's every form (grows when an endpoint with its own key is added). */
+  private readonly secrets: (string | undefined)[];
+  private readonly rawOptions: ClientOptions;
+  /** The endpoints and the router among them (one endpoint for a single baseUrl). */
+  private readonly fleet: Fleet;
   /** What every stream of this client shares (built once: streams are many). */
   private readonly streamContext: StreamContext;
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
-    this.options = resolveOptions(options);
+    this.rawOptions = options;
+    const resolved = resolveEndpoints(options);
+    this.options = resolved.options;
     this.baseUrl = this.options.rootUrl;
-    this.secrets = secretForms(secretValues(this.options));
+    this.secrets = [...secretForms(resolved.endpoints.flatMap((e) => secretValues(e.options)))];
     this.agent = createAgent(this.options.timeouts.connectMs, this.options.maxConnections);
     this.log = makeLog(this.options.logger ?? stderrLogger(this.secrets), this.options.debug, this.secrets);
-    if (this.options.dialect !== 'auto') {
-      const dialect = dialectByName(this.options.dialect);
-      if (!dialect) {
-        throw new InvalidOptionError(
-          `invalid option dialect: "${this.options.dialect}" is not available in this build`,
-        );
-      }
-      this.dialectPromise = Promise.resolve(dialect);
-      this.knownDialect = dialect;
-    }
+    this.fleet = new Fleet(resolved.endpoints, resolveRouting(options.routing), VERSION, configuredDialect);
     this.streamContext = this.context();
   }
 
@@ -103,16 +118,43 @@ export class Client {
     return new ChatStream(this.streamContext, request, this.options.model);
   }
 
-  /** The dialect in use (detecting it on first call when `auto`). */
+  /** The dialect in use (detecting it on first call when `auto`); of the first endpoint that can take a request. */
   async dialect(): Promise<DialectName> {
-    return (await this.resolveDialect(undefined)).name;
+    return (await this.fleet.primary().dialect((e, s) => this.detect(e, s))).name;
+  }
+
+  /**
+   * A snapshot of every endpoint: state (healthy, cooling, ejected, half-open, draining),
+   * requests in flight, recent error rate, EWMA time to first token, prefix-cache size.
+   * Times (`until`) are on the `performance.now()` clock.
+   */
+  endpoints(): EndpointSnapshot[] {
+    return this.fleet.snapshot();
+  }
+
+  /** Adds an endpoint to the fleet (a draining one of that URL comes back). */
+  addEndpoint(endpoint: EndpointOption): void {
+    this.assertOpen();
+    const { endpoints } = resolveEndpoints({ ...this.rawOptions, baseUrl: undefined, endpoints: [endpoint] });
+    for (const secret of secretForms(secretValues(endpoints[0].options))) {
+      if (!this.secrets.includes(secret)) this.secrets.push(secret);
+    }
+    this.fleet.add(endpoints[0]);
+  }
+
+  /**
+   * Stops sending new requests to `url` (as given or normalized); streams on it finish
+   * there, and it leaves the list when the last one ends. False when no such endpoint.
+   */
+  drainEndpoint(url: string): boolean {
+    return this.fleet.drain(normalizeBaseUrl(url, 'url'));
   }
 
   /** Token ids of `text`, from the server's own tokenizer. */
   async tokenize(text: string, options: { signal?: AbortSignal } = {}): Promise<number[]> {
     if (typeof text !== 'string')
       throw new InvalidOptionError(`invalid text: ${String(text)} (expected a string)`);
-    const dialect = await this.resolveDialect(options.signal);
+    const dialect = await this.primaryDialect(options.signal);
     if (!dialect.tokenizeRequest || !dialect.parseTokenize) throw this.unsupported(dialect, 'tokenize');
     const wire = dialect.tokenizeRequest(text, this.options.model);
     const json = await this.requestJson('POST', wire, options.signal);
@@ -126,7 +168,7 @@ export class Client {
     if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id) && id >= 0)) {
       throw new InvalidOptionError('invalid ids: expected an array of token ids (integers ≥ 0)');
     }
-    const dialect = await this.resolveDialect(options.signal);
+    const dialect = await this.primaryDialect(options.signal);
     if (!dialect.detokenizeRequest || !dialect.parseDetokenize) throw this.unsupported(dialect, 'detokenize');
     const wire = dialect.detokenizeRequest(ids, this.options.model);
     const json = await this.requestJson('POST', wire, options.signal);
@@ -165,24 +207,13 @@ export class Client {
   // ---- internals ----------------------------------------------------------------
 
   private context(): StreamContext {
-    const urls = new Map<string, URL>();
     return {
       dispatcher: this.agent,
       options: this.options,
       log: this.log,
       secrets: this.secrets,
-      dialect: (signal) => this.resolveDialect(signal),
-      knownDialect: () => this.knownDialect,
-      streamHeaders: requestHeaders(this.options, 'text/event-stream', true, VERSION),
-      url: (path) => {
-        let url = urls.get(path);
-        if (url === undefined) {
-          url = new URL(this.options.rootUrl + path);
-          // Paths come from the dialects: a handful per client.
-          if (urls.size < MAX_CACHED_URLS) urls.set(path, url);
-        }
-        return url;
-      },
+      fleet: this.fleet,
+      detect: (endpoint, signal) => this.detect(endpoint, signal),
       version: VERSION,
     };
   }
@@ -191,28 +222,15 @@ export class Client {
     if (this.closed) throw new InvalidOptionError('this client is closed: create a new Client');
   }
 
-  private resolveDialect(signal: AbortSignal | undefined): Promise<Dialect> {
-    if (this.dialectPromise === undefined) {
-      const promise = this.detect(signal);
-      this.dialectPromise = promise;
-      // A failed detection (server down) is retried by the next call, not cached.
-      promise.then(
-        (dialect) => {
-          if (this.dialectPromise === promise) this.knownDialect = dialect;
-        },
-        () => {
-          if (this.dialectPromise === promise) this.dialectPromise = undefined;
-        },
-      );
-    }
-    return this.dialectPromise;
+  private primaryDialect(signal: AbortSignal | undefined): Promise<Dialect> {
+    return this.fleet.primary().dialect((e, s) => this.detect(e, s), signal);
   }
 
-  private async detect(signal: AbortSignal | undefined): Promise<Dialect> {
-    let name = dialectFromUrl(this.options.rootUrl);
+  private async detect(endpoint: FleetEndpoint, signal: AbortSignal | undefined): Promise<Dialect> {
+    let name = dialectFromUrl(endpoint.rootUrl);
     if (name === undefined) {
       try {
-        const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, signal);
+        const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, signal, endpoint);
         name = detectDialect(json.body, json.headers);
       } catch (error) {
         // No models endpoint: not fatal, the generic dialect still works. Network failures are.
@@ -225,7 +243,7 @@ export class Client {
       event: 'dialect',
       detected: name ?? 'unknown',
       using: dialect.name,
-      url: this.options.rootUrl,
+      url: endpoint.rootUrl,
     });
     return dialect;
   }
@@ -235,9 +253,10 @@ export class Client {
     method: 'GET' | 'POST',
     wire: WireRequest,
     signal: AbortSignal | undefined,
+    endpoint: FleetEndpoint = this.fleet.primary(),
   ): Promise<{ body: unknown; text: string; headers: Record<string, string>; url: string }> {
     try {
-      return await this.requestJsonOnce(method, wire, signal);
+      return await this.requestJsonOnce(method, wire, signal, endpoint.options);
     } catch (error) {
       if (!(error instanceof TokenwireError)) throw error;
       const failure = await withSchemeHint(error);
@@ -250,9 +269,10 @@ export class Client {
     method: 'GET' | 'POST',
     wire: WireRequest,
     signal: AbortSignal | undefined,
+    endpoint: ResolvedOptions,
   ): Promise<{ body: unknown; text: string; headers: Record<string, string>; url: string }> {
-    const url = this.options.rootUrl + wire.path;
-    const headers = requestHeaders(this.options, 'application/json', method === 'POST', VERSION);
+    const url = endpoint.rootUrl + wire.path;
+    const headers = requestHeaders(endpoint, 'application/json', method === 'POST', VERSION);
     const { timeouts } = this.options;
     const deadline = timeouts.totalMs > 0 ? AbortSignal.timeout(timeouts.totalMs) : undefined;
     const signals = [signal, deadline].filter((s): s is AbortSignal => s !== undefined);

@@ -18,6 +18,9 @@ export {
   TokenwireError,
   UnsupportedError,
 } from './errors.js';
+export type { EndpointOption, RoutingOptions } from './fleet/endpoint-options.js';
+export type { EndpointHealth, EndpointSnapshot, HealthOptions } from './fleet/endpoint-state.js';
+export type { RoutingPolicy } from './fleet/router.js';
 export type { ClientOptions, Logger, LogRecord, RetryOptions, TimeoutOptions } from './options.js';
 export { ChatStream } from './stream/chat-stream.js';
 export { CompletionStream } from './stream/completion-stream.js';
@@ -37,7 +40,9 @@ export type {
   CompletionResult,
   DialectName,
   DoneEvent,
+  EndpointAttempt,
   FinishReason,
+  RouteReason,
   SamplingOptions,
   StreamStats,
   TokenEvent,

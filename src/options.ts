@@ -5,6 +5,7 @@
  */
 import { DEFAULT_MAX_FIXTURE_BYTES, DEFAULT_MAX_FIXTURE_FILES } from './diagnostics/fixture-store.js';
 import { InvalidOptionError } from './errors.js';
+import type { EndpointOption, RoutingOptions } from './fleet/endpoint-options.js';
 import type { DialectName } from './types.js';
 
 /** Per-phase deadlines, in milliseconds. `0` disables a deadline. */
@@ -84,6 +85,14 @@ export interface ClientOptions {
   maxConnections?: number;
   /** Longest SSE line accepted, in bytes (default 16 MiB). */
   maxLineBytes?: number;
+  /**
+   * Several servers of the same model instead of one `baseUrl` (not both): URLs, or
+   * `{ url, weight, apiKey, headers, dialect, model, maxInFlight }`. Env fallback when
+   * neither is given: `TOKENWIRE_ENDPOINTS` (comma-separated URLs).
+   */
+  endpoints?: EndpointOption[];
+  /** How requests are spread over `endpoints` (policy, cache affinity, health). */
+  routing?: RoutingOptions;
 }
 
 /** Options after defaults and validation. */

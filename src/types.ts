@@ -42,6 +42,13 @@ export interface CommonRequestOptions {
   extraBody?: Record<string, unknown>;
   /** Model name for this request (overrides the client's `model`). */
   model?: string;
+  /**
+   * A session (conversation) key: with several endpoints, requests with the same key go to
+   * the same endpoint (consistent hashing with bounded loads), where its prefix is cached.
+   */
+  session?: string;
+  /** Same as `session`, for keys that are not conversations (a user, a document). `session` wins. */
+  affinityKey?: string;
   /** Request logprobs of the sampled tokens (token events then carry `logprob`). */
   logprobs?: boolean;
 }
@@ -130,6 +137,26 @@ export interface StreamStats {
    * the id of a token that ends inside a UTF-8 character). Ids are then not exact.
    */
   idsIncomplete: boolean;
+  /**
+   * Where each attempt went, in order (one entry per attempt): the endpoint, why the router
+   * chose it, the tokens it delivered, and how it failed when it did (why the next one moved).
+   */
+  endpoints: EndpointAttempt[];
+}
+
+/** Why the router sent an attempt where it did: the only endpoint, a session key, cache affinity, or the policy. */
+export type RouteReason = 'only' | 'session' | 'affinity' | 'least-outstanding' | 'round-robin' | 'weighted';
+
+/** One attempt's endpoint (`StreamStats.endpoints`). */
+export interface EndpointAttempt {
+  /** The endpoint's root URL. */
+  url: string;
+  /** Why the router chose it. */
+  chosenBy: RouteReason;
+  /** Tokens this attempt delivered. */
+  tokens: number;
+  /** The attempt's error code, when it failed: why the next attempt moved. */
+  failed?: string;
 }
 
 /** The last event of every successful stream. */

@@ -22,7 +22,13 @@ const SAMPLING_KEYS = [
 ] as const;
 
 function validateCommon(request: CommonRequestOptions): void {
-  const { maxTokens, sampling, stop, priority, signal, extraBody, model } = request;
+  const { maxTokens, sampling, stop, priority, signal, extraBody, model, session, affinityKey } = request;
+  if (session !== undefined && (typeof session !== 'string' || session === '')) {
+    bad('session', session, 'a non-empty string');
+  }
+  if (affinityKey !== undefined && (typeof affinityKey !== 'string' || affinityKey === '')) {
+    bad('affinityKey', affinityKey, 'a non-empty string');
+  }
   if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1)) {
     bad('maxTokens', maxTokens, 'an integer ≥ 1');
   }

@@ -13,6 +13,8 @@
  *
  * A client with one endpoint goes through the same code: a fleet of one.
  */
+
+import type { RouteReason } from '../types.js';
 import {
   type AttemptVerdict,
   DEFAULT_HEALTH,
@@ -27,8 +29,7 @@ export type RoutingPolicy = 'least-outstanding' | 'round-robin' | 'weighted';
 
 export const ROUTING_POLICIES: readonly RoutingPolicy[] = ['least-outstanding', 'round-robin', 'weighted'];
 
-/** Why an attempt went where it went (in `done.stats.endpoints`). */
-export type RouteReason = 'only' | 'session' | 'affinity' | RoutingPolicy;
+export type { RouteReason };
 
 /** Router settings (all optional; validated by the client). */
 export interface RouterOptions {

@@ -31,6 +31,11 @@ export interface RetryInput {
   deadlineMs: number;
   /** Source of jitter in [0, 1). */
   random: () => number;
+  /**
+   * Another endpoint of the fleet can take the next attempt at once: no backoff, and a
+   * server's Retry-After concerns only the endpoint that sent it (the router cools it).
+   */
+  elsewhere?: boolean;
 }
 
 /** Codes that may succeed on another attempt, before any token arrived. */
@@ -106,6 +111,14 @@ export function decideRetry(input: RetryInput): RetryDecision {
     return no(`${error.code}${error.status ? ` ${error.status}` : ''} is not retryable`);
   }
 
+  if (input.elsewhere === true) {
+    return {
+      retry: true,
+      delayMs: 0,
+      resume,
+      reason: `${resume ? 'resume' : 'retry'} on another endpoint after ${error.code}`,
+    };
+  }
   let delayMs = backoffMs(attempts, policy.baseDelayMs, policy.maxDelayMs, input.random);
   const serverDelay = retryAfterMs(error.headers, input.nowMs);
   if (serverDelay !== undefined) {

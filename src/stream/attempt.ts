@@ -74,6 +74,7 @@ export function newStats(): StreamStats {
     timeToHeadersMs: undefined,
     timeToFirstTokenMs: undefined,
     idsIncomplete: false,
+    endpoints: [],
   };
 }
 

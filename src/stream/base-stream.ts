@@ -10,6 +10,7 @@ import { defaultCaptureDir, saveFixture } from '../diagnostics/fixture-store.js'
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
 import { dialectByName } from '../dialects/index.js';
 import { AbortError, describeRequest, TokenwireError } from '../errors.js';
+import type { FleetEndpoint } from '../fleet/fleet.js';
 import { decideRetry, isResumable, type RetryDecision } from '../retry/policy.js';
 import { sendRequest } from '../transport/dispatch.js';
 import { withSchemeHint } from '../transport/scheme-probe.js';
@@ -18,10 +19,17 @@ import { type Attempt, newAttempt, noOutputError, scrubError } from './attempt.j
 import { AttemptDriver } from './attempt-driver.js';
 import type { StreamContext } from './context.js';
 import { detectionFailure } from './detection-failure.js';
+import { type RouteHints, StreamRoute } from './stream-route.js';
 import { StreamSink } from './stream-sink.js';
 import { callUsage } from './usage.js';
 
 const now = (): number => performance.now();
+
+/**
+ * Longest single wait for an endpoint to become free (re-checked after it); a call
+ * without a total deadline waits at most `retry.maxDelayMs` in all: never without bound.
+ */
+const MAX_ENDPOINT_WAIT_MS = 1_000;
 
 /**
  * The `max_tokens` of a continuation. A stream with nothing left to generate never
@@ -39,7 +47,13 @@ export function remainingTokens(maxTokens: number, received: number): number {
   return remaining;
 }
 
-export abstract class BaseStream<E, R> extends StreamSink<E, R> {
+export abstract class BaseStream<E, R> extends StreamSink<E, R> implements RouteHints {
+  /** Where each attempt goes (the client's fleet; a fleet of one for a single baseUrl). */
+  private readonly route: StreamRoute;
+  /** The model the current attempt's endpoint is configured with, if any. */
+  protected routeModel: string | undefined;
+  /** An explicit session / affinity key of the request (RouteHints). */
+  readonly affinityKey: string | undefined;
   /** Stops a dialect detection this stream waits for (made only when there is one). */
   private detectAbort: AbortController | undefined;
   private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
@@ -53,10 +67,22 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
   protected abstract canResume(dialect: Dialect): boolean;
   /** The final event, and how to build the `final()` result (only built when asked for). */
   protected abstract complete(usage: Usage): { done: E; result: () => R };
+  /** Prefix keys of the prompt for cache-aware routing (RouteHints; asked once, only by fleets of several). */
+  abstract prefixKeys(): number[] | undefined;
 
-  /** @param expectedTokens the request's `maxTokens` (sizes the token store), if any */
-  constructor(ctx: StreamContext, signal: AbortSignal | undefined, expectedTokens: number | undefined) {
+  /**
+   * @param expectedTokens the request's `maxTokens` (sizes the token store), if any
+   * @param affinityKey the request's `session` / `affinityKey`, if any
+   */
+  constructor(
+    ctx: StreamContext,
+    signal: AbortSignal | undefined,
+    expectedTokens: number | undefined,
+    affinityKey?: string,
+  ) {
     super(ctx, signal, expectedTokens);
+    this.affinityKey = affinityKey;
+    this.route = new StreamRoute(ctx.fleet, this);
     this.maxTokens = expectedTokens;
     // Start at once: connecting overlaps with whatever the caller does before iterating.
     queueMicrotask(() => {
@@ -80,11 +106,46 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
   // ---- the attempt loop -----------------------------------------------------------
 
   private async run(): Promise<void> {
-    const dialect = this.ctx.knownDialect() ?? (await this.detectDialect());
-    if (dialect === undefined || this.finished) return;
-    this.dialect = dialect;
     let resume = false;
+    let detections = 0;
     for (;;) {
+      const lease = this.route.take(this.stats.endpoints) ?? (await this.waitForEndpoint());
+      if (lease === undefined || this.finished) return;
+      const endpoint = lease.endpoint;
+      let dialect = endpoint.knownDialect;
+      if (dialect === undefined) {
+        try {
+          this.detectAbort ??= new AbortController();
+          dialect = await endpoint.dialect(this.ctx.detect, this.detectAbort.signal);
+        } catch (error) {
+          if (this.finished) return;
+          // The endpoint could not be asked what it is: judged like a failed attempt. The
+          // detection's error is shared by every stream waiting for it: copied, with the
+          // endpoint this stream was called for named.
+          const failure = this.detectionFailure(this.asTokenwireError(error), endpoint);
+          this.route.release(undefined, failure);
+          const decision = this.retryDecision(failure, ++detections, false, this.route.elsewhere());
+          if (!decision.retry) {
+            await this.failWithCapture(failure, decision.reason);
+            return;
+          }
+          this.ctx.log({
+            level: 'warn',
+            event: 'retry',
+            reason: `dialect detection: ${decision.reason}`,
+            error: failure.message,
+            attempt: detections,
+            tokensReceived: 0,
+            delayMs: decision.delayMs,
+          });
+          await this.sleep(decision.delayMs);
+          if (this.finished) return;
+          continue;
+        }
+        if (this.finished) return;
+      }
+      this.dialect = dialect;
+      this.routeModel = endpoint.options.model;
       const wire = this.buildRequest(dialect, resume);
       if (wire === undefined) {
         throw new TokenwireError('internal: no request could be built', {
@@ -92,11 +153,12 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
           phase: 'setup',
         });
       }
-      const attempt = this.startAttempt(wire);
+      const attempt = this.startAttempt(wire, endpoint);
       await new Promise<void>((resolve) => {
         attempt.settle = resolve;
         if (attempt.settled) resolve();
       });
+      this.route.release(attempt, attempt.failure);
       if (this.finished) return;
       const failure = attempt.failure;
       if (failure === undefined) {
@@ -113,7 +175,12 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
         this.succeedAtLength(attempt, failure);
         return;
       }
-      const decision = this.retryDecision(failure, this.stats.attempts, this.canResume(dialect));
+      const decision = this.retryDecision(
+        failure,
+        this.stats.attempts,
+        this.canResume(dialect),
+        this.route.elsewhere(),
+      );
       if (attempt.capture) {
         attempt.capture.retry = {
           reason: decision.reason,
@@ -142,36 +209,33 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
   }
 
   /**
-   * The dialect (detected once per client when `auto`). A detection that cannot reach the
-   * server is retried like a request; undefined when the stream failed instead.
+   * No endpoint can take the call now (all ejected, cooling, or at their maxInFlight):
+   * waits until one can, within the total deadline, then fails with the last real error.
+   * Undefined when the stream ended instead.
    */
-  private async detectDialect(): Promise<Dialect | undefined> {
-    for (let tries = 1; ; tries++) {
-      try {
-        this.detectAbort ??= new AbortController();
-        return await this.ctx.dialect(this.detectAbort.signal);
-      } catch (error) {
-        if (this.finished) return undefined;
-        // The detection's error is shared by every stream waiting for it: copied, with
-        // the endpoint this stream was called for named.
-        const failure = this.detectionFailure(this.asTokenwireError(error));
-        const decision = this.retryDecision(failure, tries, false);
-        if (!decision.retry) {
-          await this.failWithCapture(failure, decision.reason);
-          return undefined;
-        }
+  private async waitForEndpoint(): Promise<ReturnType<StreamRoute['take']>> {
+    const limit = Number.isFinite(this.deadline) ? this.deadline : now() + this.ctx.options.retry.maxDelayMs;
+    for (let waits = 0; ; waits++) {
+      if (this.finished) return undefined;
+      const lease = this.route.take(this.stats.endpoints);
+      if (lease !== undefined) return lease;
+      const t = now();
+      if (t >= limit) {
+        await this.failWithCapture(
+          this.route.unavailableError(),
+          'no endpoint could take the request in time',
+        );
+        return undefined;
+      }
+      if (waits === 0) {
         this.ctx.log({
           level: 'warn',
-          event: 'retry',
-          reason: `dialect detection: ${decision.reason}`,
-          error: failure.message,
-          attempt: tries,
-          tokensReceived: 0,
-          delayMs: decision.delayMs,
+          event: 'no_endpoint',
+          note: 'every endpoint is ejected, cooling or full: waiting',
         });
-        await this.sleep(decision.delayMs);
-        if (this.finished) return undefined;
       }
+      const wakeAt = Math.min(this.route.nextAvailableAt(), limit, t + MAX_ENDPOINT_WAIT_MS);
+      await this.sleep(Math.max(1, wakeAt - t), this.route.changed());
     }
   }
 
@@ -179,14 +243,14 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
    * A failed dialect detection as this stream's error (see detectionFailure), with the
    * request this stream would have sent, built with the generic dialect.
    */
-  private detectionFailure(error: TokenwireError): TokenwireError {
+  private detectionFailure(error: TokenwireError, endpoint: FleetEndpoint): TokenwireError {
     let wire: WireRequest | undefined;
     try {
       wire = this.buildRequest(dialectByName('openai')!, false);
     } catch {
       wire = undefined;
     }
-    return detectionFailure(error, wire, this.ctx, this.capturedAttempts);
+    return detectionFailure(error, wire, endpoint, this.ctx, this.capturedAttempts);
   }
 
   /**
@@ -222,12 +286,18 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
   }
 
   /** Whether (and how soon, and by resuming or not) to try again after `failure`. */
-  private retryDecision(failure: TokenwireError, attempts: number, canResume: boolean): RetryDecision {
+  private retryDecision(
+    failure: TokenwireError,
+    attempts: number,
+    canResume: boolean,
+    elsewhere: boolean,
+  ): RetryDecision {
     return decideRetry({
       error: failure,
       attempts,
       tokensReceived: this.received.length,
       canResume,
+      elsewhere,
       policy: this.ctx.options.retry,
       nowMs: now(),
       deadlineMs: this.deadline,
@@ -235,11 +305,11 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
     });
   }
 
-  private startAttempt(wire: WireRequest): Attempt {
+  private startAttempt(wire: WireRequest, endpoint: FleetEndpoint): Attempt {
     const { options } = this.ctx;
     const body = JSON.stringify(wire.body);
-    const url = this.ctx.url(wire.path);
-    const headers = this.ctx.streamHeaders;
+    const url = endpoint.url(wire.path);
+    const headers = endpoint.streamHeaders;
     this.stats.attempts++;
     const attempt = newAttempt({
       number: this.stats.attempts,
@@ -272,10 +342,19 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
     return attempt;
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms` (or until `wake` resolves, if given); interrupt() and cleanup() end it at once. */
+  private sleep(ms: number, wake?: Promise<void>): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
-      this.sleepTimer = { timer: setTimeout(resolve, ms), resolve };
+      const done = (): void => {
+        if (this.sleepTimer?.resolve === done) {
+          clearTimeout(this.sleepTimer.timer);
+          this.sleepTimer = undefined;
+        }
+        resolve();
+      };
+      this.sleepTimer = { timer: setTimeout(done, ms), resolve: done };
+      wake?.then(done);
     });
   }
 
@@ -406,6 +485,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> {
   }
 
   private cleanup(): void {
+    // The endpoint is told how its attempt ended even when the stream ends from outside (abort).
+    this.route.release(this.attempt, this.attempt?.failure);
     this.watchdog.clear();
     if (this.sleepTimer) {
       clearTimeout(this.sleepTimer.timer);

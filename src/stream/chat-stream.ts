@@ -4,6 +4,7 @@
  * message at the end. Reuses the whole engine of BaseStream.
  */
 import type { Dialect, ToolCallDelta, WireRequest } from '../dialects/dialect.js';
+import { chatPrefixKeys } from '../fleet/prefix-keys.js';
 import type { SseEvent } from '../sse/types.js';
 import type {
   AssistantMessage,
@@ -51,9 +52,13 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private held: ChatTextEvent[] | undefined;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
-    super(ctx, request.signal, request.maxTokens);
+    super(ctx, request.signal, request.maxTokens, request.session ?? request.affinityKey);
     this.request = request;
     this.model = model;
+  }
+
+  prefixKeys(): number[] | undefined {
+    return chatPrefixKeys(this.request.messages);
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {
@@ -81,7 +86,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
         ? remainingTokens(request.maxTokens, this.received.length)
         : request.maxTokens;
     const wire = dialect.chatRequest({
-      model: request.model ?? this.model,
+      model: request.model ?? this.routeModel ?? this.model,
       request: { ...request, maxTokens },
       continueAssistant,
     });

@@ -3,6 +3,7 @@
  * continuation (prompt + received ids, remaining max tokens).
  */
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
+import { idPrefixKeys, textPrefixKeys } from '../fleet/prefix-keys.js';
 import type { SseEvent } from '../sse/types.js';
 import type {
   CompletionEvent,
@@ -43,7 +44,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   private sentPromptIds: readonly number[] | undefined;
 
   constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
-    super(ctx, request.signal, request.maxTokens);
+    super(ctx, request.signal, request.maxTokens, request.session ?? request.affinityKey);
     this.request = request;
     this.model = model;
     if (Array.isArray(request.prompt)) this.promptIdList = request.prompt;
@@ -77,13 +78,18 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     }
     this.sentPromptIds = Array.isArray(prompt) ? prompt : undefined;
     const wire = dialect.completionRequest({
-      model: request.model ?? this.model,
+      model: request.model ?? this.routeModel ?? this.model,
       prompt,
       maxTokens,
       request,
     });
     if (request.extraBody) Object.assign(wire.body, request.extraBody);
     return wire;
+  }
+
+  prefixKeys(): number[] | undefined {
+    const { prompt } = this.request;
+    return typeof prompt === 'string' ? textPrefixKeys(prompt) : idPrefixKeys(prompt);
   }
 
   protected decode(dialect: Dialect, event: SseEvent, wire: WireRequest): void {

@@ -1,6 +1,7 @@
 /** What every stream of a client shares with it (made once per client). */
 import type { Dispatcher } from 'undici';
 import type { Dialect } from '../dialects/dialect.js';
+import type { Fleet, FleetEndpoint } from '../fleet/fleet.js';
 import type { LogRecord, ResolvedOptions } from '../options.js';
 
 /** What every stream needs from its client. */
@@ -9,13 +10,9 @@ export interface StreamContext {
   options: ResolvedOptions;
   log: (record: LogRecord) => void;
   secrets: readonly (string | undefined)[];
-  /** The dialect, detected once per client when `auto`. */
-  dialect(signal: AbortSignal): Promise<Dialect>;
-  /** The dialect when already known (no detection to wait for). */
-  knownDialect(): Dialect | undefined;
-  /** Headers of every streaming request (the same for all of a client's streams; not to be changed). */
-  streamHeaders: Readonly<Record<string, string>>;
-  /** The URL of `path` under the server's root (shared between streams; not to be changed). */
-  url(path: string): URL;
+  /** The client's endpoints and the router among them (one endpoint for a single baseUrl). */
+  fleet: Fleet;
+  /** Detects an endpoint's dialect (`GET /v1/models`), for endpoints whose dialect is `auto`. */
+  detect(endpoint: FleetEndpoint, signal?: AbortSignal): Promise<Dialect>;
   version: string;
 }

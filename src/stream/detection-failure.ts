@@ -7,29 +7,31 @@
 import type { CapturedAttempt } from '../diagnostics/capture.js';
 import type { WireRequest } from '../dialects/dialect.js';
 import type { TokenwireError } from '../errors.js';
+import type { FleetEndpoint } from '../fleet/fleet.js';
 import { newAttempt } from './attempt.js';
 import type { StreamContext } from './context.js';
 
 /**
  * This stream's copy of the detection's error (the original is shared by every stream
  * waiting for the detection, so it is not changed). `wire` is the request the stream
- * would have sent; it is added to `captured` when that holds nothing yet.
+ * would have sent to `endpoint`; it is added to `captured` when that holds nothing yet.
  */
 export function detectionFailure(
   error: TokenwireError,
   wire: WireRequest | undefined,
+  endpoint: FleetEndpoint,
   ctx: StreamContext,
   captured: CapturedAttempt[],
 ): TokenwireError {
   if (wire === undefined) return error;
-  const url = ctx.url(wire.path);
+  const url = endpoint.url(wire.path);
   if (ctx.options.failedRequestsDir !== false && captured.length === 0) {
     const capture = newAttempt({
       number: 0,
       wire,
       url,
       body: '',
-      headers: ctx.streamHeaders,
+      headers: endpoint.streamHeaders,
       startedAt: performance.now(),
       capture: true,
     }).capture!;

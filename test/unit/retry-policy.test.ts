@@ -125,3 +125,33 @@ describe('backoffMs', () => {
     expect(backoffMs(20, 100, 1_000, () => 0)).toBe(500);
   });
 });
+
+describe('decideRetry with another endpoint free (elsewhere)', () => {
+  it.each([
+    ['connection_refused', undefined, 0, true, 'retry on another endpoint after connection_refused'],
+    ['http_error', 503, 0, true, 'retry on another endpoint after http_error'],
+    ['connection_reset', undefined, 5, true, 'resume on another endpoint after connection_reset'],
+    ['http_error', 400, 0, false, 'http_error 400 is not retryable'],
+  ] as const)('%s %s after %i tokens → retry %s', (code, status, tokensReceived, retry, reason) => {
+    const decision = decideRetry(
+      input({ code, status, retryable: status !== 400, tokensReceived, elsewhere: true }),
+    );
+    expect(decision).toMatchObject({ retry, reason });
+    if (retry) expect(decision.delayMs).toBe(0);
+  });
+
+  it('a Retry-After longer than maxDelayMs no longer stops the retry: it concerns the other endpoint', () => {
+    const headers = { 'retry-after': '120' };
+    expect(decideRetry(input({ code: 'http_error', status: 429, headers })).retry).toBe(false);
+    expect(decideRetry(input({ code: 'http_error', status: 429, headers, elsewhere: true }))).toMatchObject({
+      retry: true,
+      delayMs: 0,
+    });
+  });
+
+  it('still bounded by maxAttempts and x-should-retry: false', () => {
+    expect(decideRetry(input({ attempts: 3, elsewhere: true })).retry).toBe(false);
+    const headers = { 'x-should-retry': 'false' };
+    expect(decideRetry(input({ headers, elsewhere: true })).retry).toBe(false);
+  });
+});
