@@ -175,11 +175,17 @@ describe('failover', () => {
 
   it('a replica killed during streams: each stream resumes elsewhere, exact', async () => {
     const expected = await uninterrupted();
-    const { client, cluster } = await fleet({ replicas: 3, tokenDelayMs: 3 });
+    const { client, cluster } = await fleet({ replicas: 3, tokenDelayMs: 10 });
     const streams = Array.from({ length: 9 }, () =>
       client.streamCompletion({ prompt: PROMPT, maxTokens: N }).final(),
     );
-    await new Promise((r) => setTimeout(r, 25));
+    // Killed once streams run there (bounded wait: 2 s).
+    for (let i = 0; i < 200 && cluster.replicas[0].stats().active === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(cluster.replicas[0].stats().active).toBeGreaterThan(0);
+    // A few tokens in (10 ms each), far from the end (24).
+    await new Promise((r) => setTimeout(r, 40));
     await cluster.replicas[0].kill();
     const results = await Promise.all(streams);
     for (const result of results) expect(result.ids).toEqual(expected);
