@@ -373,10 +373,16 @@ describe('options', () => {
       dialect: 'vllm',
       failedRequestsDir: false,
       routing: { policy: 'round-robin' },
+      retry: false,
     });
     clients.push(client);
-    await client.streamCompletion({ prompt: PROMPT, maxTokens: 1 }).final();
-    await client.streamCompletion({ prompt: PROMPT, maxTokens: 1 }).final();
+    // The simulator knows one model name: the others are refused (404), after being recorded.
+    for (let i = 0; i < 2; i++) {
+      await client
+        .streamCompletion({ prompt: PROMPT, maxTokens: 1 })
+        .final()
+        .catch(() => undefined);
+    }
     const [a, b] = cluster.replicas.map((r) => r.report().requests[0]);
     expect((a.body as { model: string }).model).toBe('m-one');
     expect((b.body as { model: string }).model).toBe('m-default');
