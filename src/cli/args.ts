@@ -60,7 +60,7 @@ export function parse(
 ): { values: FlagValues; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, options),
       options: { ...HELP_FLAG, ...options },
       strict: true,
       allowPositionals,
@@ -70,6 +70,30 @@ export function parse(
     // parseArgs explains over several lines; one line is easier to read among others.
     throw new UsageError((error as Error).message.replace(/\s*\n\s*/g, ' '));
   }
+}
+
+/**
+ * `--seed -1` as `--seed=-1`: parseArgs takes a value starting with '-' for an option
+ * (`-1` is not one) and fails. Only a value-taking flag followed by a negative number.
+ */
+function joinNegativeValues(argv: string[], options: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 function bad(flag: string, value: string, expected: string): never {

@@ -22,6 +22,8 @@ export const EXIT = {
   unsupported: 7,
   /** Interrupted by Ctrl-C (SIGINT), like a shell's 128 + 2. */
   interrupted: 130,
+  /** Ended by SIGTERM (a service manager, `kill`, a container stopping), like a shell's 128 + 15. */
+  terminated: 143,
 } as const;
 
 /** The exit-code table as shown in `--help`. */
@@ -34,7 +36,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   5    timeout (connect_timeout, headers_timeout, first_token_timeout, idle_timeout, total_timeout)
   6    bad stream (stream_truncated, protocol_error, server_error)
   7    unsupported by this server (unsupported)
-  130  interrupted (Ctrl-C); the partial summary is still printed`;
+  130  interrupted (Ctrl-C); the partial summary is still printed
+  143  terminated (SIGTERM); the request is aborted cleanly like Ctrl-C`;
 
 /** A command-line mistake, detected before any request. Exit code 2. */
 export class UsageError extends Error {

@@ -1,6 +1,6 @@
 /**
  * Runs one stream to its end for the CLI: Ctrl-C aborts it cleanly (exit 130
- * with the partial summary), failures print the library's message and where
+ * with the partial summary; SIGTERM the same with exit 143), failures print the library's message and where
  * the request was saved, and the exit code says which class of failure it was.
  */
 
@@ -66,28 +66,31 @@ export async function runStream<E>(
 ): Promise<number> {
   const { live, progress } = output;
   let stream: Abortable<E> | undefined;
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) {
-      // A second Ctrl-C: the user wants out now.
-      process.exit(EXIT.interrupted);
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  const exitFor = (s: 'SIGINT' | 'SIGTERM'): number => (s === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+  const onSignal = (received: 'SIGINT' | 'SIGTERM'): void => {
+    if (signal !== undefined) {
+      // A second signal: the user (or the service manager) wants out now.
+      process.exit(exitFor(received));
     }
-    interrupted = true;
-    stream?.abort('interrupted (SIGINT)');
+    signal = received;
+    stream?.abort(`interrupted (${received})`);
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     stream = start();
-    if (interrupted) stream.abort('interrupted (SIGINT)');
+    if (signal !== undefined) stream.abort(`interrupted (${signal})`);
     for await (const event of stream) onEvent(event);
     return EXIT.ok;
   } catch (error) {
     live.finish();
     const partial = error instanceof TokenwireError ? error.partial.length : progress.tokens;
     if (output.json) process.stdout.write(`${errorJson(error, partial)}\n`);
-    if (interrupted && error instanceof TokenwireError && error.code === 'aborted') {
-      if (!output.quiet) process.stderr.write(`${partialSummary('interrupted', partial, progress)}\n`);
-      return EXIT.interrupted;
+    if (signal !== undefined && error instanceof TokenwireError && error.code === 'aborted') {
+      const what = signal === 'SIGINT' ? 'interrupted' : 'terminated';
+      if (!output.quiet) process.stderr.write(`${partialSummary(what, partial, progress)}\n`);
+      return exitFor(signal);
     }
     for (const line of errorLines(error)) process.stderr.write(`${line}\n`);
     if (!output.quiet && partial > 0 && !output.json) {
@@ -96,6 +99,7 @@ export async function runStream<E>(
     return exitCodeFor(error);
   } finally {
     live.finish();
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
