@@ -106,7 +106,10 @@ describe.concurrent('exit codes of tokenwire complete', () => {
 
   test.each([
     [['--max-tokens', 'abc'], 'tokenwire: invalid value for --max-tokens: "abc" (expected an integer ≥ 1)'],
-    [['--idle-timeout', '-5'], "tokenwire: Option '--idle-timeout' argument is ambiguous."],
+    [
+      ['--idle-timeout', '-5'],
+      'tokenwire: invalid value for --idle-timeout: "-5" (expected a non-negative integer)',
+    ],
     [
       ['--idle-timeout=-5'],
       'tokenwire: invalid value for --idle-timeout: "-5" (expected a non-negative integer)',
