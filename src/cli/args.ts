@@ -16,7 +16,7 @@ export const HELP_FLAG: FlagSpec = { help: { type: 'boolean', short: 'h' } };
 
 /** Flags of every command that talks to a server. */
 export const CLIENT_FLAGS: FlagSpec = {
-  'base-url': { type: 'string' },
+  'base-url': { type: 'string', multiple: true },
   'api-key': { type: 'string' },
   model: { type: 'string' },
   dialect: { type: 'string' },
@@ -34,8 +34,10 @@ export const CLIENT_FLAGS: FlagSpec = {
 };
 
 export const CLIENT_FLAGS_HELP = `Server options (environment fallbacks: TOKENWIRE_BASE_URL, TOKENWIRE_API_KEY,
-TOKENWIRE_MODEL, then OPENAI_BASE_URL, OPENAI_API_KEY):
-  --base-url URL             server root, with or without /v1
+TOKENWIRE_MODEL, then OPENAI_BASE_URL, OPENAI_API_KEY; TOKENWIRE_ENDPOINTS for several):
+  --base-url URL             server root, with or without /v1; several replicas of one
+                             model as URL,URL,… or --base-url repeated (a fleet: each
+                             request goes to one, failures move and resume elsewhere)
   --api-key KEY              bearer token (never printed or saved)
   --model NAME               model name
   --dialect NAME             auto (default), ${DIALECT_NAMES.join(', ')}
@@ -180,18 +182,26 @@ export function clientOptions(
   logger: Logger | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): ClientOptions {
-  const baseUrl = str(values, 'base-url');
-  if (baseUrl !== undefined) {
+  // Several servers of one model: --base-url a,b,c or --base-url repeated (a fleet).
+  const urls = list(values, 'base-url').flatMap((value) => value.split(',').map((u) => u.trim()));
+  for (const url of urls) {
     try {
-      normalizeBaseUrl(baseUrl, '--base-url');
+      normalizeBaseUrl(url, '--base-url');
     } catch {
-      bad('base-url', urlForDisplay(baseUrl), 'an http(s) URL such as http://127.0.0.1:8000');
+      bad(
+        'base-url',
+        urlForDisplay(url),
+        'an http(s) URL such as http://127.0.0.1:8000, or several separated by commas',
+      );
     }
-  } else if (!env.TOKENWIRE_BASE_URL && !env.OPENAI_BASE_URL) {
+  }
+  if (urls.length === 0 && !env.TOKENWIRE_ENDPOINTS && !env.TOKENWIRE_BASE_URL && !env.OPENAI_BASE_URL) {
     throw new UsageError(
-      'no server given: pass --base-url URL or set TOKENWIRE_BASE_URL (for a local simulator, run `tokenwire sim`)',
+      'no server given: pass --base-url URL (or URL,URL,… for several replicas) or set TOKENWIRE_BASE_URL or TOKENWIRE_ENDPOINTS (for a local simulator, run `tokenwire sim`)',
     );
   }
+  const baseUrl = urls.length === 1 ? urls[0] : undefined;
+  const endpoints = urls.length > 1 ? urls : undefined;
   const dialect = str(values, 'dialect');
   if (dialect !== undefined && dialect !== 'auto' && !(DIALECT_NAMES as string[]).includes(dialect)) {
     bad('dialect', dialect, `auto or one of ${DIALECT_NAMES.join(', ')}`);
@@ -220,6 +230,7 @@ export function clientOptions(
   }
   return {
     baseUrl,
+    endpoints,
     headers,
     apiKey: str(values, 'api-key'),
     model: str(values, 'model'),

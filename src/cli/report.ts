@@ -75,7 +75,23 @@ export function doneSummary(finishReason: string, tokens: number, stats: StreamS
     plural(stats.attempts, 'attempt'),
     plural(stats.resumes, 'resume'),
   ];
+  const where = endpointSummary(stats);
+  if (where !== undefined) parts.push(where);
   return parts.join(', ');
+}
+
+/**
+ * Which endpoint served, and where the stream moved (fleets only: a single server's
+ * summary stays as it was). `served by B` or `A (connection_reset after 11 tokens) → B`.
+ */
+export function endpointSummary(stats: StreamStats): string | undefined {
+  const attempts = stats.endpoints;
+  if (attempts.length === 0 || attempts.every((a) => a.chosenBy === 'only')) return undefined;
+  if (attempts.length === 1) return `served by ${attempts[0].url} (${attempts[0].chosenBy})`;
+  const steps = attempts.map((a) =>
+    a.failed === undefined ? a.url : `${a.url} (${a.failed} after ${plural(a.tokens, 'token')})`,
+  );
+  return `endpoints ${steps.join(' → ')}`;
 }
 
 /** The one-line summary of a stream that failed or was interrupted. */
