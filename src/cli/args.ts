@@ -197,7 +197,7 @@ export function clientOptions(
   }
   if (urls.length === 0 && !env.TOKENWIRE_ENDPOINTS && !env.TOKENWIRE_BASE_URL && !env.OPENAI_BASE_URL) {
     throw new UsageError(
-      'no server given: pass --base-url URL (or URL,URL,… for several replicas) or set TOKENWIRE_BASE_URL or TOKENWIRE_ENDPOINTS (for a local simulator, run `tokenwire sim`)',
+      'no server given: pass --base-url URL or set TOKENWIRE_BASE_URL (several replicas: --base-url URL,URL or TOKENWIRE_ENDPOINTS; for a local simulator, run `tokenwire sim`)',
     );
   }
   const baseUrl = urls.length === 1 ? urls[0] : undefined;
