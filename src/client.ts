@@ -22,6 +22,7 @@ import {
 import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
 import type { StreamContext } from './stream/context.js';
+import { Telemetry } from './telemetry/telemetry.js';
 import { createAgent } from './transport/dispatch.js';
 import { httpError, networkError } from './transport/http-errors.js';
 import { withSchemeHint } from './transport/scheme-probe.js';
@@ -83,6 +84,8 @@ export class Client {
   private readonly fleet: Fleet;
   /** What every stream of this client shares (built once: streams are many). */
   private readonly streamContext: StreamContext;
+  /** OpenTelemetry, when it can be on (the API installed, not turned off). */
+  private readonly telemetry: Telemetry | undefined;
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -95,6 +98,7 @@ export class Client {
     this.log = makeLog(this.options.logger ?? stderrLogger(this.secrets), this.options.debug, this.secrets);
     this.fleet = new Fleet(resolved.endpoints, resolveRouting(options.routing), VERSION, configuredDialect);
     this.streamContext = this.context();
+    this.telemetry = Telemetry.create(this.options.telemetry);
   }
 
   /**
@@ -105,7 +109,15 @@ export class Client {
   streamCompletion(request: CompletionRequest): CompletionStream {
     this.assertOpen();
     validateCompletionRequest(request);
-    return new CompletionStream(this.streamContext, request, this.options.model);
+    const stream = new CompletionStream(this.streamContext, request, this.options.model);
+    const observer = this.telemetry?.completion(
+      request,
+      this.options.model,
+      this.baseUrl,
+      this.dialectName(),
+    );
+    if (observer !== undefined) stream.observe(observer);
+    return stream;
   }
 
   /**
@@ -115,7 +127,10 @@ export class Client {
   streamChat(request: ChatRequest): ChatStream {
     this.assertOpen();
     validateChatRequest(request);
-    return new ChatStream(this.streamContext, request, this.options.model);
+    const stream = new ChatStream(this.streamContext, request, this.options.model);
+    const observer = this.telemetry?.chat(request, this.options.model, this.baseUrl, this.dialectName());
+    if (observer !== undefined) stream.observe(observer);
+    return stream;
   }
 
   /** The dialect in use (detecting it on first call when `auto`); of the first endpoint that can take a request. */
@@ -216,6 +231,11 @@ export class Client {
       detect: (endpoint, signal) => this.detect(endpoint, signal),
       version: VERSION,
     };
+  }
+
+  /** The dialect when set (not `auto`): telemetry names the provider at span creation then. */
+  private dialectName(): string | undefined {
+    return this.options.dialect === 'auto' ? undefined : this.options.dialect;
   }
 
   private assertOpen(): void {

@@ -24,6 +24,7 @@ export type { RoutingPolicy } from './fleet/router.js';
 export type { ClientOptions, Logger, LogRecord, RetryOptions, TimeoutOptions } from './options.js';
 export { ChatStream } from './stream/chat-stream.js';
 export { CompletionStream } from './stream/completion-stream.js';
+export type { TelemetryOptions } from './telemetry/telemetry.js';
 export type {
   AssistantMessage,
   ChatDoneEvent,

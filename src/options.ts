@@ -6,6 +6,7 @@
 import { DEFAULT_MAX_FIXTURE_BYTES, DEFAULT_MAX_FIXTURE_FILES } from './diagnostics/fixture-store.js';
 import { InvalidOptionError } from './errors.js';
 import type { EndpointOption, RoutingOptions } from './fleet/endpoint-options.js';
+import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { DialectName } from './types.js';
 
 /** Per-phase deadlines, in milliseconds. `0` disables a deadline. */
@@ -93,6 +94,11 @@ export interface ClientOptions {
   endpoints?: EndpointOption[];
   /** How requests are spread over `endpoints` (policy, cache affinity, health). */
   routing?: RoutingOptions;
+  /**
+   * OpenTelemetry: explicit providers (and content capture), or `false` for none. Default:
+   * the global providers, when `@opentelemetry/api` is installed and they are registered.
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 /** Options after defaults and validation. */
@@ -114,6 +120,7 @@ export interface ResolvedOptions {
   basicAuth: string | undefined;
   maxConnections: number;
   maxLineBytes: number | undefined;
+  telemetry: TelemetryOptions | false | undefined;
 }
 
 /** An HTTP header name (RFC 9110 token). */
@@ -307,6 +314,7 @@ export function resolveOptions(
   const maxConnections = checkNonNegative('maxConnections', options.maxConnections, true) ?? 256;
   if (maxConnections === 0) bad('maxConnections', 0, 'an integer ≥ 1');
   const maxLineBytes = checkNonNegative('maxLineBytes', options.maxLineBytes, true);
+  const telemetry = checkTelemetry(options.telemetry);
 
   return {
     rootUrl,
@@ -323,7 +331,24 @@ export function resolveOptions(
     basicAuth,
     maxConnections,
     maxLineBytes,
+    telemetry,
   };
+}
+
+function checkTelemetry(value: unknown): TelemetryOptions | false | undefined {
+  if (value === undefined || value === false) return value;
+  if (value === null || typeof value !== 'object') bad('telemetry', value, 'an object or false');
+  const { tracerProvider, meterProvider, captureContent } = value as TelemetryOptions;
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
+    bad('telemetry.tracerProvider', tracerProvider, 'a TracerProvider (with getTracer)');
+  }
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') {
+    bad('telemetry.meterProvider', meterProvider, 'a MeterProvider (with getMeter)');
+  }
+  if (captureContent !== undefined && typeof captureContent !== 'boolean') {
+    bad('telemetry.captureContent', captureContent, 'a boolean');
+  }
+  return value as TelemetryOptions;
 }
 
 /**

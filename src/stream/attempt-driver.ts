@@ -15,6 +15,7 @@ import { bodyKind, neverAStream } from '../transport/response-check.js';
 import type { StreamStats } from '../types.js';
 import { type Attempt, errorInit, nonStreamBodyError, rateLimitHeaders, streamError } from './attempt.js';
 import type { StreamContext } from './context.js';
+import type { StreamObserver } from './observer.js';
 import type { ReceivedTokens } from './received.js';
 
 /** Largest non-stream body (error page, JSON instead of SSE) read into memory. */
@@ -29,6 +30,8 @@ export interface AttemptHost extends DecodeSink {
   readonly received: ReceivedTokens;
   /** When the whole call started (`performance.now()`). */
   readonly startedAt: number;
+  /** Who watches the call (telemetry), if anyone. */
+  readonly observer: StreamObserver | undefined;
   /** The attempt in flight; callbacks of an older one are ignored. */
   currentAttempt(): Attempt | undefined;
   /** The dialect's byte-level fast path, when this stream may use it. */
@@ -85,6 +88,8 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
     const attempt = this.attempt;
     if (attempt.complete || attempt.failure) return;
     this.host.stats.events++;
+    const observer = this.host.observer;
+    if (observer !== undefined && event.data !== '[DONE]') observer.chunk();
     this.host.decodeEvent(event, attempt.wire);
   }
 
@@ -96,6 +101,7 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
     if (attempt.complete || attempt.failure) return true;
     if (!fastDecode(line, start, end, this.host)) return false;
     this.host.stats.events++;
+    this.host.observer?.chunk();
     return true;
   }
 

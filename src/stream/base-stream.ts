@@ -202,6 +202,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
         delayMs: decision.delayMs,
       });
       if (decision.resume) this.stats.resumes++;
+      this.observer?.retry(decision.resume, failure, this.received.length, decision.delayMs);
       resume = resume || decision.resume;
       await this.sleep(decision.delayMs);
       if (this.finished) return;
@@ -309,8 +310,11 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     const { options } = this.ctx;
     const body = JSON.stringify(wire.body);
     const url = endpoint.url(wire.path);
-    const headers = endpoint.streamHeaders;
+    const observer = this.observer;
+    const headers =
+      observer === undefined ? endpoint.streamHeaders : observer.headers(endpoint.streamHeaders);
     this.stats.attempts++;
+    observer?.attempt(this.stats.attempts, url, this.dialect?.name ?? 'unknown');
     const attempt = newAttempt({
       number: this.stats.attempts,
       wire,
@@ -368,6 +372,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     if (this.ctx.options.debug)
       this.ctx.log({ level: 'debug', event: 'summary', url: attempt.url.href, ...this.stats });
     this.cleanup();
+    this.observer?.succeeded(this.finishReason ?? 'stop', usage, this.stats, this.received);
     this.endWith(done, result);
   }
 
@@ -464,6 +469,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     scrubError(failure, this.ctx.secrets);
     this.stats.durationMs = now() - this.startedAt;
     this.cleanup();
+    this.observer?.failed(failure, this.stats);
     this.failWith(failure);
   }
 

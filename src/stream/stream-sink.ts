@@ -30,6 +30,7 @@ import { expiredClock, nextDeadline, Watchdog } from './clocks.js';
 import { ConsumerStream } from './consumer-stream.js';
 import type { StreamContext } from './context.js';
 import { isTokenId, tokenIdList, toTokenId } from './ids.js';
+import type { StreamObserver } from './observer.js';
 import { ReceivedTokens } from './received.js';
 
 /** Parse errors in a row after which the stream is declared garbage. */
@@ -69,6 +70,8 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   protected readonly deadline: number;
   /** The one timer of the stream's clocks. */
   protected readonly watchdog = new Watchdog(this);
+  /** @internal Who watches this call (telemetry), when anyone does: see observe(). */
+  observer: StreamObserver | undefined = undefined;
 
   protected abstract readonly kind: 'completion' | 'chat';
   protected abstract decode(dialect: Dialect, event: SseEvent, wire: WireRequest): void;
@@ -104,6 +107,14 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     attempt.lastDataAt = now();
     attempt.handle?.resume();
     this.armWatchdog();
+  }
+
+  /**
+   * @internal Sets the call's observer. The stream starts in a microtask, so an observer
+   * set right after construction sees the whole call.
+   */
+  observe(observer: StreamObserver): void {
+    this.observer = observer;
   }
 
   // ---- AttemptHost ------------------------------------------------------------------

@@ -1,0 +1,27 @@
+/**
+ * The engine's observer hook: what a stream tells an observer (telemetry) about its
+ * call, at the points the engine already passes (attempt start, each SSE event, a
+ * retry or resume, the end). A stream without an observer pays one undefined check at
+ * each of these points and nothing else: no allocation, no closure, nothing per token.
+ */
+import type { TokenwireError } from '../errors.js';
+import type { StreamStats, Usage } from '../types.js';
+
+/** Receives a stream's events. Set once, before the stream starts (see StreamSink.observe). */
+export interface StreamObserver {
+  /**
+   * An attempt is about to be sent to `url` (the first, a retry, a resume; with a fleet,
+   * possibly another endpoint than the last attempt's).
+   */
+  attempt(number: number, url: URL, dialect: string): void;
+  /** The headers of an attempt: `base` (never changed), or a copy with trace context added. */
+  headers(base: Readonly<Record<string, string>>): Readonly<Record<string, string>>;
+  /** One SSE event of the response stream arrived (not `[DONE]`). */
+  chunk(): void;
+  /** The attempt failed with `failure` and the call goes on (`resume`: by continuation). */
+  retry(resume: boolean, failure: TokenwireError, tokensReceived: number, delayMs: number): void;
+  /** The call ended complete; `output.text()` is the generated text (read only if wanted). */
+  succeeded(finishReason: string, usage: Usage, stats: StreamStats, output: { text(): string }): void;
+  /** The call failed (or was aborted) with `error`. */
+  failed(error: TokenwireError, stats: StreamStats): void;
+}

@@ -1,0 +1,78 @@
+/**
+ * The names tokenwire's telemetry uses, from the OpenTelemetry GenAI semantic
+ * conventions (status: Development). Followed: open-telemetry/semantic-conventions-genai
+ * (where the GenAI conventions moved from open-telemetry/semantic-conventions after
+ * v1.41; no tagged release yet), `docs/gen-ai/gen-ai-spans.md` at 002c8a6 (the
+ * inference span: name `{gen_ai.operation.name} {gen_ai.request.model}`, kind CLIENT,
+ * its attributes) and `docs/gen-ai/gen-ai-metrics.md` at 004902b (the four client
+ * histograms, their units and advised bucket boundaries). Names under `tokenwire.*`
+ * are ours.
+ */
+
+/** `gen_ai.operation.name` of a completions call and of a chat call. */
+export const OPERATION = { completion: 'text_completion', chat: 'chat' } as const;
+
+export const ATTR = {
+  operationName: 'gen_ai.operation.name',
+  providerName: 'gen_ai.provider.name',
+  requestModel: 'gen_ai.request.model',
+  requestMaxTokens: 'gen_ai.request.max_tokens',
+  requestTemperature: 'gen_ai.request.temperature',
+  requestTopP: 'gen_ai.request.top_p',
+  requestTopK: 'gen_ai.request.top_k',
+  requestSeed: 'gen_ai.request.seed',
+  requestStopSequences: 'gen_ai.request.stop_sequences',
+  requestFrequencyPenalty: 'gen_ai.request.frequency_penalty',
+  requestPresencePenalty: 'gen_ai.request.presence_penalty',
+  requestStream: 'gen_ai.request.stream',
+  responseFinishReasons: 'gen_ai.response.finish_reasons',
+  responseTimeToFirstChunk: 'gen_ai.response.time_to_first_chunk',
+  usageInputTokens: 'gen_ai.usage.input_tokens',
+  usageOutputTokens: 'gen_ai.usage.output_tokens',
+  inputMessages: 'gen_ai.input.messages',
+  outputMessages: 'gen_ai.output.messages',
+  tokenType: 'gen_ai.token.type',
+  serverAddress: 'server.address',
+  serverPort: 'server.port',
+  errorType: 'error.type',
+  // tokenwire's own
+  attempts: 'tokenwire.attempts',
+  resumes: 'tokenwire.resumes',
+  idsIncomplete: 'tokenwire.ids_incomplete',
+  tokensReceived: 'tokenwire.tokens_received',
+  usageComputed: 'tokenwire.usage.computed',
+  errorPhase: 'tokenwire.error.phase',
+  attempt: 'tokenwire.attempt',
+  delayMs: 'tokenwire.retry.delay_ms',
+  previousEndpoint: 'tokenwire.endpoint.previous',
+  endpoint: 'tokenwire.endpoint',
+} as const;
+
+/** Span events (tokenwire's own: the conventions define none for retries). */
+export const EVENT = {
+  retry: 'tokenwire.retry',
+  resume: 'tokenwire.resume',
+  endpointChange: 'tokenwire.endpoint_change',
+} as const;
+
+export const METRIC = {
+  duration: 'gen_ai.client.operation.duration',
+  tokenUsage: 'gen_ai.client.token.usage',
+  timeToFirstChunk: 'gen_ai.client.operation.time_to_first_chunk',
+  timePerOutputChunk: 'gen_ai.client.operation.time_per_output_chunk',
+  retries: 'tokenwire.client.retries',
+  resumes: 'tokenwire.client.resumes',
+} as const;
+
+/** Advised boundaries of the three time histograms, in seconds (gen-ai-metrics.md). */
+export const SECONDS_BUCKETS: readonly number[] = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+
+/** Advised boundaries of `gen_ai.client.token.usage` (gen-ai-metrics.md). */
+export const TOKEN_BUCKETS: readonly number[] = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+];
+
+/** The instrumentation scope name of tokenwire's tracer and meter. */
+export const SCOPE = 'tokenwire';
