@@ -6,6 +6,7 @@
 import type { SseEvent } from '../sse/types.js';
 import type { ChatRequest, CompletionRequest, DialectName, SamplingOptions } from '../types.js';
 import type { FastState } from './fast-chunk.js';
+import type { WireFacts } from './wire-facts-types.js';
 
 /** A request as the transport sends it. */
 export interface WireRequest {
@@ -87,11 +88,36 @@ export interface ChatWireInput {
   continueAssistant?: string;
 }
 
+/** What detection learned about the server (see src/detection.ts). */
+export interface ServerInfo {
+  /** The version the server reported (`0.11.0`, `b10587-3f545becc`), when it did. */
+  version?: string;
+  /** SGLang: the server runs with `--schedule-low-priority-values-first`. */
+  lowPriorityValuesFirst?: boolean;
+}
+
 /** One server family's knowledge. */
 export interface Dialect {
   readonly name: DialectName;
-  /** Whether this dialect streams token ids live for completions. */
+  /** The wire-facts row this dialect follows (src/dialects/wire-facts.ts). */
+  readonly facts: WireFacts;
+  /**
+   * Whether completions bring every token's id live. When true, a stream whose
+   * tokens came without ids is marked `idsIncomplete` (with an `ids_missing` anomaly).
+   */
   readonly liveIds: boolean;
+  /** The same for chat streams. */
+  readonly chatLiveIds: boolean;
+  /**
+   * The variant of this dialect for a detected server (request flags differ by
+   * version); absent when nothing differs.
+   */
+  forServer?(info: ServerInfo): Dialect;
+  /**
+   * A sentence to add to an HTTP error's message when the dialect knows why the
+   * server refused (e.g. vLLM's 400 for priority without priority scheduling).
+   */
+  explainHttpError?(status: number, body: string, request: WireRequest): string | undefined;
   /** Whether the server accepts a token-id array as the prompt. */
   readonly idPrompts: boolean;
   /** Builds a streaming completions request. */

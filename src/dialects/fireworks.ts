@@ -1,24 +1,24 @@
 /**
- * Fireworks: ids where supported through `return_token_ids` (`choices[i].token_ids`)
- * or `raw_output.completion_token_ids` (taken as the complete list, at the end).
- * Not verified against a live server: ids are treated as arriving at the end.
+ * Fireworks: ids live with `return_token_ids` (`choices[i].token_ids`,
+ * `prompt_token_ids` on the first chunk; chat also at the top level). An opt-in
+ * `raw_output.completion_token_ids` is taken as the complete list when present.
+ * Not verified against a live server (see docs/servers.md). Facts: wire-facts-hosted.ts.
  */
 import type { DecodeSink } from './dialect.js';
 import { openAiLike } from './openai-like.js';
 import { type Json, numberArray } from './openai-shapes.js';
+import { FIREWORKS } from './wire-facts-hosted.js';
 
 function decodeRawOutput(json: Json, sink: DecodeSink): void {
-  const ids = numberArray(
-    json.choices?.[0]?.raw_output?.completion_token_ids ?? json.raw_output?.completion_token_ids,
-  );
+  const raw = json.choices?.[0]?.raw_output ?? json.raw_output;
+  if (raw === undefined) return;
+  const ids = numberArray(raw?.completion_token_ids);
   if (ids) sink.completionIds(ids);
 }
 
 export const fireworks = openAiLike({
   name: 'fireworks',
-  liveIds: false,
-  idFields: { return_token_ids: true },
-  includeUsage: true,
+  facts: FIREWORKS,
   fullSampling: true,
-  decodeExtra: decodeRawOutput,
+  decodeChatExtra: decodeRawOutput,
 });

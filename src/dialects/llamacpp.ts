@@ -1,15 +1,19 @@
 /**
- * llama.cpp `llama-server` (recorded, build b4748). Ids on `/v1/completions` come
- * from `"logprobs": 1` as `choices[0].logprobs.content[k].id`; the native
- * `/completion` stream (request option `native: true`) carries `tokens: [id]`
- * and ends with `"stop": true` instead of `[DONE]`. Usage and timings ride on the
- * final chunk (`stream_options` is ignored). In-stream errors are a non-standard
- * `error:` SSE field. A token that ends inside a UTF-8 character is never sent, so
- * ids can be incomplete: the stream layer compares with the server's count.
- * Priority is not supported and is dropped.
+ * llama.cpp `llama-server` (recorded: build b4748, and 2026 master b10587). Ids on
+ * `/v1/completions` come from `"logprobs": 1` as `choices[0].logprobs.content[k].id`,
+ * on chat from `"logprobs": true` the same way; the native `/completion` stream
+ * (request option `native: true`) carries `tokens: [id]` and ends with `"stop": true`
+ * instead of `[DONE]`. Completions usage rides on the finish chunk; chat usage too on
+ * b4748, but 2026 sends it only with `stream_options.include_usage` (asked for
+ * there). In-stream errors: b4748 sends a non-standard `error:` SSE field then
+ * `[DONE]`; 2026 sends `data: {"error":{…}}` and closes. b4748 never sends a token
+ * that ends inside a UTF-8 character, so ids can be incomplete: the stream layer
+ * compares with the server's count. Priority is not supported and is dropped.
+ * Facts and citations: wire-facts-llamacpp.ts.
  */
 import type { SamplingOptions } from '../types.js';
-import type { Dialect } from './dialect.js';
+import type { Dialect, ServerInfo } from './dialect.js';
+import { chatLogprobContent, contentIds, contentLogprobs } from './logprob-shapes.js';
 import {
   chatBody,
   commonSampling,
@@ -21,6 +25,9 @@ import {
   parseStreamEvent,
   reportUsageAndFinish,
 } from './openai-shapes.js';
+import { wireFactsFor } from './wire-facts.js';
+import { LLAMACPP_2026 } from './wire-facts-llamacpp.js';
+import type { WireFacts } from './wire-facts-types.js';
 
 /** llama.cpp spells repetition penalty `repeat_penalty`. */
 function llamaSampling(sampling: SamplingOptions): Record<string, unknown> {
@@ -39,83 +46,113 @@ function nativeFinishReason(stopType: unknown): string {
   return typeof stopType === 'string' && stopType !== '' && stopType !== 'none' ? stopType : 'stop';
 }
 
-export const llamacpp: Dialect = {
-  name: 'llamacpp',
-  liveIds: true,
-  idPrompts: true,
-  completionRequest(input) {
-    const { request } = input;
-    if (request.native) {
-      const body: Record<string, unknown> = { prompt: input.prompt, stream: true, cache_prompt: true };
-      if (input.maxTokens !== undefined) body.n_predict = input.maxTokens;
-      if (request.stop !== undefined)
-        body.stop = typeof request.stop === 'string' ? [request.stop] : request.stop;
-      Object.assign(body, llamaSampling(request.sampling ?? {}));
-      if (request.logprobs) body.n_probs = 1;
-      return { path: '/completion', body };
-    }
-    const body = completionBody(input, this, false);
-    // logprobs is the only way llama.cpp's /v1 endpoint reveals token ids.
-    body.logprobs = 1;
-    return { path: '/v1/completions', body };
-  },
-  decodeCompletion(event, sink, request) {
-    const json = parseStreamEvent(event, sink);
-    if (json === undefined) return;
-    if (request.path !== '/completion') {
-      decodeCompletionChoice(json, sink);
-      return;
-    }
-    const ids = numberArray(json.tokens);
-    const text = typeof json.content === 'string' ? json.content : '';
-    let logprobs: number[] | undefined;
-    if (Array.isArray(json.completion_probabilities) && json.completion_probabilities.length > 0) {
-      logprobs = json.completion_probabilities.map((entry: { logprob?: number }) => entry.logprob as number);
-    }
-    if (text !== '' || (ids !== undefined && ids.length > 0)) sink.tokens(ids, text, logprobs);
-    if (typeof json.tokens_predicted === 'number') sink.serverTokenCount(json.tokens_predicted);
-    if (json.stop === true) {
-      const usage: { promptTokens?: number; completionTokens?: number; totalTokens?: number } = {};
-      if (typeof json.tokens_evaluated === 'number') usage.promptTokens = json.tokens_evaluated;
-      if (typeof json.tokens_predicted === 'number') usage.completionTokens = json.tokens_predicted;
-      if (usage.promptTokens !== undefined && usage.completionTokens !== undefined) {
-        usage.totalTokens = usage.promptTokens + usage.completionTokens;
+function build(facts: WireFacts): Dialect {
+  const chatUsage = facts.chat.usage.when === 'include_usage';
+  const finishReasons = facts.finishReasons;
+  const dialect: Dialect = {
+    name: 'llamacpp',
+    facts,
+    liveIds: facts.completions.ids.delivery === 'live',
+    chatLiveIds: facts.chat.ids.delivery === 'live',
+    idPrompts: true,
+    forServer,
+    completionRequest(input) {
+      const { request } = input;
+      if (request.native) {
+        const body: Record<string, unknown> = { prompt: input.prompt, stream: true, cache_prompt: true };
+        if (input.maxTokens !== undefined) body.n_predict = input.maxTokens;
+        if (request.stop !== undefined)
+          body.stop = typeof request.stop === 'string' ? [request.stop] : request.stop;
+        Object.assign(body, llamaSampling(request.sampling ?? {}));
+        if (request.logprobs) body.n_probs = 1;
+        return { path: '/completion', body };
       }
-      sink.usage(usage);
-      sink.finish(nativeFinishReason(json.stop_type));
-      sink.end();
-    }
-  },
-  chatRequest(input) {
-    if (input.continueAssistant !== undefined) return undefined;
-    const body = chatBody(input, this, false);
-    return { path: '/v1/chat/completions', body };
-  },
-  decodeChat(event, sink) {
-    const json = parseStreamEvent(event, sink);
-    if (json === undefined) return;
-    const choice = firstChoice(json.choices);
-    if (choice) decodeChatDelta(choice, undefined, sink);
-    reportUsageAndFinish(json, choice, sink);
-  },
-  tokenizeRequest(text) {
-    return { path: '/tokenize', body: { content: text } };
-  },
-  parseTokenize(json) {
-    const tokens = (json as { tokens?: unknown })?.tokens;
-    if (!Array.isArray(tokens)) return undefined;
-    // With `with_pieces` the entries are {id, piece}; plain ids otherwise.
-    return tokens.map((entry) => (typeof entry === 'number' ? entry : (entry as { id: number }).id));
-  },
-  detokenizeRequest(ids) {
-    return { path: '/detokenize', body: { tokens: ids } };
-  },
-  parseDetokenize(json) {
-    const content = (json as { content?: unknown })?.content;
-    return typeof content === 'string' ? content : undefined;
-  },
-  priority() {
-    return undefined;
-  },
-  sampling: llamaSampling,
-};
+      const body = completionBody(input, dialect, false);
+      // logprobs is the only way llama.cpp's /v1 endpoint reveals token ids.
+      Object.assign(body, facts.completions.ids.ask);
+      return { path: '/v1/completions', body };
+    },
+    decodeCompletion(event, sink, request) {
+      const json = parseStreamEvent(event, sink);
+      if (json === undefined) return;
+      if (request.path !== '/completion') {
+        decodeCompletionChoice(json, sink, finishReasons);
+        return;
+      }
+      const ids = numberArray(json.tokens);
+      const text = typeof json.content === 'string' ? json.content : '';
+      let logprobs: number[] | undefined;
+      if (Array.isArray(json.completion_probabilities) && json.completion_probabilities.length > 0) {
+        logprobs = json.completion_probabilities.map(
+          (entry: { logprob?: number }) => entry.logprob as number,
+        );
+      }
+      if (text !== '' || (ids !== undefined && ids.length > 0)) sink.tokens(ids, text, logprobs);
+      if (typeof json.tokens_predicted === 'number') sink.serverTokenCount(json.tokens_predicted);
+      if (json.stop === true) {
+        const usage: { promptTokens?: number; completionTokens?: number; totalTokens?: number } = {};
+        if (typeof json.tokens_evaluated === 'number') usage.promptTokens = json.tokens_evaluated;
+        if (typeof json.tokens_predicted === 'number') usage.completionTokens = json.tokens_predicted;
+        if (usage.promptTokens !== undefined && usage.completionTokens !== undefined) {
+          usage.totalTokens = usage.promptTokens + usage.completionTokens;
+        }
+        sink.usage(usage);
+        sink.finish(nativeFinishReason(json.stop_type));
+        sink.end();
+      }
+    },
+    chatRequest(input) {
+      if (input.continueAssistant !== undefined) return undefined;
+      const body = chatBody(input, dialect, chatUsage);
+      // Chat ids come only with logprobs: `logprobs.content[k].id`.
+      Object.assign(body, facts.chat.ids.ask);
+      return { path: '/v1/chat/completions', body };
+    },
+    decodeChat(event, sink) {
+      const json = parseStreamEvent(event, sink);
+      if (json === undefined) return;
+      const choice = firstChoice(json.choices);
+      if (choice) {
+        const content = chatLogprobContent(choice);
+        if (content === undefined) decodeChatDelta(choice, undefined, sink);
+        else decodeChatDelta(choice, contentIds(content), sink, contentLogprobs(content));
+      }
+      reportUsageAndFinish(json, choice, sink, finishReasons);
+    },
+    tokenizeRequest(text) {
+      return { path: '/tokenize', body: { content: text } };
+    },
+    parseTokenize(json) {
+      const tokens = (json as { tokens?: unknown })?.tokens;
+      if (!Array.isArray(tokens)) return undefined;
+      // With `with_pieces` the entries are {id, piece}; plain ids otherwise.
+      return tokens.map((entry) => (typeof entry === 'number' ? entry : (entry as { id: number }).id));
+    },
+    detokenizeRequest(ids) {
+      return { path: '/detokenize', body: { tokens: ids } };
+    },
+    parseDetokenize(json) {
+      const content = (json as { content?: unknown })?.content;
+      return typeof content === 'string' ? content : undefined;
+    },
+    priority() {
+      return undefined;
+    },
+    sampling: llamaSampling,
+  };
+  return dialect;
+}
+
+/** llama.cpp, newest recorded behaviour (also for servers whose build is unknown). */
+export const llamacpp: Dialect = build(LLAMACPP_2026);
+const byLabel = new Map<string, Dialect>([[LLAMACPP_2026.label, llamacpp]]);
+
+function forServer(info: ServerInfo): Dialect {
+  const facts = wireFactsFor('llamacpp', info.version);
+  let dialect = byLabel.get(facts.label);
+  if (dialect === undefined) {
+    dialect = build(facts);
+    byLabel.set(facts.label, dialect);
+  }
+  return dialect;
+}

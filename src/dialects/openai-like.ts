@@ -1,11 +1,14 @@
 /**
- * A factory for the dialects that share the OpenAI wire shapes and differ only
- * in a few knobs (how to ask for ids, usage, priority, sampling, tokenize).
+ * A factory for the dialects that share the OpenAI wire shapes. What differs per
+ * server version — how to ask for ids, whether ids are live, usage, finish
+ * reasons — is read from the dialect's wire-facts row; the spec adds the rest
+ * (priority, sampling, tokenize, extra decoding).
  */
 import type { DialectName, SamplingOptions } from '../types.js';
-import type { DecodeSink, Dialect, WireRequest } from './dialect.js';
+import type { DecodeSink, Dialect, ServerInfo, WireRequest } from './dialect.js';
 import { fastDecodeCompletionBytes } from './fast-chunk.js';
 import { learnCompletionTemplate, mayLearn } from './fast-chunk-learn.js';
+import { chatLogprobContent, contentIds, contentLogprobs } from './logprob-shapes.js';
 import {
   chatBody,
   commonSampling,
@@ -18,15 +21,12 @@ import {
   parseStreamEvent,
   reportUsageAndFinish,
 } from './openai-shapes.js';
+import type { WireFacts } from './wire-facts-types.js';
 
 export interface OpenAiLikeSpec {
   name: DialectName;
-  /** Ids arrive with each chunk (false: none, or only at the end). */
-  liveIds: boolean;
-  /** Fields that make the server send token ids, added to every streaming body. */
-  idFields?: Record<string, unknown>;
-  /** Send `stream_options.include_usage`. */
-  includeUsage: boolean;
+  /** The wire-facts row: ids (how to ask, live or not), usage, finish reasons. */
+  facts: WireFacts;
   /** Send `top_k`, `min_p`, `repetition_penalty` (OpenAI rejects them). */
   fullSampling: boolean;
   /** Priority in the server's convention, or undefined to drop it. */
@@ -35,36 +35,54 @@ export interface OpenAiLikeSpec {
   continueChat?: boolean;
   tokenizePath?: string;
   detokenizePath?: string;
-  /** Extra per-chunk decoding (ids delivered at the end, etc.), after the common part. */
-  decodeExtra?: (json: Json, sink: DecodeSink) => void;
+  /** Extra per-chunk decoding of chat streams (ids delivered at the end, etc.), after the common part. */
+  decodeChatExtra?: (json: Json, sink: DecodeSink) => void;
+  /** Extra per-chunk decoding of completion streams (turns the byte fast path off). */
+  decodeCompletionExtra?: (json: Json, sink: DecodeSink) => void;
+  /** The variant for a detected server (see Dialect.forServer). */
+  forServer?: (info: ServerInfo) => Dialect;
+  explainHttpError?: Dialect['explainHttpError'];
 }
 
-/** Builds a dialect module from its knobs. */
+/** Builds a dialect module from its knobs and its wire-facts row. */
 export function openAiLike(spec: OpenAiLikeSpec): Dialect {
+  const { facts } = spec;
   const sampling = (options: SamplingOptions) => commonSampling(options, spec.fullSampling);
+  const completionAsk = facts.completions.ids.ask;
+  const chatAsk = facts.chat.ids.ask;
+  // `include_usage` is asked wherever a server may send usage: needed where it is
+  // `include_usage`, harmless where usage comes always (these OpenAI-style servers accept it).
+  const completionUsage = facts.completions.usage.when !== 'never';
+  const chatUsage = facts.chat.usage.when !== 'never';
+  const finishReasons = facts.finishReasons;
+  const decodeCompletionExtra = spec.decodeCompletionExtra;
+  const decodeChatExtra = spec.decodeChatExtra;
   const dialect: Dialect = {
     name: spec.name,
-    liveIds: spec.liveIds,
+    facts,
+    liveIds: facts.completions.ids.delivery === 'live',
+    chatLiveIds: facts.chat.ids.delivery === 'live',
     idPrompts: true,
     completionRequest(input) {
-      const body = completionBody(input, dialect, spec.includeUsage);
-      if (spec.idFields) Object.assign(body, spec.idFields);
-      if (input.request.logprobs) body.logprobs = 1;
+      const body = completionBody(input, dialect, completionUsage);
+      Object.assign(body, completionAsk);
+      if (input.request.logprobs && body.logprobs === undefined) body.logprobs = 1;
       return { path: '/v1/completions', body };
     },
     decodeCompletion(event, sink) {
       const json = parseStreamEvent(event, sink);
       if (json === undefined) return;
-      decodeCompletionChoice(json, sink);
-      spec.decodeExtra?.(json, sink);
-      const state = sink.decoderState;
-      if (state !== undefined && spec.decodeExtra === undefined && mayLearn(state)) {
-        learnCompletionTemplate(event.data, json, state);
+      decodeCompletionChoice(json, sink, finishReasons);
+      if (decodeCompletionExtra !== undefined) {
+        decodeCompletionExtra(json, sink);
+        return;
       }
+      const state = sink.decoderState;
+      if (state !== undefined && mayLearn(state)) learnCompletionTemplate(event.data, json, state);
     },
     chatRequest(input) {
-      const body = chatBody(input, dialect, spec.includeUsage);
-      if (spec.idFields) Object.assign(body, spec.idFields);
+      const body = chatBody(input, dialect, chatUsage);
+      Object.assign(body, chatAsk);
       if (input.continueAssistant !== undefined) {
         if (!spec.continueChat) return undefined;
         body.messages = [...input.request.messages, { role: 'assistant', content: input.continueAssistant }];
@@ -79,21 +97,32 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
       const choice = firstChoice(json.choices);
       if (Array.isArray(json.prompt_token_ids)) sink.promptIds(json.prompt_token_ids);
       if (choice) {
-        // vLLM: choice.token_ids; Together: delta.token_id.
+        if (Array.isArray(choice.prompt_token_ids)) sink.promptIds(choice.prompt_token_ids);
+        // vLLM/Fireworks: choice.token_ids; Together: delta.token_id (null: no id);
+        // llama.cpp / vLLM < 0.10.2: logprobs.content[k].id or "token_id:N".
         let ids = numberArray(choice.token_ids);
-        if (ids === undefined && typeof choice.delta?.token_id === 'number') ids = [choice.delta.token_id];
-        decodeChatDelta(choice, ids, sink);
+        const one = choice.delta?.token_id;
+        if (ids === undefined && typeof one === 'number') ids = [one];
+        const content = chatLogprobContent(choice);
+        let logprobs: number[] | undefined;
+        if (content !== undefined) {
+          logprobs = contentLogprobs(content);
+          if (ids === undefined) ids = contentIds(content);
+        }
+        decodeChatDelta(choice, ids, sink, logprobs);
       }
-      reportUsageAndFinish(json, choice, sink);
-      spec.decodeExtra?.(json, sink);
+      reportUsageAndFinish(json, choice, sink, finishReasons);
+      decodeChatExtra?.(json, sink);
     },
     priority(priority) {
       return spec.priority?.(priority);
     },
     sampling,
   };
+  if (spec.forServer) dialect.forServer = spec.forServer;
+  if (spec.explainHttpError) dialect.explainHttpError = spec.explainHttpError;
   // The byte fast path knows only the common decoding; a dialect with extras goes the full way.
-  if (spec.decodeExtra === undefined) {
+  if (decodeCompletionExtra === undefined) {
     dialect.decodeCompletionBytes = (line, start, end, sink) =>
       sink.decoderState !== undefined && fastDecodeCompletionBytes(line, start, end, sink, sink.decoderState);
   }

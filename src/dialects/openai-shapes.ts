@@ -13,6 +13,7 @@ import type {
   WireError,
   WireUsage,
 } from './dialect.js';
+import { contentIds, contentLogprobs, legacyTokenIds, reportFinish } from './logprob-shapes.js';
 
 /** Longest preview of a bad event kept for diagnostics (enough to recognise it, small enough to log). */
 export const PARSE_ERROR_PREVIEW_CHARS = 200;
@@ -120,27 +121,38 @@ export function readUsage(usage: Json): WireUsage | undefined {
   return out;
 }
 
-/** Reports `usage` and `finish_reason` of a chunk's first choice (shared tail of every decoder). */
-export function reportUsageAndFinish(json: Json, choice: Json, sink: DecodeSink): void {
+/**
+ * Reports `usage` and `finish_reason` of a chunk's first choice (shared tail of every
+ * decoder), the reason mapped through the dialect's `finishReasons` (logprob-shapes.ts).
+ */
+export function reportUsageAndFinish(
+  json: Json,
+  choice: Json,
+  sink: DecodeSink,
+  finishReasons?: Readonly<Record<string, string>>,
+): void {
   if (json.usage) {
     const usage = readUsage(json.usage);
     if (usage) sink.usage(usage);
   }
   const finish = choice?.finish_reason;
-  if (typeof finish === 'string') {
-    if (finish === 'error') {
-      sink.error({ message: 'server ended the stream with finish_reason "error"' });
-      return;
-    }
-    sink.finish(finish);
-  }
+  if (typeof finish === 'string') reportFinish(finish, finishReasons, sink);
 }
 
-/** Decodes a chat delta's text, reasoning and tool-call fragments (ids handled by the caller). */
-export function decodeChatDelta(choice: Json, ids: readonly number[] | undefined, sink: DecodeSink): void {
+/**
+ * Decodes a chat delta's text, reasoning and tool-call fragments (ids and logprobs found
+ * by the caller). Reasoning is read from `reasoning` (vLLM since PR 27752, OpenRouter,
+ * Together) or `reasoning_content` (older vLLM, SGLang, llama.cpp).
+ */
+export function decodeChatDelta(
+  choice: Json,
+  ids: readonly number[] | undefined,
+  sink: DecodeSink,
+  logprobs?: readonly number[],
+): void {
   const delta = choice?.delta;
   if (delta && typeof delta === 'object') {
-    const reasoning = delta.reasoning_content ?? delta.reasoning;
+    const reasoning = delta.reasoning ?? delta.reasoning_content;
     const content = delta.content;
     const hasContent = typeof content === 'string' && content !== '';
     if (typeof reasoning === 'string' && reasoning !== '') {
@@ -164,10 +176,10 @@ export function decodeChatDelta(choice: Json, ids: readonly number[] | undefined
       }
     }
     if (hasContent || (ids !== undefined && ids.length > 0)) {
-      sink.tokens(ids, hasContent ? content : '', undefined);
+      sink.tokens(ids, hasContent ? content : '', logprobs);
     }
   } else if (ids !== undefined && ids.length > 0) {
-    sink.tokens(ids, '', undefined);
+    sink.tokens(ids, '', logprobs);
   }
 }
 
@@ -248,23 +260,16 @@ export function chatBody(
   return streamingBody(body, input.model, request.maxTokens, request, dialect, includeUsage);
 }
 
-/** Parses vLLM's legacy `"token_id:1234"` spelling (with `return_tokens_as_token_ids`). */
-function legacyTokenIds(tokens: Json): number[] | undefined {
-  if (!Array.isArray(tokens) || tokens.length === 0) return undefined;
-  const ids: number[] = [];
-  for (const token of tokens) {
-    if (typeof token !== 'string' || !token.startsWith('token_id:')) return undefined;
-    ids.push(Number(token.slice(9)));
-  }
-  return ids;
-}
-
 /**
  * Decodes one choice of an OpenAI-style completions chunk, finding ids wherever a
  * known server puts them: vLLM `token_ids`, llama.cpp `logprobs.content[].id`,
  * Together `token_id`, vLLM legacy `"token_id:N"` logprob tokens.
  */
-export function decodeCompletionChoice(json: Json, sink: DecodeSink): void {
+export function decodeCompletionChoice(
+  json: Json,
+  sink: DecodeSink,
+  finishReasons?: Readonly<Record<string, string>>,
+): void {
   const choices = json.choices;
   const choice = firstChoice(choices);
   const promptIds = choice?.prompt_token_ids ?? json.prompt_token_ids;
@@ -278,15 +283,20 @@ export function decodeCompletionChoice(json: Json, sink: DecodeSink): void {
       if (Array.isArray(lp.content)) {
         // llama.cpp's chat-style logprobs: one entry per token with its id.
         const content = lp.content as Json[];
-        logprobs = content.map((entry) => entry.logprob as number);
-        if (ids === undefined) ids = content.map((entry) => entry.id as number);
+        logprobs = contentLogprobs(content);
+        if (ids === undefined) ids = contentIds(content);
       } else if (Array.isArray(lp.token_logprobs)) {
         logprobs = lp.token_logprobs as number[];
         if (ids === undefined) ids = legacyTokenIds(lp.tokens);
       }
     }
-    if (ids === undefined && typeof choice.token_id === 'number') ids = [choice.token_id];
+    if (ids === undefined) {
+      // Together: `choices[0].delta.token_id` beside `choices[0].text` (sometimes null:
+      // the token then has no id); `choices[0].token_id` in older notes.
+      const one = choice.delta?.token_id ?? choice.token_id;
+      if (typeof one === 'number') ids = [one];
+    }
     if (text !== '' || (ids !== undefined && ids.length > 0)) sink.tokens(ids, text, logprobs);
   }
-  reportUsageAndFinish(json, choice, sink);
+  reportUsageAndFinish(json, choice, sink, finishReasons);
 }

@@ -6,5 +6,6 @@
  * unknown server does put ids in a known place, they are still picked up.
  */
 import { openAiLike } from './openai-like.js';
+import { OPENAI } from './wire-facts-hosted.js';
 
-export const openai = openAiLike({ name: 'openai', liveIds: false, includeUsage: true, fullSampling: false });
+export const openai = openAiLike({ name: 'openai', facts: OPENAI, fullSampling: false });

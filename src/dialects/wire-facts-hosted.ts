@@ -64,7 +64,8 @@ export const TOGETHER: WireFacts = {
     usage: { when: 'always', where: 'finish-chunk', cite: [NOTES], verified: false },
     finishOn: 'last-token',
     end: '[DONE]',
-    resume: false,
+    // Exact when every id came (none null) and Together takes the token-id prompt (not verified).
+    resume: true,
     cite: [NOTES],
   },
   chat: {

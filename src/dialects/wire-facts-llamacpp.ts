@@ -50,7 +50,7 @@ export const LLAMACPP_B4748: WireFacts = {
     path: '/v1/chat/completions',
     ids: {
       delivery: 'live',
-      ask: { logprobs: true },
+      ask: { logprobs: true, top_logprobs: 1 },
       field: 'choices[0].logprobs.content[k].id',
       cite: [llamaSource('server-task.cpp', 'probs_to_json (chat logprobs with id)')],
       verified: false,
@@ -140,9 +140,15 @@ export const LLAMACPP_2026: WireFacts = {
     path: '/v1/chat/completions',
     ids: {
       delivery: 'live',
-      ask: { logprobs: true },
+      ask: { logprobs: true, top_logprobs: 1 },
       field: 'choices[0].logprobs.content[k].id',
-      cite: [F26('examples/12_chat_stream_logprobs.txt'), F26('examples/13_chat_stream_logprobs_top2.txt')],
+      cite: [
+        F26(
+          'examples/12_chat_stream_logprobs.txt',
+          'ids beside each content delta; 20 top entries by default',
+        ),
+        F26('examples/13_chat_stream_logprobs_top2.txt', 'top_logprobs sets the number of top entries'),
+      ],
     },
     usage: {
       when: 'include_usage',

@@ -53,6 +53,9 @@ export interface GenRequest {
    */
   generation: Generation;
   returnTokenIds: boolean;
+  /** SGLang chat: `return_output_ids_in_sglext` / `return_input_ids_in_sglext`. */
+  sglextOutputIds: boolean;
+  sglextInputIds: boolean;
   /** Number of top logprobs to report (undefined: logprobs not requested). */
   logprobs?: number;
   /** vLLM `return_tokens_as_token_ids`: spell logprob tokens `token_id:N`. */
@@ -238,8 +241,9 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
     maxTokens: tool && requestedMax === undefined ? room : Math.min(maxTokens, room),
     reasoning,
     tool: tool !== undefined,
-    // SGLang repeats every output id at the end; nothing else needs them kept while streaming.
-    keepIds: ctx.dialect === 'sglang' && returnTokenIds,
+    // SGLang chat repeats every output id at the end (sglext.output_ids); nothing else needs
+    // them kept while streaming (non-streamed bodies are built from the whole generation).
+    keepIds: ctx.dialect === 'sglang' && chat && body.return_output_ids_in_sglext === true,
   });
   const logprobsValue = chat
     ? body.logprobs === true
@@ -263,6 +267,8 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
     promptIds: ids,
     generation,
     returnTokenIds,
+    sglextOutputIds: body.return_output_ids_in_sglext === true,
+    sglextInputIds: body.return_input_ids_in_sglext === true,
     logprobs: logprobsValue ?? completionLogprobs,
     tokenIdSpelling: body.return_tokens_as_token_ids === true,
     includeUsage: streamOptions?.include_usage === true,

@@ -6,17 +6,18 @@
  *   idsPerChunk), `prompt_token_ids` on the first chunk (on the choice for
  *   completions, top level for chat), finish_reason on the last token's chunk,
  *   `stop_reason`, usage chunk `choices: []` with include_usage.
- * - SGLang: text streams live; with `return_token_ids` the ids arrive at the END
- *   in one `choices: []` chunk `{"sglext":{"prompt_token_ids":[[…]],
- *   "completion_token_ids":[[…]]}}` — PROTOCOLS.md's "cumulative, per choice":
- *   one array per choice, choice 0 only here. `matched_stop`, separate finish chunk.
+ * - SGLang (src/dialects/wire-facts-sglang.ts): completions stream ids live like
+ *   vLLM with `return_token_ids`; chat gives them at the END, asked with
+ *   `return_output_ids_in_sglext` / `return_input_ids_in_sglext`, in one
+ *   `choices: []` chunk `{"sglext":{"input_ids":[…],"output_ids":[[…]]}}` (one list
+ *   per choice, choice 0 only here). `matched_stop`, separate finish chunk.
  * - OpenAI: text only, first chat chunk `{"role":"assistant","content":"","refusal":null}`,
  *   separate finish chunk, usage chunk with include_usage, in-stream error with no `[DONE]`.
  * - OpenRouter: text only, `: OPENROUTER PROCESSING` comments first, role in
  *   every delta, `delta.reasoning`, usage on the last (finish) chunk, in-stream
  *   error = a chunk with `error` and `finish_reason: "error"`.
- * - Together: one id per chunk in `choices[0].token_id` (chat: `delta.token_id`),
- *   finish_reason and usage on the last token's chunk.
+ * - Together: one id per chunk in `choices[0].delta.token_id` (beside `text` on
+ *   completions), finish_reason and usage on the last token's chunk.
  */
 import {
   DONE,
@@ -121,6 +122,22 @@ export class OpenAiLikeEncoder implements StreamEncoder {
     return json({ text_offset: offsets, token_logprobs: tokenLogprobs, tokens, top_logprobs: top });
   }
 
+  /** Ids with each chunk: vLLM, and SGLang completions, with `return_token_ids`. */
+  private liveIds(): boolean {
+    return this.req.returnTokenIds && (this.style.ids === 'vllm' || (this.style.ids === 'end' && !this.chat));
+  }
+
+  /** SGLang chat's end-of-stream ids, when asked (`serving_chat.py` `_generate_chat_stream`). */
+  private sglext(): Record<string, unknown> | undefined {
+    if (this.style.ids !== 'end' || !this.chat) return undefined;
+    const { req } = this;
+    if (!req.sglextOutputIds && !req.sglextInputIds) return undefined;
+    const ext: Record<string, unknown> = {};
+    if (req.sglextInputIds) ext.input_ids = req.promptIds;
+    if (req.sglextOutputIds) ext.output_ids = [req.generation.outputIds ?? []];
+    return ext;
+  }
+
   private delta(step: Step): string {
     const text = json(step.text);
     const together =
@@ -140,7 +157,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
     const logprobs = this.logprobsJson(step, sent);
     this.textOffset += step.text.length;
     let ids = '';
-    if (this.style.ids === 'vllm' && this.req.returnTokenIds) ids = `,"token_ids":${json(step.ids)}`;
+    if (this.liveIds()) ids = `,"token_ids":${json(step.ids)}`;
     let extra = '';
     if (finish !== null && this.style.usage === 'on-finish') extra = `,${this.usageJson()}`;
     let out = '';
@@ -157,10 +174,8 @@ export class OpenAiLikeEncoder implements StreamEncoder {
       return out;
     }
     const promptIds =
-      this.style.ids === 'vllm' && this.req.returnTokenIds && sent === step.ids.length
-        ? `,"prompt_token_ids":${json(this.req.promptIds)}`
-        : '';
-    const tokenId = this.style.ids === 'together' ? `,"token_id":${step.ids.at(-1)}` : '';
+      this.liveIds() && sent === step.ids.length ? `,"prompt_token_ids":${json(this.req.promptIds)}` : '';
+    const tokenId = this.style.ids === 'together' ? `,"delta":{"token_id":${step.ids.at(-1)}}` : '';
     return this.chunk(
       `{"index":0,"text":${json(step.text)}${tokenId},"logprobs":${logprobs}${this.stopTail(finish)}${promptIds}${ids}}`,
       extra,
@@ -177,13 +192,8 @@ export class OpenAiLikeEncoder implements StreamEncoder {
         : `{"index":0,"text":"","logprobs":null${this.stopTail(finish)}}`;
       out.push(this.chunk(choice, extra));
     }
-    if (this.style.ids === 'end' && this.req.returnTokenIds) {
-      const ext = {
-        prompt_token_ids: [this.req.promptIds],
-        completion_token_ids: [this.req.generation.outputIds ?? []],
-      };
-      out.push(this.chunk('', `,"sglext":${json(ext)}`));
-    }
+    const ext = this.sglext();
+    if (ext !== undefined) out.push(this.chunk('', `,"sglext":${json(ext)}`));
     if (this.style.usage === 'chunk-if-requested' && this.req.includeUsage) {
       out.push(this.chunk('', `,${this.usageJson()}`));
     }
@@ -228,7 +238,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
     const all = collect(req.generation);
     const content = all.contentIds;
     const reasoning = all.reasoningIds;
-    const wantsIds = this.style.ids === 'vllm' && req.returnTokenIds;
+    const wantsIds = this.liveIds();
     const base: Record<string, unknown> = {
       id: req.id,
       object: this.chat ? 'chat.completion' : 'text_completion',
@@ -268,9 +278,8 @@ export class OpenAiLikeEncoder implements StreamEncoder {
     if (this.style.ids === 'together') choice.token_ids = all.outputIds;
     base.choices = [choice];
     base.usage = usage(req);
-    if (this.style.ids === 'end' && req.returnTokenIds) {
-      base.sglext = { prompt_token_ids: [req.promptIds], completion_token_ids: [all.outputIds] };
-    }
+    const ext = this.sglext();
+    if (ext !== undefined) base.sglext = ext;
     return base;
   }
 }

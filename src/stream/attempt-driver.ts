@@ -40,6 +40,8 @@ export interface AttemptHost extends DecodeSink {
   decodeEvent(event: SseEvent, wire: WireRequest): void;
   failAttempt(attempt: Attempt, failure: TokenwireError): void;
   settleAttempt(attempt: Attempt): void;
+  /** The dialect's explanation of an HTTP error it recognises, added to the message. */
+  httpErrorHint(status: number, body: string, wire: WireRequest): string | undefined;
 }
 
 /**
@@ -232,7 +234,11 @@ function onEnd(host: AttemptHost, attempt: Attempt): void {
   // Scrubbed before any preview is cut from it: a cut must not leave part of a secret.
   const body = scrub(Buffer.concat(attempt.bodyChunks).toString('utf8'), host.ctx.secrets);
   if (attempt.mode === 'error-body') {
-    host.failAttempt(attempt, httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href));
+    const hint = host.httpErrorHint(attempt.status!, body, attempt.wire);
+    host.failAttempt(
+      attempt,
+      httpError(attempt.status!, attempt.headers!, body, 'POST', attempt.url.href, [], hint),
+    );
     return;
   }
   host.failAttempt(attempt, nonStreamBodyError(attempt, body, host.received.events()));

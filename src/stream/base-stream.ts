@@ -160,6 +160,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       });
       this.route.release(attempt, attempt.failure);
       if (this.finished) return;
+      this.checkLiveIds(attempt);
       const failure = attempt.failure;
       if (failure === undefined) {
         if (attempt.firstTokenAt === undefined && attempt.finishReason === undefined) {

@@ -316,12 +316,49 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   protected checkIdsAgainst(attempt: Attempt, serverCount: number): void {
     if (
       !this.stats.idsIncomplete &&
-      this.dialect?.liveIds &&
+      this.promisesLiveIds() &&
       attempt.ids === attempt.tokens &&
       serverCount > attempt.ids
     ) {
       this.markIdsIncomplete(serverCount, attempt.ids);
     }
+  }
+
+  /** The dialect says this kind of stream brings every token's id live. */
+  private promisesLiveIds(): boolean {
+    const dialect = this.dialect;
+    if (dialect === undefined) return false;
+    return this.kind === 'completion' ? dialect.liveIds : dialect.chatLiveIds;
+  }
+
+  /**
+   * At the end of an attempt: a dialect that promises live ids delivered tokens without
+   * them (a server too old for the id flag ignores it; Together sends `token_id: null`),
+   * so the ids are incomplete — an anomaly, never a quiet `id: undefined`.
+   */
+  protected checkLiveIds(attempt: Attempt): void {
+    if (this.stats.idsIncomplete || attempt.ids >= attempt.tokens || !this.promisesLiveIds()) return;
+    this.stats.idsIncomplete = true;
+    const dialect = this.dialect!;
+    const ask = JSON.stringify(
+      this.kind === 'completion' ? dialect.facts.completions.ids.ask : dialect.facts.chat.ids.ask,
+    );
+    this.ctx.log({
+      level: 'warn',
+      event: 'ids_missing',
+      url: attempt.url.href,
+      tokens: attempt.tokens,
+      idsReceived: attempt.ids,
+      note:
+        attempt.ids === 0
+          ? `the ${dialect.name} server sent no token ids although ${ask} asked for them (an older server ignores the field)`
+          : `${attempt.tokens - attempt.ids} tokens came without an id`,
+    });
+  }
+
+  /** A sentence from the dialect explaining an HTTP error it recognises (AttemptHost). */
+  httpErrorHint(status: number, body: string, wire: WireRequest): string | undefined {
+    return this.dialect?.explainHttpError?.(status, body, wire);
   }
 
   private markIdsIncomplete(serverCount: number, idsReceived: number): void {

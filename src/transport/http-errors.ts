@@ -27,7 +27,14 @@ export function isRetryableStatus(status: number): boolean {
 
 /** The request id header a server sent, under any of the common names. */
 export function requestIdOf(headers: Record<string, string>): string | undefined {
-  return headers['x-request-id'] ?? headers['request-id'] ?? headers['x-amzn-requestid'] ?? headers['cf-ray'];
+  // OpenRouter names its request (a generation) in X-Generation-Id.
+  return (
+    headers['x-request-id'] ??
+    headers['request-id'] ??
+    headers['x-generation-id'] ??
+    headers['x-amzn-requestid'] ??
+    headers['cf-ray']
+  );
 }
 
 /** Extracts the server's real message (and code) from an error body of any known shape. */
@@ -81,9 +88,11 @@ export function httpError(
   method: string,
   url: string,
   partial: PartialToken[] = [],
+  hint?: string,
 ): HttpError {
   const { message, serverCode } = parseErrorBody(body, headers['content-type']);
-  return new HttpError(`HTTP ${status}${describeRequest(method, url)}: ${message}`, {
+  const text = hint === undefined ? message : `${message} (${hint})`;
+  return new HttpError(`HTTP ${status}${describeRequest(method, url)}: ${text}`, {
     code: 'http_error',
     phase: 'headers',
     retryable: isRetryableStatus(status),

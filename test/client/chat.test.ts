@@ -5,6 +5,8 @@
  * position, in-stream errors, truncation, and resume (vLLM only).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wireFactsFor } from '../../src/dialects/wire-facts.js';
+import type { IdsDelivery } from '../../src/dialects/wire-facts-types.js';
 import type { ChatEvent, ChatRequest, ChatResult, ClientOptions, DialectName } from '../../src/index.js';
 import { detokenize, generate, type Simulator, startSimulator, tokenize } from '../../src/sim/index.js';
 import { TOOL_ARGUMENTS, toolArgumentFragments } from '../../src/sim/steps.js';
@@ -99,15 +101,10 @@ describe.each(DIALECTS)('chat on %s', (dialect) => {
   });
 });
 
-/** Where each dialect's chat ids come from: live per delta, at the end (sglext), or not at all. */
-const CHAT_IDS: Record<SimName, 'live' | 'end' | 'none'> = {
-  vllm: 'live',
-  sglang: 'end',
-  llamacpp: 'none',
-  openai: 'none',
-  openrouter: 'none',
-  together: 'live',
-};
+/** Where each dialect's chat ids come from, as the wire-facts table says: live per delta, at the end (sglext), or not at all. */
+const CHAT_IDS = Object.fromEntries(
+  DIALECTS.map((dialect) => [dialect, wireFactsFor(dialect).chat.ids.delivery]),
+) as Record<SimName, IdsDelivery>;
 
 describe.each(DIALECTS)('chat token ids on %s', (dialect) => {
   it(`are ${CHAT_IDS[dialect]}`, async () => {

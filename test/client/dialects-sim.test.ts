@@ -5,6 +5,8 @@
  * 'auto'` detection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wireFactsFor } from '../../src/dialects/wire-facts.js';
+import type { IdsDelivery } from '../../src/dialects/wire-facts-types.js';
 import type { ClientOptions, CompletionEvent, CompletionRequest, DialectName } from '../../src/index.js';
 import { detokenize, generate, type Simulator, startSimulator } from '../../src/sim/index.js';
 import { VOCAB } from '../../src/sim/vocab.js';
@@ -18,15 +20,10 @@ const PROMPT = [1, 17, 29, 301];
 const N = 10;
 const IDS = generate(PROMPT, N, { seed: SEED });
 
-/** Where completion ids come from, per dialect. */
-const IDS_FROM: Record<SimName, 'live' | 'end' | 'none'> = {
-  vllm: 'live',
-  sglang: 'end',
-  llamacpp: 'live',
-  openai: 'none',
-  openrouter: 'none',
-  together: 'live',
-};
+/** Where completion ids come from, per dialect, as the wire-facts table says. */
+const IDS_FROM = Object.fromEntries(
+  DIALECTS.map((dialect) => [dialect, wireFactsFor(dialect).completions.ids.delivery]),
+) as Record<SimName, IdsDelivery>;
 
 let sim: Simulator;
 beforeAll(async () => {

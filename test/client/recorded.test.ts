@@ -34,6 +34,27 @@ describe('recorded llama.cpp streams', () => {
     await client.close();
   });
 
+  it('chat (no logprobs in that recording): usage from the finish chunk, text as recorded, the missing ids reported', async () => {
+    server = await startServer(replay('v1-chat-stream.sse'));
+    const { client, logs } = testClient(server.url, { dialect: 'llamacpp' });
+    const result = await client
+      .streamChat({ messages: [{ role: 'user', content: 'Hello world' }], maxTokens: 8 })
+      .final();
+    const recorded = fixture('v1-chat-stream.sse')
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('data: {'))
+      .map((line) => JSON.parse(line.slice(6)).choices[0].delta.content ?? '')
+      .join('');
+    expect(result.message.content).toBe(recorded);
+    expect(result.usage).toEqual({ promptTokens: 58, completionTokens: 8, totalTokens: 66, computed: false });
+    // The client asked for logprobs (ids); these bytes answered a request without them.
+    expect(result.tokenIds).toBeUndefined();
+    expect(result.stats.idsIncomplete).toBe(true);
+    expect(logs.some((record) => record.event === 'ids_missing')).toBe(true);
+    await client.close();
+  });
+
   it('reads the native /completion stream, which ends with "stop": true and no [DONE]', async () => {
     server = await startServer(replay('native-completion.sse'));
     const { client } = testClient(server.url, { dialect: 'llamacpp' });

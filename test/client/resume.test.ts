@@ -4,6 +4,7 @@
  * uninterrupted run, each once, in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wireFactsFor } from '../../src/dialects/wire-facts.js';
 import type { LogRecord } from '../../src/index.js';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
 import { caught, testClient } from '../helpers/client.js';
@@ -178,10 +179,18 @@ describe('resume by continuation (vLLM dialect)', () => {
   });
 });
 
+/** The sim's dialects whose completions the wire-facts table says resume exactly. */
+const RESUMABLE = (['vllm', 'sglang', 'llamacpp', 'openai', 'openrouter', 'together'] as const).filter(
+  (dialect) => wireFactsFor(dialect).completions.resume,
+);
+
+it('the table says which completions resume: vLLM, SGLang, llama.cpp, Together', () => {
+  expect(RESUMABLE).toEqual(['vllm', 'sglang', 'llamacpp', 'together']);
+});
+
 describe.each([
-  ['llamacpp', false],
   ['llamacpp', true],
-  ['together', false],
+  ...RESUMABLE.filter((dialect) => dialect !== 'vllm').map((dialect) => [dialect, false] as const),
 ] as const)('resume on %s (native %s)', (dialect, native) => {
   // A prompt whose greedy continuation has no token ending inside a UTF-8 character
   // (llama.cpp would drop that token's id, and an incomplete id list is never resumed).
@@ -232,18 +241,15 @@ describe('no resume from an incomplete id list (llama.cpp dropped an id)', () =>
   });
 });
 
-describe.each(['sglang', 'openai', 'openrouter'] as const)(
-  'no exact resume on %s (no live ids)',
-  (dialect) => {
-    it('a reset after tokens fails with connection_reset and the partial tokens', async () => {
-      const { client } = clientFor(dialect, 'reset-after:4');
-      const error = await caught(() => client.streamCompletion({ prompt: PROMPT, maxTokens: N }).final());
-      await client.close();
-      expect(error.code).toBe('connection_reset');
-      expect((error.partial as unknown[]).length).toBe(4);
-    });
-  },
-);
+describe.each(['openai', 'openrouter'] as const)('no exact resume on %s (no live ids)', (dialect) => {
+  it('a reset after tokens fails with connection_reset and the partial tokens', async () => {
+    const { client } = clientFor(dialect, 'reset-after:4');
+    const error = await caught(() => client.streamCompletion({ prompt: PROMPT, maxTokens: N }).final());
+    await client.close();
+    expect(error.code).toBe('connection_reset');
+    expect((error.partial as unknown[]).length).toBe(4);
+  });
+});
 
 describe('dialect detection', () => {
   it('is retried like a request when the server is not up yet', async () => {

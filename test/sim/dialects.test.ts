@@ -345,20 +345,40 @@ describe('vLLM dialect', () => {
 });
 
 describe('SGLang, OpenAI, OpenRouter, Together', () => {
-  it('SGLang: ids only at the end in sglext (one array per choice), flat errors', async () => {
+  it('SGLang: completion ids live, chat ids at the end in sglext (output_ids per choice, input_ids flat), flat errors', async () => {
+    const ids = generate([1, 2, 3], 4, { seed: 3 });
     const res = await post(
       sim.url,
       '/v1/completions',
       { prompt: [1, 2, 3], max_tokens: 4, stream: true, return_token_ids: true },
       as('sglang'),
     );
-    const events = dataJson(res.text);
-    expect(events.slice(0, 4).every((e) => e.choices[0].token_ids === undefined)).toBe(true);
-    const ext = events.find((e) => e.sglext);
-    expect(ext).toMatchObject({
-      choices: [],
-      sglext: { prompt_token_ids: [[1, 2, 3]], completion_token_ids: [generate([1, 2, 3], 4, { seed: 3 })] },
-    });
+    const events = dataJson(res.text).filter((e) => e.choices.length > 0);
+    expect(events.flatMap((e) => e.choices[0].token_ids ?? [])).toEqual(ids);
+    expect(events[0].choices[0].prompt_token_ids).toEqual([1, 2, 3]);
+    const chat = dataJson(
+      (
+        await post(
+          sim.url,
+          '/v1/chat/completions',
+          {
+            messages: [{ role: 'user', content: 'hi' }],
+            max_tokens: 4,
+            stream: true,
+            return_output_ids_in_sglext: true,
+            return_input_ids_in_sglext: true,
+          },
+          as('sglang'),
+        )
+      ).text,
+    );
+    expect(chat.filter((e) => e.choices.length > 0).every((e) => e.choices[0].token_ids === undefined)).toBe(
+      true,
+    );
+    const ext = chat.find((e) => e.sglext);
+    expect(ext).toMatchObject({ choices: [], sglext: { output_ids: [expect.any(Array)] } });
+    expect(ext?.sglext.output_ids[0]).toHaveLength(4);
+    expect(typeof ext?.sglext.input_ids[0]).toBe('number');
     const error = JSON.parse(
       (await post(sim.url, '/v1/completions', { prompt: [1] }, as('sglang', { 'x-sim-fault': 'status:503' })))
         .text,
@@ -415,7 +435,7 @@ describe('SGLang, OpenAI, OpenRouter, Together', () => {
     expect(failed.at(-1)).toMatchObject({ error: { code: 502 }, choices: [{ finish_reason: 'error' }] });
   });
 
-  it('Together: one id per chunk in choices[0].token_id / delta.token_id, usage on the final chunk', async () => {
+  it('Together: one id per chunk in choices[0].delta.token_id, usage on the final chunk', async () => {
     const completions = dataJson(
       (
         await post(
@@ -426,7 +446,7 @@ describe('SGLang, OpenAI, OpenRouter, Together', () => {
         )
       ).text,
     );
-    expect(completions.map((e) => e.choices[0].token_id)).toEqual(generate([1, 2, 3], 3, { seed: 3 }));
+    expect(completions.map((e) => e.choices[0].delta.token_id)).toEqual(generate([1, 2, 3], 3, { seed: 3 }));
     expect(completions.at(-1)).toMatchObject({
       choices: [{ finish_reason: 'length' }],
       usage: { completion_tokens: 3 },

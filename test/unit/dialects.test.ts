@@ -162,25 +162,38 @@ describe('completion decoding', () => {
     expect(calls).toEqual([['tokens', [42], 'x', [-0.5]]]);
   });
 
-  it('SGLang: text streams without ids, ids arrive at the end in sglext', () => {
+  it('SGLang completions: ids live in choices[i].token_ids, prompt ids on the first chunk', () => {
+    // serving_completions.py _generate_completion_stream (004c82e0): token_ids per chunk,
+    // prompt_token_ids on each choice's first chunk, finish_reason and matched_stop on the last.
     const calls = decodeCompletion('sglang', [
-      data({ choices: [{ index: 0, text: 'hi', finish_reason: 'stop' }] }),
-      data({ choices: [], sglext: { prompt_token_ids: [[1, 2]], completion_token_ids: [[9, 8]] } }),
+      data({
+        choices: [{ index: 0, text: 'h', token_ids: [5], prompt_token_ids: [1, 2], finish_reason: null }],
+      }),
+      data({ choices: [{ index: 0, text: 'i', token_ids: [6], finish_reason: 'stop', matched_stop: 2 }] }),
       data('[DONE]'),
     ]);
     expect(calls).toEqual([
-      ['tokens', undefined, 'hi', undefined],
-      ['finish', 'stop'],
       ['promptIds', [1, 2]],
-      ['completionIds', [9, 8]],
+      ['tokens', [5], 'h', undefined],
+      ['tokens', [6], 'i', undefined],
+      ['finish', 'stop'],
       ['end'],
     ]);
   });
 
-  it('Together: choices[0].token_id', () => {
+  it('Together completions: choices[0].delta.token_id beside choices[0].text; null is a token without id', () => {
     expect(
-      decodeCompletion('together', [data({ choices: [{ text: 'a', token_id: 77, finish_reason: null }] })]),
-    ).toEqual([['tokens', [77], 'a', undefined]]);
+      decodeCompletion('together', [
+        data({ choices: [{ index: 0, text: 'a', delta: { token_id: 77 }, finish_reason: null }] }),
+        data({ choices: [{ index: 0, text: 'b', delta: { token_id: null }, finish_reason: null }] }),
+        data({ choices: [{ index: 0, text: '', delta: { token_id: 2 }, finish_reason: 'eos' }] }),
+      ]),
+    ).toEqual([
+      ['tokens', [77], 'a', undefined],
+      ['tokens', undefined, 'b', undefined],
+      ['tokens', [2], '', undefined],
+      ['finish', 'stop'],
+    ]);
   });
 
   it('OpenAI: text only, ids undefined', () => {

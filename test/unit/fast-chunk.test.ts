@@ -12,6 +12,7 @@ import { encodeStream } from '../../bench/stream-gen.mjs';
 import type { DecodeSink } from '../../src/dialects/dialect.js';
 import { fastDecodeCompletionBytes } from '../../src/dialects/fast-chunk.js';
 import { learnCompletionTemplate, newFastState } from '../../src/dialects/fast-chunk-learn.js';
+import { llamacpp } from '../../src/dialects/llamacpp.js';
 import { sglang } from '../../src/dialects/sglang.js';
 import { vllm } from '../../src/dialects/vllm.js';
 import { Client } from '../../src/index.js';
@@ -572,9 +573,11 @@ describe('byte-level template decoder', () => {
     expect(sink.decoderState?.template).toBeUndefined();
   });
 
-  it('is offered only by dialects without extra decoding (SGLang reads sglext)', () => {
+  it('is offered only by dialects without extra completion decoding (llama.cpp reads logprobs ids)', () => {
     expect(vllm.decodeCompletionBytes).toBeTypeOf('function');
-    expect(sglang.decodeCompletionBytes).toBeUndefined();
+    // SGLang completions stream ids live like vLLM (its sglext is chat only).
+    expect(sglang.decodeCompletionBytes).toBeTypeOf('function');
+    expect(llamacpp.decodeCompletionBytes).toBeUndefined();
   });
 
   it('random streams of chunks: the same sink calls as the full path, event by event', () => {
