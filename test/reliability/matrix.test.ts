@@ -12,6 +12,7 @@ import { testClient } from '../helpers/client.js';
 import {
   CLIENT_OPTIONS,
   DIALECTS,
+  LIVE_IDS,
   MATRIX,
   MAX_TOKENS,
   type MatrixDialect,
@@ -101,10 +102,10 @@ describe('reliability matrix', () => {
   it('baselines: ids where the dialect sends them, the same text everywhere', () => {
     const vllm = baselines.get('vllm')!;
     expect(vllm.ids).toHaveLength(MAX_TOKENS);
-    for (const dialect of ['llamacpp', 'together'] as const)
-      expect(baselines.get(dialect)!.ids).toEqual(vllm.ids);
+    expect(LIVE_IDS).toEqual(['vllm', 'sglang', 'llamacpp', 'together']);
+    for (const dialect of LIVE_IDS) expect(baselines.get(dialect)!.ids).toEqual(vllm.ids);
     for (const dialect of DIALECTS) expect(baselines.get(dialect)!.text).toBe(vllm.text);
-    for (const dialect of ['openai', 'openrouter', 'sglang'] as const) {
+    for (const dialect of DIALECTS.filter((d) => !LIVE_IDS.includes(d))) {
       expect(baselines.get(dialect)!.ids.every((id) => id === undefined)).toBe(true);
     }
   });

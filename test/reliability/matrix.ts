@@ -4,11 +4,19 @@
  * it (and checked against it), so the published guarantees are what is tested.
  */
 
+import { wireFactsFor } from '../../src/dialects/wire-facts.js';
+
 export const DIALECTS = ['vllm', 'sglang', 'llamacpp', 'openai', 'openrouter', 'together'] as const;
 export type MatrixDialect = (typeof DIALECTS)[number];
 
-/** Dialects whose ids stream live, so a broken stream can be continued exactly. */
-const LIVE_IDS: readonly MatrixDialect[] = ['vllm', 'llamacpp', 'together'];
+/**
+ * Dialects whose completion ids stream live and resume exactly, as the wire-facts table
+ * says, so a broken stream can be continued exactly.
+ */
+export const LIVE_IDS: readonly MatrixDialect[] = DIALECTS.filter((dialect) => {
+  const { completions } = wireFactsFor(dialect);
+  return completions.ids.delivery === 'live' && completions.resume;
+});
 
 export const MAX_TOKENS = 16;
 export const PROMPT = [1, 2, 3];
