@@ -7,7 +7,13 @@ import { makeLog, stderrLogger } from './diagnostics/logger.js';
 import { scrub, scrubError, secretForms } from './diagnostics/redact.js';
 import type { Dialect, WireRequest } from './dialects/dialect.js';
 import { detectDialect, dialectByName, dialectFromUrl } from './dialects/index.js';
-import { describeRequest, InvalidOptionError, TokenwireError, UnsupportedError } from './errors.js';
+import {
+  AbortError,
+  describeRequest,
+  InvalidOptionError,
+  TokenwireError,
+  UnsupportedError,
+} from './errors.js';
 import { type EndpointOption, resolveEndpoints, resolveRouting } from './fleet/endpoint-options.js';
 import type { EndpointSnapshot } from './fleet/endpoint-state.js';
 import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
@@ -87,6 +93,10 @@ export class Client {
   /** OpenTelemetry, when it can be on (the API installed, not turned off). */
   private readonly telemetry: Telemetry | undefined;
   private closed = false;
+  /** The lifetime of the work streams share (dialect detection): ended by close(). */
+  private readonly lifetime = new AbortController();
+  /** Streams not yet ended, so that close() can end them (sleeping before a retry included). */
+  private readonly liveStreams = new Set<{ abort(reason?: unknown): void }>();
 
   constructor(options: ClientOptions = {}) {
     this.rawOptions = options;
@@ -135,7 +145,7 @@ export class Client {
 
   /** The dialect in use (detecting it on first call when `auto`); of the first endpoint that can take a request. */
   async dialect(): Promise<DialectName> {
-    return (await this.fleet.primary().dialect((e, s) => this.detect(e, s))).name;
+    return (await this.primaryDialect(undefined)).name;
   }
 
   /**
@@ -208,10 +218,15 @@ export class Client {
     }));
   }
 
-  /** Closes the connection pool. Streams in flight are ended. */
+  /**
+   * Closes the connection pool. Unfinished streams end at once with `aborted` (those in
+   * flight, waiting for the dialect, or sleeping before a retry); no timer of theirs is left.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.lifetime.abort(new Error('the client was closed'));
+    for (const stream of [...this.liveStreams]) stream.abort('the client was closed');
     await this.agent.destroy();
   }
 
@@ -228,7 +243,8 @@ export class Client {
       log: this.log,
       secrets: this.secrets,
       fleet: this.fleet,
-      detect: (endpoint, signal) => this.detect(endpoint, signal),
+      detect: (endpoint) => this.detect(endpoint, this.lifetime.signal),
+      liveStreams: this.liveStreams,
       version: VERSION,
     };
   }
@@ -242,8 +258,12 @@ export class Client {
     if (this.closed) throw new InvalidOptionError('this client is closed: create a new Client');
   }
 
+  /** The first endpoint's dialect; a caller's signal stops its wait, not the shared detection. */
   private primaryDialect(signal: AbortSignal | undefined): Promise<Dialect> {
-    return this.fleet.primary().dialect((e, s) => this.detect(e, s), signal);
+    return untilAborted(
+      this.fleet.primary().dialect((endpoint) => this.detect(endpoint, this.lifetime.signal)),
+      signal,
+    );
   }
 
   private async detect(endpoint: FleetEndpoint, signal: AbortSignal | undefined): Promise<Dialect> {
@@ -358,4 +378,29 @@ export class Client {
       { code: 'unsupported', phase: 'setup', url: this.options.rootUrl },
     );
   }
+}
+
+/** `promise`, or an `aborted` error as soon as `signal` aborts (the work behind it goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  const aborted = (): AbortError =>
+    new AbortError(
+      `aborted by the caller${signal.reason instanceof Error ? `: ${signal.reason.message}` : ''}`,
+      { code: 'aborted', phase: 'setup', cause: signal.reason },
+    );
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -15,9 +15,12 @@ export interface TimeoutOptions {
   connectMs?: number;
   /** From sending the request to the response head. Default 60 000. */
   headersMs?: number;
-  /** From the start of an attempt to its first token. Default 120 000. */
+  /** From the start of an attempt to its first content (token, text, tool-call or reasoning delta). Default 120 000. */
   firstTokenMs?: number;
-  /** Longest time without data (keepalive comments aside) once tokens flow. Default 60 000. */
+  /**
+   * Longest time without content once tokens flow: keepalive comments, `choices: []`
+   * heartbeats and empty deltas do not count. Default 60 000.
+   */
   idleMs?: number;
   /** The whole call, across retries and resumes. Default 600 000. */
   totalMs?: number;

@@ -15,6 +15,12 @@ export interface RetryDecision {
   resume: boolean;
   /** Why, in a few words (for logs and fixtures). */
   reason: string;
+  /**
+   * Why a retry the caller would expect was not made, for the error message: the server
+   * asked for a wait that is not made (past maxDelayMs or the deadline), or the backoff
+   * would pass the deadline.
+   */
+  note?: string;
 }
 
 export interface RetryInput {
@@ -26,9 +32,13 @@ export interface RetryInput {
   /** Whether a continuation request is possible (id prompt or server-given prompt ids, exact ids). */
   canResume: boolean;
   policy: Required<RetryOptions>;
-  /** Current time and the absolute deadline (ms, same clock); `Infinity` for none. */
+  /** Current time and the absolute deadline (ms, same monotonic clock); `Infinity` for none. */
   nowMs: number;
   deadlineMs: number;
+  /** The wall clock (`Date.now()`), against which a `Retry-After` HTTP date is read. */
+  wallClockMs: number;
+  /** `timeouts.totalMs`, for messages (0: none). */
+  totalMs?: number;
   /** Source of jitter in [0, 1). */
   random: () => number;
   /**
@@ -59,9 +69,13 @@ export function isResumable(error: TokenwireError): boolean {
 
 /**
  * Parses `retry-after-ms`, then `retry-after` (seconds or an HTTP date), into a delay.
- * Returns undefined when the server gave none or it does not parse.
+ * An HTTP date is a wall-clock time: `wallClockMs` is `Date.now()` (never a monotonic
+ * clock's reading). Returns undefined when the server gave none or it does not parse.
  */
-export function retryAfterMs(headers: Record<string, string> | undefined, nowMs: number): number | undefined {
+export function retryAfterMs(
+  headers: Record<string, string> | undefined,
+  wallClockMs: number,
+): number | undefined {
   if (!headers) return undefined;
   const ms = headers['retry-after-ms'];
   if (ms !== undefined) {
@@ -73,7 +87,13 @@ export function retryAfterMs(headers: Record<string, string> | undefined, nowMs:
   if (/^\s*\d+(\.\d+)?\s*$/.test(after)) return Number(after) * 1000;
   const date = Date.parse(after);
   if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
+  return Math.max(0, date - wallClockMs);
+}
+
+/** A wait as people read it: "120 s", "1.5 s", "250 ms". */
+function seconds(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 /** Exponential backoff with full jitter: uniform in [cap/2, cap], cap = min(max, base·2^(n−1)). */
@@ -120,14 +140,26 @@ export function decideRetry(input: RetryInput): RetryDecision {
     };
   }
   let delayMs = backoffMs(attempts, policy.baseDelayMs, policy.maxDelayMs, input.random);
-  const serverDelay = retryAfterMs(error.headers, input.nowMs);
+  const serverDelay = retryAfterMs(error.headers, input.wallClockMs);
+  const deadline = input.totalMs
+    ? `the total deadline (timeouts.totalMs ${input.totalMs})`
+    : 'the total deadline';
   if (serverDelay !== undefined) {
+    const asked = `the server asked to retry after ${seconds(serverDelay)}`;
     if (serverDelay > policy.maxDelayMs) {
-      return no(`server asked to wait ${serverDelay} ms, more than retry.maxDelayMs ${policy.maxDelayMs}`);
+      const note = `${asked}, more than maxDelayMs ${policy.maxDelayMs}`;
+      return { ...no(note), note };
+    }
+    if (input.nowMs + serverDelay >= input.deadlineMs) {
+      const note = `${asked}, past ${deadline}`;
+      return { ...no(note), note };
     }
     delayMs = serverDelay;
   }
-  if (input.nowMs + delayMs >= input.deadlineMs) return no('waiting would pass the total deadline');
+  if (input.nowMs + delayMs >= input.deadlineMs) {
+    const note = `waiting ${seconds(delayMs)} before the next attempt would pass ${deadline}`;
+    return { ...no(note), note };
+  }
   return {
     retry: true,
     delayMs,

@@ -186,15 +186,17 @@ function onData(host: AttemptHost, attempt: Attempt, chunk: Buffer): void {
     return;
   }
   const parser = attempt.parser!;
-  const linesBefore = parser.nonCommentLines;
   try {
     parser.push(chunk);
   } catch (error) {
     host.failAttempt(attempt, streamError(attempt, error, host.received.events()));
     return;
   }
-  // The idle clock counts data arriving, however slowly, but not keepalive comments.
-  if (parser.nonCommentLines !== linesBefore || parser.pendingLineIsField) attempt.lastDataAt = t;
+  // The idle clock is reset by content (a token, text, a tool-call or reasoning delta: see
+  // StreamSink.markActivity), not by keepalive comments, `choices: []` heartbeats or empty
+  // deltas; but the bytes of an event still arriving count, so that a long event that trickles
+  // in is not cut off (its length is bounded by maxLineBytes).
+  if (parser.pendingLineIsField) attempt.lastDataAt = t;
 }
 
 function onEnd(host: AttemptHost, attempt: Attempt): void {

@@ -9,7 +9,7 @@ import { CAPTURE_FORMAT, type CapturedAttempt } from '../diagnostics/capture.js'
 import { defaultCaptureDir, saveFixture } from '../diagnostics/fixture-store.js';
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
 import { dialectByName } from '../dialects/index.js';
-import { AbortError, describeRequest, TokenwireError } from '../errors.js';
+import { AbortError, describeRequest, TimeoutError, TokenwireError } from '../errors.js';
 import type { FleetEndpoint } from '../fleet/fleet.js';
 import { decideRetry, isResumable, type RetryDecision } from '../retry/policy.js';
 import { sendRequest } from '../transport/dispatch.js';
@@ -47,6 +47,12 @@ export function remainingTokens(maxTokens: number, received: number): number {
   return remaining;
 }
 
+/** The failure, its message saying why it was not retried where the caller would expect it. */
+function withNote(failure: TokenwireError, decision: RetryDecision): TokenwireError {
+  if (decision.note !== undefined) failure.message = `${failure.message} (not retried: ${decision.note})`;
+  return failure;
+}
+
 export abstract class BaseStream<E, R> extends StreamSink<E, R> implements RouteHints {
   /** Where each attempt goes (the client's fleet; a fleet of one for a single baseUrl). */
   private readonly route: StreamRoute;
@@ -54,8 +60,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   protected routeModel: string | undefined;
   /** An explicit session / affinity key of the request (RouteHints). */
   readonly affinityKey: string | undefined;
-  /** Stops a dialect detection this stream waits for (made only when there is one). */
-  private detectAbort: AbortController | undefined;
+  /** Stops this stream's wait for a dialect detection (set only while it waits). */
+  private stopWaiting: ((error: TokenwireError) => void) | undefined;
   private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   private readonly capturedAttempts: CapturedAttempt[] = [];
   /** The request's `maxTokens`, if any. */
@@ -84,6 +90,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     this.affinityKey = affinityKey;
     this.route = new StreamRoute(ctx.fleet, this);
     this.maxTokens = expectedTokens;
+    ctx.liveStreams.add(this);
     // Start at once: connecting overlaps with whatever the caller does before iterating.
     queueMicrotask(() => {
       this.run().catch((error) => this.fail(this.asTokenwireError(error)));
@@ -115,10 +122,11 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       let dialect = endpoint.knownDialect;
       if (dialect === undefined) {
         try {
-          this.detectAbort ??= new AbortController();
-          dialect = await endpoint.dialect(this.ctx.detect, this.detectAbort.signal);
-        } catch (error) {
+          dialect = await this.waitForDialect(endpoint);
+        } catch (caught) {
           if (this.finished) return;
+          // This stream's own clock ran out while the detection went on: its clock's error.
+          const error = now() >= this.deadline ? this.detectionTimeout(endpoint) : caught;
           // The endpoint could not be asked what it is: judged like a failed attempt. The
           // detection's error is shared by every stream waiting for it: copied, with the
           // endpoint this stream was called for named.
@@ -126,7 +134,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
           this.route.release(undefined, failure);
           const decision = this.retryDecision(failure, ++detections, false, this.route.elsewhere());
           if (!decision.retry) {
-            await this.failWithCapture(failure, decision.reason);
+            await this.failWithCapture(withNote(failure, decision), decision.reason);
             return;
           }
           this.ctx.log({
@@ -190,7 +198,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
         };
       }
       if (!decision.retry) {
-        await this.failWithCapture(failure, decision.reason);
+        await this.failWithCapture(withNote(failure, decision), decision.reason);
         return;
       }
       this.ctx.log({
@@ -239,6 +247,53 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       const wakeAt = Math.min(this.route.nextAvailableAt(), limit, t + MAX_ENDPOINT_WAIT_MS);
       await this.sleep(Math.max(1, wakeAt - t), this.route.changed());
     }
+  }
+
+  /**
+   * An endpoint's shared dialect detection, waited for under this stream's own clock and
+   * abort: giving up here leaves the detection running for the other streams.
+   */
+  private waitForDialect(endpoint: FleetEndpoint): Promise<Dialect> {
+    return new Promise<Dialect>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.stopWaiting = undefined;
+      };
+      this.stopWaiting = (error) => {
+        settle();
+        reject(error);
+      };
+      if (this.deadline !== Number.POSITIVE_INFINITY) {
+        timer = setTimeout(
+          () => {
+            settle();
+            reject(this.detectionTimeout(endpoint));
+          },
+          Math.max(0, this.deadline - now()),
+        );
+      }
+      endpoint.dialect(this.ctx.detect).then(
+        (dialect) => {
+          settle();
+          resolve(dialect);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** The total clock ran out while the stream waited for the dialect detection. */
+  private detectionTimeout(endpoint: FleetEndpoint): TimeoutError {
+    const { totalMs } = this.ctx.options.timeouts;
+    const url = endpoint.url('/v1/models').href;
+    return new TimeoutError(
+      `total_timeout: the call took more than ${totalMs} ms, waiting for the server type to be detected${describeRequest('GET', url)}`,
+      { code: 'total_timeout', phase: 'setup', retryable: false, url, method: 'GET' },
+    );
   }
 
   /**
@@ -303,6 +358,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       policy: this.ctx.options.retry,
       nowMs: now(),
       deadlineMs: this.deadline,
+      wallClockMs: Date.now(),
+      totalMs: this.ctx.options.timeouts.totalMs,
       random: Math.random,
     });
   }
@@ -476,7 +533,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
 
   /** Stops whatever is in flight (request or backoff sleep) with `error`. */
   private interrupt(error: TokenwireError): void {
-    this.detectAbort?.abort(error);
+    this.stopWaiting?.(error);
     const attempt = this.attempt;
     if (attempt && !attempt.settled) {
       this.failAttempt(attempt, error);
@@ -492,6 +549,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   }
 
   private cleanup(): void {
+    this.ctx.liveStreams.delete(this);
     // The endpoint is told how its attempt ended even when the stream ends from outside (abort).
     this.route.release(this.attempt, this.attempt?.failure);
     this.watchdog.clear();

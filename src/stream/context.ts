@@ -12,7 +12,13 @@ export interface StreamContext {
   secrets: readonly (string | undefined)[];
   /** The client's endpoints and the router among them (one endpoint for a single baseUrl). */
   fleet: Fleet;
-  /** Detects an endpoint's dialect (`GET /v1/models`), for endpoints whose dialect is `auto`. */
-  detect(endpoint: FleetEndpoint, signal?: AbortSignal): Promise<Dialect>;
+  /**
+   * Detects an endpoint's dialect (`GET /v1/models`), for endpoints whose dialect is `auto`.
+   * The detection runs under the client's lifetime, not a caller's: a waiting stream that
+   * gives up (abort, its own deadline) does not stop it for the others.
+   */
+  detect(endpoint: FleetEndpoint): Promise<Dialect>;
+  /** The client's unfinished streams, which close() ends (a stream removes itself when it ends). */
+  liveStreams: Set<{ abort(reason?: unknown): void }>;
   version: string;
 }

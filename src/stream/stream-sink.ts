@@ -156,10 +156,12 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
 
   /**
    * Output arrived (a token, or a chat reasoning or tool-call delta): the first one of an
-   * attempt stops its first-token clock and starts the idle one.
+   * attempt stops its first-token clock and starts the idle one; each resets the idle clock
+   * (to the arrival of the chunk that carried it: no clock read per token).
    */
   protected markActivity(): Attempt {
     const attempt = this.attempt!;
+    attempt.lastDataAt = attempt.lastChunkAt;
     if (attempt.firstTokenAt === undefined) {
       const t = now();
       attempt.firstTokenAt = t;

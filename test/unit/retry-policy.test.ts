@@ -18,8 +18,10 @@ function input(
     tokensReceived: 0,
     canResume: true,
     policy: { ...DEFAULT_RETRY },
-    nowMs: 1_000,
+    // As production: the monotonic clock for waits, the wall clock for HTTP dates.
+    nowMs: performance.now(),
     deadlineMs: Number.POSITIVE_INFINITY,
+    wallClockMs: Date.now(),
     random: () => 0.5,
     ...rest,
   };
@@ -71,15 +73,25 @@ describe('decideRetry', () => {
       decideRetry(input({ code: 'http_error', status: 429, headers: { 'retry-after-ms': '150' } })).delayMs,
     ).toBe(150);
     const date = new Date(Date.now() + 5000).toUTCString();
-    const delay = retryAfterMs({ 'retry-after': date }, Date.now());
-    expect(delay).toBeGreaterThan(3000);
-    expect(delay).toBeLessThanOrEqual(5000);
+    const delay = decideRetry(input({ code: 'http_error', status: 503, headers: { 'retry-after': date } }));
+    expect(delay.retry).toBe(true);
+    expect(delay.delayMs).toBeGreaterThan(3000);
+    expect(delay.delayMs).toBeLessThanOrEqual(5000);
+    expect(retryAfterMs({ 'retry-after': date }, Date.now())).toBeLessThanOrEqual(5000);
   });
 
   it('fails now when waiting would pass the deadline', () => {
-    const decision = decideRetry(input({ headers: { 'retry-after': '5' }, nowMs: 0, deadlineMs: 4000 }));
+    const decision = decideRetry(
+      input({ headers: { 'retry-after': '5' }, nowMs: 0, deadlineMs: 4000, totalMs: 4000 }),
+    );
     expect(decision.retry).toBe(false);
-    expect(decision.reason).toContain('deadline');
+    expect(decision.note).toBe(
+      'the server asked to retry after 5 s, past the total deadline (timeouts.totalMs 4000)',
+    );
+    const backoff = decideRetry(
+      input({ nowMs: 0, deadlineMs: 100, policy: { ...DEFAULT_RETRY, baseDelayMs: 400 } }),
+    );
+    expect(backoff.note).toContain('would pass the total deadline');
   });
 
   it('follows x-should-retry both ways', () => {
@@ -113,6 +125,7 @@ describe('decideRetry', () => {
   it('refuses a server delay above maxDelayMs', () => {
     const decision = decideRetry(input({ headers: { 'retry-after': '120' } }));
     expect(decision.retry).toBe(false);
+    expect(decision.note).toBe('the server asked to retry after 120 s, more than maxDelayMs 30000');
   });
 });
 
