@@ -3,6 +3,7 @@
  * entry points (streams, tokenize/detokenize, models).
  */
 import { type Agent, request as undiciRequest } from 'undici';
+import { captureJsonFailure } from './diagnostics/json-capture.js';
 import { makeLog, stderrLogger } from './diagnostics/logger.js';
 import { scrub, scrubError, secretForms } from './diagnostics/redact.js';
 import type { Dialect, WireRequest } from './dialects/dialect.js';
@@ -270,7 +271,7 @@ export class Client {
     let name = dialectFromUrl(endpoint.rootUrl);
     if (name === undefined) {
       try {
-        const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, signal, endpoint);
+        const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, signal, endpoint, false);
         name = detectDialect(json.body, json.headers);
       } catch (error) {
         // No models endpoint: not fatal, the generic dialect still works. Network failures are.
@@ -288,19 +289,44 @@ export class Client {
     return dialect;
   }
 
-  /** One JSON request; its errors never show a secret the server echoed (scrubbed before any cut). */
+  /**
+   * One JSON request; its errors never show a secret the server echoed (scrubbed before
+   * any cut), and a failure is saved as a fixture unless `capture` is false (dialect
+   * detection: the stream that waited for it saves its own).
+   */
   private async requestJson(
     method: 'GET' | 'POST',
     wire: WireRequest,
     signal: AbortSignal | undefined,
     endpoint: FleetEndpoint = this.fleet.primary(),
+    capture = true,
   ): Promise<{ body: unknown; text: string; headers: Record<string, string>; url: string }> {
+    const startedAt = { iso: new Date().toISOString(), ms: performance.now() };
     try {
       return await this.requestJsonOnce(method, wire, signal, endpoint.options);
     } catch (error) {
       if (!(error instanceof TokenwireError)) throw error;
       const failure = await withSchemeHint(error);
       scrubError(failure, this.secrets);
+      const dir = this.options.failedRequestsDir;
+      if (capture && dir !== false && failure.code !== 'aborted') {
+        await captureJsonFailure(
+          {
+            method,
+            url: endpoint.rootUrl + wire.path,
+            headers: requestHeaders(endpoint.options, 'application/json', method === 'POST', VERSION),
+            body: method === 'POST' ? wire.body : undefined,
+            dialect: endpoint.knownDialect?.name ?? 'unknown',
+            startedAt,
+            error: failure,
+          },
+          dir,
+          this.options.failedRequestsRetention,
+          this.secrets,
+          VERSION,
+          this.log,
+        );
+      }
       throw failure;
     }
   }

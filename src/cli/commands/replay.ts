@@ -39,7 +39,18 @@ Examples:
   tokenwire replay ~/.local/state/tokenwire/failed-requests/2025-01-01T00-00-00-000Z-idle_timeout-1a2b3c4d.json --show
   tokenwire replay FILE --base-url http://127.0.0.1:8001 --idle-timeout 5000`;
 
-const ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/completions', '/completion'];
+const ENDPOINTS = [
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/completions',
+  '/completion',
+  // JSON calls (models, tokenize, detokenize).
+  '/v1/models',
+  '/v1/tokenize',
+  '/v1/detokenize',
+  '/tokenize',
+  '/detokenize',
+];
 /** Headers the library sets itself on every request. */
 const LIBRARY_HEADERS = new Set([
   'content-type',
@@ -83,6 +94,19 @@ function startReplay(client: Client, fixture: FailedRequestFixture, endpoint: st
   return client.streamCompletion({ prompt: prompt as number[] | string, native, extraBody: body });
 }
 
+/** Re-sends a captured JSON call through the library; what it got, in a few words. */
+async function replayJson(client: Client, fixture: FailedRequestFixture, endpoint: string): Promise<string> {
+  const body = (fixture.attempts[0].request.body ?? {}) as Record<string, unknown>;
+  if (endpoint === '/v1/models') return `${(await client.models()).length} models`;
+  if (endpoint.endsWith('/detokenize')) {
+    if (!Array.isArray(body.tokens)) throw new UsageError('the captured detokenize body has no "tokens"');
+    return `${JSON.stringify(await client.detokenize(body.tokens as number[]))}`;
+  }
+  const text = body.prompt ?? body.content;
+  if (typeof text !== 'string') throw new UsageError('the captured tokenize body has no text');
+  return `${(await client.tokenize(text)).length} ids`;
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
@@ -115,6 +139,11 @@ async function run(argv: string[]): Promise<number> {
   process.stderr.write(`${PREFIX} replay: ${request.method} ${target} (captured: ${before})\n`);
   let tokens = 0;
   try {
+    if (fixture.kind === 'json') {
+      const got = await replayJson(client, fixture, endpoint);
+      process.stderr.write(`${PREFIX} replay: now succeeds: ${got} (captured: ${before})\n`);
+      return EXIT.ok;
+    }
     const stream = startReplay(client, fixture, endpoint);
     for await (const event of stream) {
       if (event.type === 'token' || event.type === 'text') {
