@@ -15,7 +15,9 @@ import {
   redactedHeaders,
   requestKnobs,
 } from './incoming.js';
+import { llamaBuild } from './llamacpp-builds.js';
 import { answerBeforeBody, sendBody } from './plain-response.js';
+import { B4748 } from './refusals.js';
 import {
   DIALECTS,
   type Endpoint,
@@ -27,6 +29,7 @@ import {
 import { type ResponseLog, respond } from './responder.js';
 import type { SimReport, SimRequestRecord, SimulatorOptions } from './server.js';
 import { routeUtility } from './utility-routes.js';
+import { resolveWire, SIM_WIRES } from './versions.js';
 import { ResponseClosed, sleep } from './wire.js';
 import { LlamaCppEncoder } from './wire-llamacpp.js';
 import { OpenAiLikeEncoder } from './wire-openai.js';
@@ -45,7 +48,8 @@ const FAULTABLE_UTILITY = /^(\/v1)?\/(tokenize|detokenize)$/;
 export interface SimState {
   readonly options: SimulatorOptions;
   readonly serverFaults: FaultSpec[];
-  readonly defaultDialect: SimDialect;
+  /** The default dialect: a plain name or a version label (`llamacpp@2026`). */
+  readonly defaultDialect: string;
   readonly baseSeed: number;
   readonly model: string;
   /** The model's context length (`maxModelLen`). */
@@ -84,7 +88,8 @@ export async function handleRequest(
   state.seq += 1;
   const seq = state.seq;
   const requestedDialect = headerValue(req, 'x-sim-dialect');
-  const dialect = (requestedDialect ?? state.defaultDialect) as SimDialect;
+  const wire = resolveWire(requestedDialect ?? state.defaultDialect);
+  const dialect: SimDialect = wire?.base ?? 'vllm';
   const record: SimRequestRecord = {
     seq,
     method: req.method ?? 'GET',
@@ -93,6 +98,7 @@ export async function handleRequest(
     headers: redactedHeaders(req),
     body: undefined,
     dialect,
+    version: wire?.label ?? String(requestedDialect),
     faults: [],
     tokensSent: 0,
     outcome: 'complete',
@@ -126,11 +132,16 @@ export async function handleRequest(
     }
     abort.abort();
   });
-  const fail = (status: number, message: string, param: string | null = null): void => {
-    const reply = errorReply(DIALECTS.includes(dialect) ? dialect : 'vllm', status, message, param);
+  const fail = (
+    status: number,
+    message: string,
+    param: string | null = null,
+    errorWire?: SimHttpError['wire'],
+  ): void => {
+    const reply = errorReply(dialect, status, message, param, errorWire);
     if (!res.headersSent) {
       res.writeHead(reply.status, {
-        ...(DIALECTS.includes(dialect) ? dialectHeaders(dialect, req, seq, state.baseSeed) : {}),
+        ...(wire ? dialectHeaders(dialect, req, seq, state.baseSeed) : {}),
         'content-type': reply.contentType,
         'content-length': Buffer.byteLength(reply.body),
       });
@@ -139,8 +150,8 @@ export async function handleRequest(
     record.outcome = 'error';
   };
 
-  if (!DIALECTS.includes(dialect)) {
-    fail(400, `x-sim-dialect: unknown dialect '${requestedDialect}' (known: ${DIALECTS.join(', ')})`);
+  if (wire === undefined) {
+    fail(400, `x-sim-dialect: unknown dialect '${requestedDialect}' (known: ${SIM_WIRES.join(', ')})`);
     return;
   }
   const headers = dialectHeaders(dialect, req, record.seq, state.baseSeed);
@@ -165,8 +176,18 @@ export async function handleRequest(
   const native = dialect === 'llamacpp' && LLAMACPP_NATIVE.has(path);
   const endpoint: Endpoint | undefined = native ? 'native' : GENERATION_ROUTES[path];
   if (endpoint === undefined) {
-    const reply = routeUtility(dialect, record.method, path, body, state.model, state.maxModelLen);
-    const replyOrNotFound = reply ?? notFoundReply(dialect, record.method, path);
+    const build = llamaBuild(wire.facts ?? B4748);
+    const reply = routeUtility(
+      dialect,
+      record.method,
+      path,
+      body,
+      state.model,
+      state.maxModelLen,
+      build.fingerprint,
+    );
+    const messageFirst = dialect === 'llamacpp' && build.notFoundMessageFirst;
+    const replyOrNotFound = reply ?? notFoundReply(dialect, record.method, path, messageFirst);
     if (!reply) record.outcome = 'error';
     let plan: FaultPlan | undefined;
     if (reply && record.method === 'POST' && FAULTABLE_UTILITY.test(path)) {
@@ -225,12 +246,21 @@ export async function handleRequest(
   let gen: GenRequest;
   try {
     gen = readGenRequest(
-      { dialect, endpoint, model: state.model, maxModelLen: state.maxModelLen, ...knobs, seq: record.seq },
+      {
+        dialect,
+        facts: wire.facts,
+        endpoint,
+        model: state.model,
+        maxModelLen: state.maxModelLen,
+        priorityScheduling: state.options.priorityScheduling === true,
+        ...knobs,
+        seq: record.seq,
+      },
       body as Record<string, unknown>,
     );
   } catch (error) {
     if (!(error instanceof SimHttpError)) throw error;
-    fail(error.status, error.message, error.param);
+    fail(error.status, error.message, error.param, error.wire);
     return;
   }
   const replica = state.options.replica;
@@ -291,5 +321,5 @@ function failFirstOf(state: SimState): (key: string, count: number) => boolean {
 /** The line `log` receives for a finished request. */
 export function formatLogLine(record: SimRequestRecord): string {
   const faults = record.faults.length > 0 ? ` faults=${record.faults.join(',')}` : '';
-  return `sim #${record.seq} ${record.method} ${record.path} dialect=${record.dialect} tokens=${record.tokensSent} outcome=${record.outcome}${faults}`;
+  return `sim #${record.seq} ${record.method} ${record.path} dialect=${record.version ?? record.dialect} tokens=${record.tokensSent} outcome=${record.outcome}${faults}`;
 }

@@ -49,6 +49,8 @@ export function errorReply(
   status: number,
   message: string,
   param: string | null = null,
+  /** llama.cpp: the error's own type and extra fields (`exceed_context_size_error`, `n_ctx`…). */
+  wire?: { type: string; extra: Record<string, unknown> },
 ): ErrorReply {
   const jsonType = 'application/json';
   if (status === 502 || status === 504) return { status, contentType: 'text/html', body: proxyHtml(status) };
@@ -68,7 +70,9 @@ export function errorReply(
       return {
         status,
         contentType: 'application/json; charset=utf-8',
-        body: JSON.stringify({ error: { code: status, message, type: openAiType } }),
+        body: JSON.stringify({
+          error: { code: status, message, type: wire?.type ?? openAiType, ...wire?.extra },
+        }),
       };
     case 'openai':
       body = { error: { message, type: openAiType, param, code: OPENAI_CODES[status] ?? null } };
@@ -83,10 +87,19 @@ export function errorReply(
   return { status, contentType: jsonType, body: JSON.stringify(body) };
 }
 
-/** The reply for an unknown path. */
-export function notFoundReply(dialect: SimDialect, method: string, path: string): ErrorReply {
+/** The reply for an unknown path (`messageFirst`: llama.cpp 2026's key order). */
+export function notFoundReply(
+  dialect: SimDialect,
+  method: string,
+  path: string,
+  messageFirst = false,
+): ErrorReply {
   if (dialect === 'vllm' || dialect === 'sglang') {
     return { status: 404, contentType: 'application/json', body: '{"detail":"Not Found"}' };
+  }
+  if (dialect === 'llamacpp' && messageFirst) {
+    const body = JSON.stringify({ error: { message: 'File Not Found', type: 'not_found_error', code: 404 } });
+    return { status: 404, contentType: 'application/json; charset=utf-8', body };
   }
   if (dialect === 'llamacpp') return errorReply('llamacpp', 404, 'File Not Found');
   return errorReply(dialect, 404, `Invalid URL (${method} ${path})`);

@@ -14,3 +14,4 @@ export type { Outcome as SimOutcome } from './responder.js';
 export type { SimReport, SimRequestRecord, Simulator, SimulatorOptions } from './server.js';
 export { startSimulator } from './server.js';
 export { detokenize, tokenize } from './tokenizer.js';
+export { SIM_VERSIONS, SIM_WIRES } from './versions.js';

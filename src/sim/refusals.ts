@@ -3,7 +3,32 @@
  * check cites where the server does it; the handler renders the SimHttpError in
  * the dialect's error shape (http-errors.ts).
  */
+import { type WireFacts, wireFactsByLabel } from '../dialects/wire-facts.js';
+import { llamaBuild } from './llamacpp-builds.js';
 import { type RequestContext, SimHttpError } from './request.js';
+
+/** The plain llama.cpp wire's row. */
+export const B4748 = wireFactsByLabel('llamacpp@b4748') as WireFacts;
+
+/**
+ * llama.cpp 2026 answers a prompt that does not fit the context (n_ctx: the
+ * simulator's maxModelLen) with HTTP 400 `exceed_context_size_error` naming both
+ * counts, streaming or not (its row's httpErrors, from
+ * llamacpp-2026/examples/50_c64_v1cmpl_stream_longprompt.txt; a prompt exactly
+ * as long as the context is taken as not fitting, which the recordings do not
+ * show). b4748 shifts the context instead, so nothing is refused there.
+ */
+export function checkLlamaContext(ctx: RequestContext, promptTokens: number): void {
+  const build = llamaBuild(ctx.facts ?? B4748);
+  if (build.contextError === undefined || promptTokens < ctx.maxModelLen) return;
+  throw new SimHttpError(
+    400,
+    `request (${promptTokens} tokens) exceeds the available context size (${ctx.maxModelLen} tokens), try increasing it`,
+    undefined,
+    null,
+    { type: build.contextError.type, extra: { n_prompt_tokens: promptTokens, n_ctx: ctx.maxModelLen } },
+  );
+}
 
 /**
  * vLLM's `OpenAIServing._check_model` (vllm/entrypoints/openai/engine/serving.py
@@ -43,5 +68,38 @@ export function checkContext(ctx: RequestContext, promptTokens: number, maxToken
       'BadRequestError',
       'max_tokens',
     );
+  }
+}
+
+/** A request value that sets a field: not absent, null, false, 0 or ''. */
+function isSet(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== false && value !== 0 && value !== '';
+}
+
+/**
+ * The refusals of the emulated version, as its wire-facts row lists them
+ * (`refusals`: endpoint, the body fields that trigger it, status, message): SGLang's
+ * 400 for `return_token_ids` on a streamed chat, vLLM's 400 for a non-zero
+ * `priority` without `--scheduling-policy priority` (the `priorityScheduling`
+ * option lifts it). A trigger that says `stream: true` applies to streams only;
+ * the message names the value sent where the row's example names its own.
+ */
+export function checkRefusals(ctx: RequestContext, body: Record<string, unknown>): void {
+  const facts = ctx.facts;
+  if (facts === undefined || ctx.endpoint === 'native') return;
+  for (const refusal of facts.refusals) {
+    if (refusal.endpoint !== 'both' && refusal.endpoint !== ctx.endpoint) continue;
+    if (/stream: true/.test(refusal.trigger) && body.stream !== true) continue;
+    const fields = Object.keys(refusal.body);
+    if (!fields.every((field) => isSet(body[field]))) continue;
+    if (fields.includes(facts.priority.field ?? '\0') && ctx.priorityScheduling) continue;
+    let message = refusal.message;
+    for (const field of fields) {
+      message = message.replace(
+        `${field} ${JSON.stringify(refusal.body[field])}`,
+        `${field} ${JSON.stringify(body[field])}`,
+      );
+    }
+    throw new SimHttpError(refusal.status, message);
   }
 }

@@ -5,8 +5,10 @@
  * `SimHttpError`, which the server renders in the dialect's error shape.
  */
 import { createHash } from 'node:crypto';
+import type { WireFacts } from '../dialects/wire-facts.js';
 import { type FinishReason, Generation } from './generation.js';
-import { checkContext, checkModel } from './refusals.js';
+import { llamaBuild } from './llamacpp-builds.js';
+import { B4748, checkContext, checkLlamaContext, checkModel, checkRefusals } from './refusals.js';
 import { isVocabId, tokenize } from './tokenizer.js';
 import { BOS_ID } from './vocab.js';
 
@@ -33,6 +35,8 @@ export class SimHttpError extends Error {
     message: string,
     readonly type: string = status >= 500 ? 'server_error' : 'invalid_request_error',
     readonly param: string | null = null,
+    /** The error's own `type` and extra fields where the server's differ from its usual shape (llama.cpp). */
+    readonly wire?: { type: string; extra: Record<string, unknown> },
   ) {
     super(message);
   }
@@ -40,6 +44,8 @@ export class SimHttpError extends Error {
 
 export interface GenRequest {
   dialect: SimDialect;
+  /** The wire-facts row being emulated (versions.ts); undefined for a plain dialect name. */
+  facts?: WireFacts;
   endpoint: Endpoint;
   stream: boolean;
   model: string;
@@ -76,6 +82,10 @@ export function finishOf(req: GenRequest): FinishReason {
 
 export interface RequestContext {
   dialect: SimDialect;
+  /** The wire-facts row being emulated (versions.ts); undefined for a plain dialect name. */
+  facts?: WireFacts;
+  /** vLLM `--scheduling-policy priority`: non-zero priorities are served. */
+  priorityScheduling?: boolean;
   endpoint: Endpoint;
   model: string;
   seed: number;
@@ -122,8 +132,11 @@ function promptIds(ctx: RequestContext, body: Record<string, unknown>): number[]
   const key = ctx.endpoint === 'native' && body.prompt === undefined ? 'content' : 'prompt';
   let prompt = body[key];
   if (prompt === undefined || prompt === null) {
-    // llama.cpp answers a missing prompt with 500, as recorded.
-    if (ctx.dialect === 'llamacpp') throw new SimHttpError(500, '"prompt" is required', 'server_error');
+    // llama.cpp's answer is its build's (b4748: 500, 2026: 400, as recorded).
+    if (ctx.dialect === 'llamacpp') {
+      const { status, message } = llamaBuild(ctx.facts ?? B4748).missingPrompt;
+      throw new SimHttpError(status, message);
+    }
     throw new SimHttpError(400, "'prompt' is required", 'invalid_request_error', 'prompt');
   }
   // A batch (array of prompts) is served as its first prompt: the sim has one choice.
@@ -211,6 +224,8 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
     integer(body, 'max_completion_tokens') ??
     integer(body, 'max_tokens');
   checkContext(ctx, ids.length, requestedMax);
+  if (ctx.dialect === 'llamacpp') checkLlamaContext(ctx, ids.length);
+  checkRefusals(ctx, body);
   const maxTokens = requestedMax ?? DEFAULT_MAX_TOKENS;
   const eosAfter = integer(body, 'sim_eos_after') ?? ctx.eosAfter;
   const tools = chat && Array.isArray(body.tools) && body.tools.length > 0 ? body.tools : undefined;
@@ -259,6 +274,7 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
   const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
   return {
     dialect: ctx.dialect,
+    facts: ctx.facts,
     endpoint: ctx.endpoint,
     stream,
     model: typeof body.model === 'string' && body.model !== '' ? body.model : ctx.model,

@@ -7,8 +7,9 @@ import type { Socket } from 'node:net';
 import { type FaultSpec, parseFaults } from './faults.js';
 import { formatLogLine, handleRequest, type SimState } from './handler.js';
 import type { ReplicaModel } from './replica-model.js';
-import { DIALECTS, MAX_MODEL_LEN, type SimDialect } from './request.js';
+import { MAX_MODEL_LEN, type SimDialect } from './request.js';
 import type { Outcome } from './responder.js';
+import { resolveWire, SIM_WIRES } from './versions.js';
 
 /** Options of {@link startSimulator}. */
 export interface SimulatorOptions {
@@ -16,8 +17,17 @@ export interface SimulatorOptions {
   host?: string;
   /** Port; 0 (default) picks a free one. */
   port?: number;
-  /** Default dialect ('vllm'); a request can pick another with `x-sim-dialect`. */
-  dialect?: SimDialect;
+  /**
+   * Default dialect ('vllm'), or a server version to emulate from the wire-facts table
+   * (`vllm@0.11`, `sglang@0.5`, `llamacpp@b4748`, `llamacpp@2026`, …: see `SIM_WIRES`);
+   * a request can pick another with `x-sim-dialect`.
+   */
+  dialect?: SimDialect | (string & {});
+  /**
+   * vLLM runs with `--scheduling-policy priority`: a non-zero `priority` is served
+   * (default false: vLLM's 400, as its input processor answers).
+   */
+  priorityScheduling?: boolean;
   /** Server-wide faults, same grammar as the `x-sim-fault` header. */
   faults?: string | FaultSpec[];
   /** Generator and fault seed (default 0); `x-sim-seed` overrides it per request. */
@@ -55,7 +65,10 @@ export interface SimRequestRecord {
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body, or undefined (no body or not JSON). */
   body: unknown;
+  /** The encoder family that answered (an unknown `x-sim-dialect` is recorded as 'vllm'). */
   dialect: SimDialect;
+  /** The dialect as asked: a plain name or a version label (`llamacpp@2026`). */
+  version: string;
   /** Names of the faults that fired (e.g. 'reset-after'). */
   faults: string[];
   tokensSent: number;
@@ -94,8 +107,8 @@ function validateOptions(options: SimulatorOptions): void {
       `startSimulator: host must be a loopback address (127.0.0.1, ::1, localhost), got '${host}'`,
     );
   }
-  if (options.dialect !== undefined && !DIALECTS.includes(options.dialect)) {
-    throw new Error(`startSimulator: unknown dialect '${options.dialect}' (known: ${DIALECTS.join(', ')})`);
+  if (options.dialect !== undefined && resolveWire(options.dialect) === undefined) {
+    throw new Error(`startSimulator: unknown dialect '${options.dialect}' (known: ${SIM_WIRES.join(', ')})`);
   }
   const nonNegative = ['port', 'seed', 'tokenDelayMs', 'eosAfter'] as const;
   for (const key of nonNegative) {

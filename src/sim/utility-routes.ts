@@ -96,6 +96,8 @@ export function routeUtility(
   body: unknown,
   model: string,
   maxModelLen: number,
+  /** llama.cpp `/props` `build_info` (the emulated build's). */
+  buildInfo = 'b4748-c392e5094',
 ): ErrorReply | undefined {
   const json = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   if (method === 'GET' && (path === '/v1/models' || (dialect === 'llamacpp' && path === '/models'))) {
@@ -113,7 +115,7 @@ export function routeUtility(
       model_path: `${model}.gguf`,
       chat_template:
         '{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}',
-      build_info: 'b4748-c392e5094',
+      build_info: buildInfo,
     });
   }
   if (method !== 'POST') return undefined;

@@ -22,13 +22,13 @@ import {
   usage,
 } from './encoder.js';
 import { type Collected, collect } from './generation.js';
+import { type LlamaBuild, llamaBuild } from './llamacpp-builds.js';
+import { B4748 } from './refusals.js';
 import { finishOf, type GenRequest } from './request.js';
 import type { Step } from './steps.js';
 import { textOf } from './steps.js';
 import { renderWithSpecials } from './tokenizer.js';
 import { pieceText, VOCAB } from './vocab.js';
-
-export const LLAMACPP_FINGERPRINT = 'b4748-c392e5094';
 
 /** Echo of the sampling settings, in the recorded `generation_settings` order (abridged). */
 function generationSettings(req: GenRequest): Record<string, unknown> {
@@ -57,13 +57,15 @@ export class LlamaCppEncoder implements StreamEncoder {
   private readonly chat: boolean;
   private readonly native: boolean;
   private readonly tail1: string;
+  private readonly build: LlamaBuild;
   private toolHeaderSent = false;
 
   constructor(private readonly req: GenRequest) {
     this.chat = req.endpoint === 'chat';
     this.native = req.endpoint === 'native';
+    this.build = llamaBuild(req.facts ?? B4748);
     // Field order as recorded: completions end with object, id; chat has id after created.
-    const model = `"model":${json(req.model)},"system_fingerprint":"${LLAMACPP_FINGERPRINT}"`;
+    const model = `"model":${json(req.model)},"system_fingerprint":"${this.build.fingerprint}"`;
     this.tail1 = this.chat
       ? `"created":${req.created},"id":${json(req.id)},${model},"object":"chat.completion.chunk"`
       : `"created":${req.created},${model},"object":"text_completion","id":${json(req.id)}`;
@@ -86,7 +88,11 @@ export class LlamaCppEncoder implements StreamEncoder {
   }
 
   head(): string {
-    return '';
+    // 2026 chat opens with the role (llamacpp-2026/examples/10_chat_stream_plain.txt); b4748 does not.
+    if (!this.chat || !this.build.roleChunk) return '';
+    return dataEvent(
+      `{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}],${this.tail1}}`,
+    );
   }
 
   step(step: Step, sent: number): string {
@@ -139,19 +145,23 @@ export class LlamaCppEncoder implements StreamEncoder {
       stop_type: finishOf(req) === 'stop' ? 'eos' : 'limit',
       stopping_word: '',
       tokens_cached: req.promptIds.length + req.generation.produced,
-      timings: timings(req),
+      timings: llamaTimings(req, this.build),
     };
   }
 
   private finishChunk(): string {
     const req = this.req;
     const reason = json(finishOf(req));
-    const usageJson = json(usageLlama(req));
-    const timingsJson = json(timings(req));
-    const model = `"model":${json(req.model)},"system_fingerprint":"${LLAMACPP_FINGERPRINT}"`;
+    const usageJson = json(usageLlama(req, this.build));
+    const timingsJson = json(llamaTimings(req, this.build));
+    const model = `"model":${json(req.model)},"system_fingerprint":"${this.build.fingerprint}"`;
     if (this.chat) {
+      // 2026 chat: usage only in its own chunk, and only with include_usage (10, 11, 76 of the recordings).
+      // With include_usage the timings move to the usage chunk (11 of the recordings).
+      let counts = `,"usage":${usageJson},"timings":${timingsJson}`;
+      if (this.build.chatUsageChunk) counts = req.includeUsage ? '' : `,"timings":${timingsJson}`;
       return dataEvent(
-        `{"choices":[{"finish_reason":${reason},"index":0,"delta":{}}],"created":${req.created},"id":${json(req.id)},${model},"object":"chat.completion.chunk","usage":${usageJson},"timings":${timingsJson}}`,
+        `{"choices":[{"finish_reason":${reason},"index":0,"delta":{}}],"created":${req.created},"id":${json(req.id)},${model},"object":"chat.completion.chunk"${counts}}`,
       );
     }
     return dataEvent(
@@ -159,14 +169,30 @@ export class LlamaCppEncoder implements StreamEncoder {
     );
   }
 
+  /** 2026 chat's usage chunk (with include_usage): `choices: []`, usage and timings, before [DONE]. */
+  private usageChunk(): string {
+    const req = this.req;
+    const usageJson = json(usageLlama(req, this.build));
+    const timingsJson = json(llamaTimings(req, this.build));
+    return dataEvent(`{"choices":[],${this.tail1},"usage":${usageJson},"timings":${timingsJson}}`);
+  }
+
   tail(): string[] {
     if (this.native) return [dataEvent(json(this.finalNative()))];
+    if (this.chat && this.build.chatUsageChunk && this.req.includeUsage) {
+      return [this.finishChunk(), this.usageChunk(), DONE];
+    }
     return [this.finishChunk(), DONE];
   }
 
   error(message: string): string {
-    const line = `error: ${json({ code: 500, message, type: 'server_error' })}\n\n`;
-    return this.native ? line : line + DONE;
+    const error = { code: 500, message, type: 'server_error' };
+    // b4748: the non-standard `error:` line, [DONE] after it on /v1; 2026: `data: {"error"}`, then nothing.
+    if (this.build.dataError) {
+      return dataEvent(json({ error })) + (this.build.doneAfterError && !this.native ? DONE : '');
+    }
+    const line = `error: ${json(error)}\n\n`;
+    return this.native || !this.build.doneAfterError ? line : line + DONE;
   }
 
   badJson(): string {
@@ -224,21 +250,31 @@ export class LlamaCppEncoder implements StreamEncoder {
       choices: [choice],
       created: req.created,
       model: req.model,
-      system_fingerprint: LLAMACPP_FINGERPRINT,
+      system_fingerprint: this.build.fingerprint,
       object: this.chat ? 'chat.completion' : 'text_completion',
-      usage: usageLlama(req),
+      usage: usageLlama(req, this.build),
       id: req.id,
-      timings: timings(req),
+      timings: llamaTimings(req, this.build),
     };
   }
 }
 
-/** llama.cpp spells usage completion-first. */
-function usageLlama(req: GenRequest): Record<string, number> {
+/** llama.cpp spells usage completion-first; 2026 adds the prompt-cache count, even 0. */
+function usageLlama(req: GenRequest, build: LlamaBuild): Record<string, unknown> {
   const u = usage(req);
-  return {
+  const out: Record<string, unknown> = {
     completion_tokens: u.completion_tokens,
     prompt_tokens: u.prompt_tokens,
     total_tokens: u.total_tokens,
   };
+  if (build.cacheCounts) out.prompt_tokens_details = { cached_tokens: req.cachedTokens ?? 0 };
+  return out;
+}
+
+/** `timings`; 2026 starts them with the prompt-cache count `cache_n` (prompt_n is then what was evaluated). */
+function llamaTimings(req: GenRequest, build: LlamaBuild): Record<string, number> {
+  const measured = timings(req);
+  if (!build.cacheCounts) return measured;
+  const cached = req.cachedTokens ?? 0;
+  return { cache_n: cached, ...measured, prompt_n: measured.prompt_n - cached };
 }

@@ -1,7 +1,7 @@
 /** `tokenwire sim`: run the fault-injecting simulator until Ctrl-C. */
 
 import { type SimDialect, type SimReport, startCluster, startSimulator } from '../../sim/index.js';
-import { DIALECTS } from '../../sim/request.js';
+import { SIM_WIRES } from '../../sim/versions.js';
 import { bool, type FlagSpec, int, list, parse, str } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
@@ -17,6 +17,7 @@ const FLAGS: FlagSpec = {
   'eos-after': { type: 'string' },
   'ids-per-chunk': { type: 'string' },
   'max-model-len': { type: 'string' },
+  'priority-scheduling': { type: 'boolean' },
   model: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   replicas: { type: 'string' },
@@ -32,8 +33,13 @@ what it saw as JSON (requests, faults fired, sockets).
 
   --port N, -p N      port (default 0: a free one, printed)
   --host HOST         127.0.0.1 (default), ::1 or localhost; nothing else
-  --dialect NAME      ${DIALECTS.join(', ')} (default vllm; a request can pick another
-                      with the x-sim-dialect header)
+  --dialect NAME      vllm (default), sglang, llamacpp, openai, openrouter, together,
+                      or a server version from the wire-facts table (docs/servers.md)
+                      to emulate: ${SIM_WIRES.filter((name) => name.includes('@')).join(', ')}
+                      (a request can pick another with the x-sim-dialect header)
+  --priority-scheduling
+                      vLLM runs with --scheduling-policy priority (without it a
+                      non-zero priority is vLLM's 400)
   --fault SPEC        a fault for every request (repeatable; see below)
   --seed N            generator seed (default 0; x-sim-seed per request)
   --token-delay MS    pause between tokens (default 0: as fast as possible)
@@ -57,6 +63,7 @@ Exit codes: 0 stopped by Ctrl-C or SIGTERM, 2 invalid option or fault.
 Examples:
   tokenwire sim --port 8000
   tokenwire sim --dialect llamacpp --token-delay 20
+  tokenwire sim --dialect llamacpp@2026
   tokenwire sim --fault reset-after:12:once --fault stall-first-token:500
   tokenwire sim --fault status:429:retry-after=1
   tokenwire sim --replicas 4 --token-delay 5`;
@@ -64,9 +71,9 @@ Examples:
 async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, FLAGS);
   const dialect = str(values, 'dialect');
-  if (dialect !== undefined && !(DIALECTS as readonly string[]).includes(dialect)) {
+  if (dialect !== undefined && !SIM_WIRES.includes(dialect)) {
     throw new UsageError(
-      `invalid value for --dialect: ${JSON.stringify(dialect)} (expected one of ${DIALECTS.join(', ')})`,
+      `invalid value for --dialect: ${JSON.stringify(dialect)} (expected one of ${SIM_WIRES.join(', ')})`,
     );
   }
   const host = str(values, 'host');
@@ -90,6 +97,7 @@ async function run(argv: string[]): Promise<number> {
     eosAfter: int(values, 'eos-after', 0),
     idsPerChunk: int(values, 'ids-per-chunk', 1),
     maxModelLen: int(values, 'max-model-len', 1),
+    priorityScheduling: bool(values, 'priority-scheduling'),
     model: str(values, 'model'),
     log: quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`),
   };

@@ -1,0 +1,164 @@
+/**
+ * Named versions (issue 14): every row of the wire-facts table the simulator has
+ * an encoder for is a `--dialect` / `x-sim-dialect` value, and each answers with
+ * that row's refusals and wire facts.
+ */
+import { describe, expect, it } from 'vitest';
+import { WIRE_FACTS } from '../../src/dialects/wire-facts.js';
+import { SIM_VERSIONS, SIM_WIRES, startSimulator } from '../../src/sim/index.js';
+import { dataJson, post } from './helpers.js';
+
+const chat = (extra: Record<string, unknown> = {}) => ({
+  messages: [{ role: 'user', content: 'hi' }],
+  max_tokens: 4,
+  ...extra,
+});
+
+describe('named versions', () => {
+  it('every table row with a sim encoder is a dialect, by its label', () => {
+    const expected = WIRE_FACTS.filter((row) => row.dialect !== 'fireworks').map((row) => row.label);
+    expect(SIM_VERSIONS).toEqual(expected);
+    for (const label of [
+      'vllm@0.11',
+      'vllm@0.10.1',
+      'sglang@0.5',
+      'llamacpp@b4748',
+      'llamacpp@2026',
+      'together',
+    ]) {
+      expect(SIM_WIRES).toContain(label);
+    }
+  });
+
+  it('startSimulator and x-sim-dialect take a label; the report says which; an unknown one is refused', async () => {
+    await expect(startSimulator({ dialect: 'vllm@9' })).rejects.toThrow(
+      /unknown dialect 'vllm@9'.*llamacpp@2026/,
+    );
+    const sim = await startSimulator({ dialect: 'llamacpp@2026' });
+    try {
+      await post(sim.url, '/v1/completions', { prompt: [1], max_tokens: 1 });
+      await post(
+        sim.url,
+        '/v1/completions',
+        { prompt: [1], max_tokens: 1 },
+        { 'x-sim-dialect': 'sglang@0.5' },
+      );
+      const bad = await post(sim.url, '/v1/completions', { prompt: [1] }, { 'x-sim-dialect': 'sglang@0.1' });
+      expect(bad.status).toBe(400);
+      expect(bad.text).toContain("unknown dialect 'sglang@0.1'");
+      const requests = sim.report().requests;
+      expect(requests.map((r) => [r.dialect, r.version])).toEqual([
+        ['llamacpp', 'llamacpp@2026'],
+        ['sglang', 'sglang@0.5'],
+        ['vllm', 'sglang@0.1'],
+      ]);
+      const props = JSON.parse((await post(sim.url, '/props', undefined, {}, 'GET')).text);
+      expect(props.build_info).toBe('b10587-3f545becc');
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('refusals, from the rows', () => {
+  it('sglang@0.5: return_token_ids on a streamed chat is the 400 SGLang sends; not streamed, or plain sglang, it is served', async () => {
+    const sim = await startSimulator({ dialect: 'sglang@0.5' });
+    try {
+      const refused = await post(
+        sim.url,
+        '/v1/chat/completions',
+        chat({ stream: true, return_token_ids: true }),
+      );
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.text)).toEqual({
+        object: 'error',
+        message:
+          'return_token_ids is not supported with streaming on /v1/chat/completions. Please set stream=false when using return_token_ids=true.',
+        type: 'BadRequestError',
+        param: null,
+        code: 400,
+      });
+      expect((await post(sim.url, '/v1/chat/completions', chat({ return_token_ids: true }))).status).toBe(
+        200,
+      );
+      const completions = await post(sim.url, '/v1/completions', {
+        prompt: [1],
+        max_tokens: 2,
+        stream: true,
+        return_token_ids: true,
+      });
+      expect(completions.status).toBe(200);
+      const plain = await post(
+        sim.url,
+        '/v1/chat/completions',
+        chat({ stream: true, return_token_ids: true }),
+        {
+          'x-sim-dialect': 'sglang',
+        },
+      );
+      expect(plain.status).toBe(200);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('vllm@0.11: a non-zero priority is a 400 naming the value, unless priority scheduling is on; 0 is served', async () => {
+    const sim = await startSimulator({ dialect: 'vllm@0.11' });
+    const scheduling = await startSimulator({ dialect: 'vllm@0.11', priorityScheduling: true });
+    try {
+      for (const path of ['/v1/completions', '/v1/chat/completions']) {
+        const body = path === '/v1/completions' ? { prompt: [1], max_tokens: 2 } : chat();
+        const refused = await post(sim.url, path, { ...body, priority: -5, stream: true });
+        expect(refused.status).toBe(400);
+        expect(JSON.parse(refused.text).error).toEqual({
+          message: 'Got priority -5 but Priority scheduling is not enabled.',
+          type: 'BadRequestError',
+          param: null,
+          code: 400,
+        });
+        expect((await post(sim.url, path, { ...body, priority: 0 })).status).toBe(200);
+        expect((await post(scheduling.url, path, { ...body, priority: -5 })).status).toBe(200);
+      }
+    } finally {
+      await sim.close();
+      await scheduling.close();
+    }
+  });
+});
+
+describe('llamacpp@2026 wire facts beyond the recordings’ structure', () => {
+  it('chat usage only with include_usage; an in-stream error is data: {"error"} with no [DONE]', async () => {
+    const sim = await startSimulator({ dialect: 'llamacpp@2026' });
+    try {
+      const plain = dataJson((await post(sim.url, '/v1/chat/completions', chat({ stream: true }))).text);
+      expect(plain[0].choices[0].delta).toEqual({ role: 'assistant', content: null });
+      expect(plain.some((event) => 'usage' in event)).toBe(false);
+      const withUsage = dataJson(
+        (
+          await post(
+            sim.url,
+            '/v1/chat/completions',
+            chat({ stream: true, stream_options: { include_usage: true } }),
+          )
+        ).text,
+      );
+      expect(withUsage.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 4 } });
+      const failed = await post(
+        sim.url,
+        '/v1/completions',
+        { prompt: [1], max_tokens: 8, stream: true },
+        {
+          'x-sim-fault': 'error-after:2',
+        },
+      );
+      expect(
+        failed.text.endsWith(
+          'data: {"error":{"code":500,"message":"simulated failure after 2 tokens (sim fault error-after)","type":"server_error"}}\n\n',
+        ),
+      ).toBe(true);
+      expect(failed.text).not.toContain('[DONE]');
+    } finally {
+      await sim.close();
+    }
+  });
+});
