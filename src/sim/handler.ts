@@ -19,7 +19,6 @@ import { llamaBuild } from './llamacpp-builds.js';
 import { answerBeforeBody, sendBody } from './plain-response.js';
 import { B4748 } from './refusals.js';
 import {
-  DIALECTS,
   type Endpoint,
   type GenRequest,
   readGenRequest,
