@@ -57,8 +57,8 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
   private fastDecode: Dialect['decodeCompletionBytes'] = undefined;
 
   constructor(
-    private readonly host: AttemptHost,
-    private readonly attempt: Attempt,
+    protected readonly host: AttemptHost,
+    protected readonly attempt: Attempt,
   ) {}
 
   onConnect(): void {

@@ -398,10 +398,18 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     attempt.handle = sendRequest(
       this.ctx.dispatcher,
       { url, method: 'POST', headers, body, headersTimeoutMs: 0 },
-      new AttemptDriver(this, attempt),
+      this.newDriver(attempt),
     );
     this.armWatchdog();
     return attempt;
+  }
+
+  /**
+   * The socket and parser callbacks of an attempt. A subclass that also passes the
+   * accepted events on (the fetch adapter's relay) gives its own driver.
+   */
+  protected newDriver(attempt: Attempt): AttemptDriver {
+    return new AttemptDriver(this, attempt);
   }
 
   /** Waits `ms` (or until `wake` resolves, if given); interrupt() and cleanup() end it at once. */
