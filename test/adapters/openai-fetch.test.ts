@@ -1,0 +1,118 @@
+/**
+ * The real `openai` package against the simulator's faults, with its own fetch and
+ * with `fetch: createFetch()` (rows in sdk-faults.ts; the README table states them).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { TokenwireFetch } from '../../src/fetch/index.js';
+import { type Simulator, startSimulator } from '../../src/sim/index.js';
+import { expectOutcome } from './sdk-check.js';
+import { type FaultRow, MAX_TOKENS, ROWS, testFetch } from './sdk-faults.js';
+import { runOpenAI } from './sdk-harness.js';
+
+let sim: Simulator;
+/** The simulator that paces its token events (rows with `tokenDelayMs`). */
+let pacedSim: Simulator;
+const fetches: TokenwireFetch[] = [];
+const freshSims: Simulator[] = [];
+const fullText = new Map<string, string>();
+
+beforeAll(async () => {
+  sim = await startSimulator({ dialect: 'vllm' });
+  pacedSim = await startSimulator({ dialect: 'vllm', tokenDelayMs: 5 });
+});
+afterAll(async () => {
+  await Promise.all(fetches.map((f) => f.close()));
+  await sim.close();
+  await pacedSim.close();
+  await Promise.all(freshSims.map((s) => s.close()));
+});
+
+function rowFetch(row: FaultRow): TokenwireFetch {
+  const fetch = testFetch(row);
+  fetches.push(fetch);
+  return fetch;
+}
+
+/**
+ * The simulator of a row's run: a `:once` fault fires for the first request carrying it
+ * only, so such a row gets a fresh simulator for each run (closed after the file).
+ */
+async function simFor(row: FaultRow): Promise<Simulator> {
+  if (!row.fault.includes(':once')) return row.tokenDelayMs === undefined ? sim : pacedSim;
+  const fresh = await startSimulator({ dialect: 'vllm', tokenDelayMs: row.tokenDelayMs });
+  freshSims.push(fresh);
+  return fresh;
+}
+
+async function baseline(dialect: string): Promise<string> {
+  let text = fullText.get(dialect);
+  if (text === undefined) {
+    const run = await runOpenAI(sim.url, '', undefined, 5_000, { maxTokens: MAX_TOKENS, dialect });
+    expect(run.kind).toBe('ok');
+    text = run.text;
+    fullText.set(dialect, text);
+  }
+  return text;
+}
+
+describe('openai-node, its own fetch', () => {
+  for (const row of ROWS) {
+    test(`${row.fault || 'no fault'} (${row.dialect}): ${row.openai.kind}`, async () => {
+      const full = await baseline(row.dialect);
+      const run = await runOpenAI((await simFor(row)).url, row.fault, undefined, row.budgetMs, {
+        maxTokens: MAX_TOKENS,
+        dialect: row.dialect,
+      });
+      expectOutcome(run, row.openai, full);
+    });
+  }
+});
+
+describe('openai-node with fetch: createFetch()', () => {
+  for (const row of ROWS) {
+    test(`${row.fault || 'no fault'} (${row.dialect}): ${row.openaiFetch.kind} ${row.openaiFetch.code ?? ''}`, async () => {
+      const full = await baseline(row.dialect);
+      const run = await runOpenAI((await simFor(row)).url, row.fault, rowFetch(row), 5_000, {
+        maxTokens: MAX_TOKENS,
+        dialect: row.dialect,
+      });
+      expectOutcome(run, row.openaiFetch, full);
+      if (row.openaiFetch.code !== undefined) {
+        // openai-node lets the body's error through as it is: a TokenwireError with its tokens.
+        expect(run.error?.name).toMatch(/Error$/);
+        expect(run.error?.partial).toBe(row.openaiFetch.text === 'none' ? 0 : run.error?.partial);
+        expect(run.error?.partial).toBeGreaterThanOrEqual(row.openaiFetch.text === 'partial' ? 1 : 0);
+      }
+    });
+  }
+});
+
+describe('resume through the fetch', () => {
+  test('a reset after 3 tokens: the re-sent request is the original body with prompt + the 3 ids and 13 tokens left; openai sees one stream', async () => {
+    const fresh = await startSimulator({ dialect: 'vllm', tokenDelayMs: 2 });
+    freshSims.push(fresh);
+    const full = await runOpenAI(fresh.url, '', undefined, 5_000, { maxTokens: MAX_TOKENS });
+    const run = await runOpenAI(fresh.url, 'reset-after:3:once', rowFetch(ROWS[0]!), 5_000, {
+      maxTokens: MAX_TOKENS,
+    });
+    expect(run.kind).toBe('ok');
+    expect(run.text).toBe(full.text);
+    expect(run.finishReason).toBe('length');
+    const generations = fresh.report().requests.filter((r) => r.path === '/v1/completions');
+    expect(generations).toHaveLength(3);
+    const [, first, second] = generations.map((r) => r.body as Record<string, unknown>);
+    // The fetch asked for ids (the caller's body did not), kept everything else as the caller sent it.
+    expect(first).toMatchObject({
+      model: 'm',
+      prompt: [1, 2, 3],
+      max_tokens: 16,
+      stream: true,
+      return_token_ids: true,
+    });
+    const prompt = second!.prompt as number[];
+    expect(prompt.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(prompt).toHaveLength(6);
+    expect(second).toMatchObject({ model: 'm', max_tokens: 13, stream: true, return_token_ids: true });
+    expect(fresh.report().faultsFired['reset-after']).toBe(1);
+  });
+});
