@@ -23,7 +23,16 @@ afterAll(async () => {
   await Promise.all(sims.map((s) => s.close()));
 });
 
-function provider(fault: string | undefined, dialect = 'vllm', on: Simulator = sim): TokenwireProvider {
+/**
+ * Clocks: generous by default (a clean run must not be resumed because the machine is busy);
+ * the keepalive case uses a short first-token clock.
+ */
+function provider(
+  fault: string | undefined,
+  dialect = 'vllm',
+  on: Simulator = sim,
+  firstTokenMs = 3_000,
+): TokenwireProvider {
   const headers: Record<string, string> = { 'x-sim-dialect': dialect };
   if (fault) headers['x-sim-fault'] = fault;
   const p = createTokenwire({
@@ -33,7 +42,7 @@ function provider(fault: string | undefined, dialect = 'vllm', on: Simulator = s
     failedRequestsDir: false,
     logger: () => {},
     retry: { maxAttempts: 6, baseDelayMs: 1, maxDelayMs: 20 },
-    timeouts: { firstTokenMs: 400, idleMs: 300, totalMs: 10_000 },
+    timeouts: { firstTokenMs, idleMs: 3_000, totalMs: 15_000 },
   });
   providers.push(p);
   return p;
@@ -143,7 +152,7 @@ describe('failures reach the AI SDK as TokenwireErrors, after the text before th
   ];
   for (const c of cases) {
     test(`${c.fault}${c.dialect ? ` (${c.dialect})` : ''}: ${c.code}`, async () => {
-      const out = await stream(provider(c.fault, c.dialect ?? 'vllm').chatModel('m'));
+      const out = await stream(provider(c.fault, c.dialect ?? 'vllm', sim, 400).chatModel('m'));
       const error = out.error as { code?: string; message?: string; partial?: unknown[] };
       expect(error?.code).toBe(c.code);
       expect(error?.message).toContain(c.message);
