@@ -18,7 +18,7 @@ import { DONE_EVENT, SseWriter } from './sse-writer.js';
 /** What a relayed request is: the caller's body and what the engine needs to know of it. */
 export interface RelayPlan {
   kind: 'completion' | 'chat';
-  /** The request URL's path and query (`/v1/completions`). */
+  /** The request URL's path and query under the server root (`/v1/completions`). */
   path: string;
   /** The caller's JSON body (never changed; a resume sends a changed copy). */
   body: Record<string, unknown>;
@@ -52,6 +52,11 @@ export class RelayStream extends BaseStream<Uint8Array, undefined> {
     this.plan = plan;
     this.kind = plan.kind;
     this.promptIdList = plan.promptIds;
+  }
+
+  /** The fetch's fleet is one endpoint: no routing by prompt prefix. */
+  prefixKeys(): number[] | undefined {
+    return undefined;
   }
 
   /** The response head of the attempt in flight (its status and headers), if it arrived. */

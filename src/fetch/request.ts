@@ -90,7 +90,7 @@ export function relayPlan(call: FetchCall): RelayPlan | undefined {
   const maxTokens = typeof json.max_tokens === 'number' ? json.max_tokens : undefined;
   return {
     kind,
-    path: call.url.pathname + call.url.search,
+    path: (call.url.origin + call.url.pathname + call.url.search).slice(serverRoot(call.url).length),
     body: json,
     signal: call.signal,
     promptIds,

@@ -7,6 +7,7 @@ import { type Agent, request as undiciRequest } from 'undici';
 import { makeLog } from '../diagnostics/logger.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { detectDialect, dialectByName, dialectFromUrl } from '../dialects/index.js';
+import { Fleet } from '../fleet/fleet.js';
 import type { Logger, LogRecord, ResolvedOptions } from '../options.js';
 import type { StreamContext } from '../stream/context.js';
 import { networkError } from '../transport/http-errors.js';
@@ -29,34 +30,50 @@ export interface FetchShared {
   known: Map<string, Dialect>;
 }
 
-/** The engine's context for one call: the caller's headers, its URL, its secrets. */
+/**
+ * The engine's context for one call: a fleet of one endpoint — the server root the
+ * call goes to, with the caller's headers (the SDK's key among them) — its secrets,
+ * and the dialect of that root (detected once for all calls to it).
+ */
 export function callContext(shared: FetchShared, call: FetchCall, root: string): StreamContext {
   const secrets = secretsOf(call.headers);
-  // The fetch's own `headers` option first: the SDK's headers (its key among them) win.
-  const headers = { ...shared.options.headers, ...call.headers };
-  const origin = call.url.origin;
+  // The fetch's own `headers` option first: the SDK's headers win.
+  const options: ResolvedOptions = {
+    ...shared.options,
+    rootUrl: root,
+    apiKey: undefined,
+    headers: { ...shared.options.headers, ...call.headers },
+  };
+  const fleet = new Fleet([{ options, weight: 1, maxInFlight: Number.POSITIVE_INFINITY }], {}, VERSION, () =>
+    fixedDialect(shared, root),
+  );
   return {
     dispatcher: shared.agent,
     options: shared.options,
     log: makeLog(shared.logger, shared.options.debug, secrets),
     secrets,
-    dialect: (signal) => dialectOf(shared, root, headers, signal),
-    knownDialect: () => shared.known.get(root),
-    streamHeaders: headers,
-    url: (path) => new URL(origin + path),
+    fleet,
+    detect: (endpoint, signal) => dialectOf(shared, root, endpoint.streamHeaders, signal),
     version: VERSION,
   };
+}
+
+/** The dialect of a root when it needs no detection (set by the option, or already detected). */
+function fixedDialect(shared: FetchShared, root: string): Dialect | undefined {
+  const fixed = shared.options.dialect;
+  if (fixed !== 'auto') return dialectByName(fixed) ?? dialectByName('openai')!;
+  return shared.known.get(root);
 }
 
 /** The dialect of a server root: the option, else detected once (from the URL, else `GET /v1/models`). */
 function dialectOf(
   shared: FetchShared,
   root: string,
-  headers: Record<string, string>,
-  signal: AbortSignal,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal | undefined,
 ): Promise<Dialect> {
-  const fixed = shared.options.dialect;
-  if (fixed !== 'auto') return Promise.resolve(dialectByName(fixed) ?? dialectByName('openai')!);
+  const fixed = fixedDialect(shared, root);
+  if (fixed !== undefined) return Promise.resolve(fixed);
   let promise = shared.dialects.get(root);
   if (promise === undefined) {
     promise = detect(shared, root, headers, signal);
@@ -77,8 +94,8 @@ function dialectOf(
 async function detect(
   shared: FetchShared,
   root: string,
-  headers: Record<string, string>,
-  signal: AbortSignal,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal | undefined,
 ): Promise<Dialect> {
   let name = dialectFromUrl(root);
   if (name === undefined) {

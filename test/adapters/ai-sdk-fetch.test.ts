@@ -18,8 +18,8 @@ const freshSims: Simulator[] = [];
 const fullText = new Map<string, string>();
 
 beforeAll(async () => {
-  sim = await startSimulator({ dialect: 'vllm' });
-  pacedSim = await startSimulator({ dialect: 'vllm', tokenDelayMs: 5 });
+  sim = await startSimulator({ dialect: 'vllm', model: 'm' });
+  pacedSim = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: 5 });
 });
 afterAll(async () => {
   await Promise.all(fetches.map((f) => f.close()));
@@ -40,7 +40,7 @@ function rowFetch(row: FaultRow): TokenwireFetch {
  */
 async function simFor(row: FaultRow): Promise<Simulator> {
   if (!row.fault.includes(':once')) return row.tokenDelayMs === undefined ? sim : pacedSim;
-  const fresh = await startSimulator({ dialect: 'vllm', tokenDelayMs: row.tokenDelayMs });
+  const fresh = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: row.tokenDelayMs });
   freshSims.push(fresh);
   return fresh;
 }

@@ -14,7 +14,7 @@ const providers: TokenwireProvider[] = [];
 const sims: Simulator[] = [];
 
 beforeAll(async () => {
-  sim = await startSimulator({ dialect: 'vllm' });
+  sim = await startSimulator({ dialect: 'vllm', model: 'm' });
   (globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
 });
 afterAll(async () => {
@@ -104,7 +104,7 @@ describe('streamText through tokenwire/ai-sdk: reset-after faults give exactly t
     ]) {
       test(`${kind.name}, ${fault}`, async () => {
         // A fresh simulator: a `:once` fault fires for the first request carrying it only.
-        const fresh = await startSimulator({ dialect: 'vllm' });
+        const fresh = await startSimulator({ dialect: 'vllm', model: 'm' });
         sims.push(fresh);
         const clean = await stream(kind.model(provider(undefined, 'vllm', fresh)), kind.ids);
         expect(clean.error).toBeUndefined();
@@ -164,7 +164,7 @@ describe('failures reach the AI SDK as TokenwireErrors, after the text before th
 
 describe('generateText through tokenwire/ai-sdk', () => {
   test('text, finish reason, usage and the ids in providerMetadata; a reset resumed', async () => {
-    const fresh = await startSimulator({ dialect: 'vllm' });
+    const fresh = await startSimulator({ dialect: 'vllm', model: 'm' });
     sims.push(fresh);
     const model = provider(undefined, 'vllm', fresh).completionModel('m');
     const clean = await generateText({

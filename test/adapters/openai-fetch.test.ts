@@ -17,8 +17,8 @@ const freshSims: Simulator[] = [];
 const fullText = new Map<string, string>();
 
 beforeAll(async () => {
-  sim = await startSimulator({ dialect: 'vllm' });
-  pacedSim = await startSimulator({ dialect: 'vllm', tokenDelayMs: 5 });
+  sim = await startSimulator({ dialect: 'vllm', model: 'm' });
+  pacedSim = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: 5 });
 });
 afterAll(async () => {
   await Promise.all(fetches.map((f) => f.close()));
@@ -39,7 +39,7 @@ function rowFetch(row: FaultRow): TokenwireFetch {
  */
 async function simFor(row: FaultRow): Promise<Simulator> {
   if (!row.fault.includes(':once')) return row.tokenDelayMs === undefined ? sim : pacedSim;
-  const fresh = await startSimulator({ dialect: 'vllm', tokenDelayMs: row.tokenDelayMs });
+  const fresh = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: row.tokenDelayMs });
   freshSims.push(fresh);
   return fresh;
 }
@@ -89,7 +89,7 @@ describe('openai-node with fetch: createFetch()', () => {
 
 describe('resume through the fetch', () => {
   test('a reset after 3 tokens: the re-sent request is the original body with prompt + the 3 ids and 13 tokens left; openai sees one stream', async () => {
-    const fresh = await startSimulator({ dialect: 'vllm', tokenDelayMs: 2 });
+    const fresh = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: 2 });
     freshSims.push(fresh);
     const full = await runOpenAI(fresh.url, '', undefined, 5_000, { maxTokens: MAX_TOKENS });
     const run = await runOpenAI(fresh.url, 'reset-after:3:once', rowFetch(ROWS[0]!), 5_000, {
