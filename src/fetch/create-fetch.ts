@@ -85,6 +85,8 @@ export function createFetch(options: FetchOptions = {}): TokenwireFetch {
     agent: createAgent(resolved.timeouts.connectMs, resolved.maxConnections),
     logger,
     log: makeLog(logger, resolved.debug, []),
+    lifetime: new AbortController(),
+    liveStreams: new Set(),
     dialects: new Map(),
     known: new Map(),
   };
@@ -107,5 +109,10 @@ export function createFetch(options: FetchOptions = {}): TokenwireFetch {
     }
     return relayResponse(stream, first.done ? undefined : first.value, delivery);
   };
-  return Object.assign(tokenwireFetch, { close: () => shared.agent.destroy() });
+  const close = async (): Promise<void> => {
+    shared.lifetime.abort(new Error('the fetch was closed'));
+    for (const stream of [...shared.liveStreams]) stream.abort('the fetch was closed');
+    await shared.agent.destroy();
+  };
+  return Object.assign(tokenwireFetch, { close });
 }

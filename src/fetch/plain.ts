@@ -80,6 +80,7 @@ export async function plainFetch(
       canResume: false,
       policy: retry,
       nowMs: now(),
+      wallClockMs: Date.now(),
       deadlineMs,
       random: Math.random,
     });

@@ -25,6 +25,10 @@ export interface FetchShared {
   logger: Logger;
   /** The logger behind the debug switch (records without a call's secrets). */
   log: (record: LogRecord) => void;
+  /** Ends the work calls share (dialect detection) when the fetch is closed. */
+  lifetime: AbortController;
+  /** Streams in flight, which close() ends. */
+  liveStreams: Set<{ abort(reason?: unknown): void }>;
   /** Dialects by server root, once known or being detected. */
   dialects: Map<string, Promise<Dialect>>;
   known: Map<string, Dialect>;
@@ -53,7 +57,8 @@ export function callContext(shared: FetchShared, call: FetchCall, root: string):
     log: makeLog(shared.logger, shared.options.debug, secrets),
     secrets,
     fleet,
-    detect: (endpoint, signal) => dialectOf(shared, root, endpoint.streamHeaders, signal),
+    detect: (endpoint) => dialectOf(shared, root, endpoint.streamHeaders, shared.lifetime.signal),
+    liveStreams: shared.liveStreams,
     version: VERSION,
   };
 }
