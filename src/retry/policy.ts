@@ -29,6 +29,12 @@ export interface RetryInput {
   attempts: number;
   /** Tokens received so far over all attempts. */
   tokensReceived: number;
+  /**
+   * Tokens the failed attempt itself delivered. A continuation attempt that failed before
+   * its own first token (the next server refused, timed out, answered 503) broke nothing:
+   * it is retried as a request would be, and the continuation stays exact.
+   */
+  attemptTokens?: number;
   /** Whether a continuation request is possible (id prompt or server-given prompt ids, exact ids). */
   canResume: boolean;
   policy: Required<RetryOptions>;
@@ -126,7 +132,9 @@ export function decideRetry(input: RetryInput): RetryDecision {
   if (resume) {
     if (!policy.resume) return no('tokens received and resume is off');
     if (!input.canResume) return no('tokens received and this stream cannot be continued exactly');
-    if (!isResumable(error)) return no(`${error.code} is not resumable`);
+    const beforeOwnFirstToken =
+      input.attemptTokens === 0 && (shouldRetry === 'true' || isRetryableError(error));
+    if (!isResumable(error) && !beforeOwnFirstToken) return no(`${error.code} is not resumable`);
   } else if (shouldRetry !== 'true' && !isRetryableError(error)) {
     return no(`${error.code}${error.status ? ` ${error.status}` : ''} is not retryable`);
   }

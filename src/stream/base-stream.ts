@@ -132,7 +132,13 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
           // endpoint this stream was called for named.
           const failure = this.detectionFailure(this.asTokenwireError(error), endpoint);
           this.route.release(undefined, failure);
-          const decision = this.retryDecision(failure, ++detections, false, this.route.elsewhere());
+          const decision = this.retryDecision(
+            failure,
+            ++detections,
+            this.dialect !== undefined && this.canResume(this.dialect),
+            this.route.elsewhere(),
+            0,
+          );
           if (!decision.retry) {
             await this.failWithCapture(withNote(failure, decision), decision.reason);
             return;
@@ -189,6 +195,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
         this.stats.attempts,
         this.canResume(dialect),
         this.route.elsewhere(),
+        attempt.tokens,
       );
       if (attempt.capture) {
         attempt.capture.retry = {
@@ -348,11 +355,13 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     attempts: number,
     canResume: boolean,
     elsewhere: boolean,
+    attemptTokens: number,
   ): RetryDecision {
     return decideRetry({
       error: failure,
       attempts,
       tokensReceived: this.received.length,
+      attemptTokens,
       canResume,
       elsewhere,
       policy: this.ctx.options.retry,

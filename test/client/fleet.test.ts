@@ -173,6 +173,23 @@ describe('failover', () => {
     }
   });
 
+  it('a continuation that fails before its own first token (503 elsewhere) is retried, still exact', async () => {
+    const expected = await uninterrupted();
+    const { client } = await fleet(
+      { replicas: 2, replica: [{ faults: 'reset-after:5:once' }, { faults: 'status:503' }] },
+      { routing: { policy: 'round-robin' }, retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5 } },
+    );
+    const result = await client.streamCompletion({ prompt: PROMPT, maxTokens: N }).final();
+    expect(result.ids).toEqual(expected);
+    const [a, b] = cluster!.urls;
+    const steps = result.stats.endpoints.map((e) => [e.url, e.tokens, e.failed]);
+    expect(steps[0]).toEqual([a, 5, 'connection_reset']);
+    // Then the 503 replica (once or more: with both tried, round-robin may pick it again), then A.
+    for (const step of steps.slice(1, -1)) expect(step).toEqual([b, 0, 'http_error']);
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    expect(steps.at(-1)).toEqual([a, N - 5, undefined]);
+  });
+
   it('a replica killed during streams: each stream resumes elsewhere, exact', async () => {
     const expected = await uninterrupted();
     const { client, cluster } = await fleet({ replicas: 3, tokenDelayMs: 10 });

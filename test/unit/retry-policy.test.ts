@@ -168,3 +168,20 @@ describe('decideRetry with another endpoint free (elsewhere)', () => {
     expect(decideRetry(input({ headers, elsewhere: true })).retry).toBe(false);
   });
 });
+
+describe('decideRetry for a continuation that failed before its own first token', () => {
+  it.each([
+    ['connection_refused', undefined, 0, true],
+    ['headers_timeout', undefined, 0, true],
+    ['http_error', 503, 0, true],
+    ['http_error', 400, 0, false],
+    ['connection_refused', undefined, 2, false],
+    ['connection_refused', undefined, undefined, false],
+  ] as const)('%s %s, attempt tokens %s → retry %s', (code, status, attemptTokens, retry) => {
+    const decision = decideRetry(
+      input({ code, status, retryable: status !== 400, tokensReceived: 5, attemptTokens }),
+    );
+    expect(decision.retry).toBe(retry);
+    if (retry) expect(decision.resume).toBe(true);
+  });
+});
