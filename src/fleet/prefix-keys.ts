@@ -7,8 +7,9 @@
  * content, long contents cut like text). A partial last block has no key: a server
  * caches whole blocks only.
  *
- * Keys are 53-bit integers (two 32-bit hash lanes), exact as JavaScript numbers, so
- * that a collision between different prefixes is ~1 in 2^53 per pair.
+ * Keys are 30-bit integers (small integers to V8: cheap to hash and to keep in a
+ * Set); two different prefixes share a key about once in 10^9 lookups, which at worst
+ * sends one request to a replica without its prefix: the cache is approximate anyway.
  */
 import type { ChatMessage } from '../types.js';
 
@@ -19,80 +20,81 @@ export const TEXT_BLOCK = 64;
 /** Most keys computed per prompt: longer prompts are keyed by their first blocks only (bounds cost). */
 export const MAX_KEYS = 4096;
 
-const LANE2_SEED = 0x9e3779b9;
-const TWO_POW_32 = 4_294_967_296;
+const SEED = 0x811c9dc5;
+/** Keeps keys within V8's small-integer range on every platform. */
+const KEY_MASK = 0x3fffffff;
 
+/** One step of the running hash (FNV-style multiply, then a shift to spread high bits). */
 function mix(h: number, value: number): number {
   h = Math.imul(h ^ value, 0x01000193);
-  h ^= h >>> 15;
-  return Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 15);
 }
 
+/** Closes a block: the chain's value avalanched (murmur3's finalizer). */
 function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
 }
 
-/** Running state of the chained hash (two lanes). */
-class Chain {
-  a = 0x811c9dc5;
-  b = LANE2_SEED;
+/** Running state of a text chain (blocks of {@link TEXT_BLOCK} characters). */
+class TextChain {
+  h = SEED;
+  inBlock = 0;
   readonly keys: number[] = [];
 
   push(value: number): void {
-    this.a = mix(this.a, value);
-    this.b = mix(this.b, value ^ 0x5bd1e995);
+    this.h = mix(this.h, value);
   }
 
-  /** Closes a block: its key (prefix so far) is appended, and seeds the next block. */
+  /** Closes the current block; false once {@link MAX_KEYS} keys are made. */
   close(): boolean {
-    const a = finish(this.a);
-    const b = finish(this.b);
-    this.keys.push((b & 0x1fffff) * TWO_POW_32 + a);
-    this.a = a;
-    this.b = b;
+    this.h = finish(this.h);
+    this.keys.push(this.h & KEY_MASK);
+    this.inBlock = 0;
     return this.keys.length < MAX_KEYS;
   }
 
-  pushText(text: string, tail: boolean): boolean {
-    let inBlock = 0;
+  pushText(text: string, closeTail: boolean): boolean {
     for (let i = 0; i < text.length; i++) {
-      this.push(text.charCodeAt(i));
-      if (++inBlock === TEXT_BLOCK) {
-        inBlock = 0;
-        if (!this.close()) return false;
-      }
+      this.h = mix(this.h, text.charCodeAt(i));
+      if (++this.inBlock === TEXT_BLOCK && !this.close()) return false;
     }
     // A message boundary closes its last partial block: the next message starts a new one.
-    if (tail && inBlock > 0) return this.close();
+    if (closeTail && this.inBlock > 0) return this.close();
     return true;
   }
 }
 
-/** The prefix keys of a token-id prompt (one per whole block of {@link ID_BLOCK} ids). */
+/** The prefix keys of a token-id prompt (one per whole block of {@link ID_BLOCK} ids), `extra` appended. */
 export function idPrefixKeys(ids: readonly number[], extra?: readonly number[]): number[] {
-  const chain = new Chain();
+  const keys: number[] = [];
+  let h = SEED;
   let inBlock = 0;
-  const total = ids.length + (extra?.length ?? 0);
-  for (let i = 0; i < total; i++) {
-    chain.push(i < ids.length ? ids[i] : extra![i - ids.length]);
-    if (++inBlock === ID_BLOCK) {
-      inBlock = 0;
-      if (!chain.close()) break;
+  for (let part = 0; part < 2; part++) {
+    const list = part === 0 ? ids : extra;
+    if (list === undefined) break;
+    for (let i = 0; i < list.length; i++) {
+      h = Math.imul(h ^ list[i], 0x01000193);
+      h ^= h >>> 15;
+      if (++inBlock === ID_BLOCK) {
+        inBlock = 0;
+        h = finish(h);
+        keys.push(h & KEY_MASK);
+        if (keys.length === MAX_KEYS) return keys;
+      }
     }
   }
-  return chain.keys;
+  return keys;
 }
 
 /** The prefix keys of a text prompt (one per whole block of {@link TEXT_BLOCK} characters). */
 export function textPrefixKeys(text: string, extra?: string): number[] {
-  const chain = new Chain();
+  const chain = new TextChain();
   chain.push(0x7e57);
-  chain.pushText(extra === undefined ? text : text + extra, false);
+  if (chain.pushText(text, false) && extra !== undefined) chain.pushText(extra, false);
   return chain.keys;
 }
 
@@ -102,7 +104,7 @@ export function textPrefixKeys(text: string, extra?: string): number[] {
  * key of this one.
  */
 export function chatPrefixKeys(messages: readonly ChatMessage[], extra?: readonly ChatMessage[]): number[] {
-  const chain = new Chain();
+  const chain = new TextChain();
   chain.push(0xc4a7);
   const total = messages.length + (extra?.length ?? 0);
   for (let m = 0; m < total; m++) {
@@ -129,5 +131,5 @@ function messageText(message: ChatMessage): string {
 export function hashString(text: string, seed = 0): number {
   let h = 0x811c9dc5 ^ seed;
   for (let i = 0; i < text.length; i++) h = mix(h, text.charCodeAt(i));
-  return finish(h);
+  return finish(h) >>> 0;
 }

@@ -8,8 +8,10 @@
  * 2. an explicit session / affinity key pins by consistent hashing with bounded loads;
  * 3. cache affinity: the endpoint holding the longest prefix of the prompt, unless its
  *    load exceeds the least-loaded one's by more than `affinityLoadFactor` (+ slack);
- * 4. otherwise the policy: `least-outstanding` (power of two random choices),
- *    `round-robin`, or `weighted` (smooth weighted round-robin).
+ * 4. otherwise the policy: `least-outstanding` (power of two random choices; the
+ *    cost of a candidate is its requests in flight, times its EWMA time to first token
+ *    once both candidates have one), `round-robin`, or `weighted` (smooth weighted
+ *    round-robin).
  *
  * A client with one endpoint goes through the same code: a fleet of one.
  */
@@ -339,11 +341,21 @@ export class Router {
     if (second >= first) second++;
     const a = endpoints[scratch[first]];
     const b = endpoints[scratch[second]];
+    // With a time to first token known for both, the cost of one more request there is
+    // (in flight + 1) × that time ("peak EWMA"): a replica three times slower takes a third
+    // of the load. Without, requests in flight alone.
+    const ttftA = a.ewmaTtftMs;
+    const ttftB = b.ewmaTtftMs;
+    if (ttftA !== undefined && ttftB !== undefined && ttftA > 0 && ttftB > 0) {
+      const costA = ((a.inFlight + 1) / a.weight) * ttftA;
+      const costB = ((b.inFlight + 1) / b.weight) * ttftB;
+      return costB < costA ? b : a;
+    }
     const loadA = this.load(a);
     const loadB = this.load(b);
     if (loadA !== loadB) return loadA < loadB ? a : b;
     // Equal load: the one answering faster lately.
-    return (b.ewmaTtftMs ?? 0) < (a.ewmaTtftMs ?? 0) ? b : a;
+    return (ttftB ?? 0) < (ttftA ?? 0) ? b : a;
   }
 
   private reindex(): void {

@@ -163,6 +163,21 @@ describe('Router policies', () => {
     expect(counts.size).toBe(3);
   });
 
+  it('least-outstanding weighs in flight by time to first token once known: a 3x slower endpoint takes a third', () => {
+    const r = router(2);
+    const [slow, fast] = r.list();
+    slow.ewmaTtftMs = 300;
+    fast.ewmaTtftMs = 100;
+    // Costs (in flight + 1) × TTFT: slow 1 × 300 = 300 against fast (k + 1) × 100.
+    for (let k = 0; k < 2; k++) {
+      expect(pickUrl(r)).toBe(fast.url);
+      r.begin(fast, undefined, 0);
+    }
+    // fast now 2 in flight: 3 × 100 = 300, a tie → the first drawn; at 3 in flight, slow wins.
+    r.begin(fast, undefined, 0);
+    expect(pickUrl(r)).toBe(slow.url);
+  });
+
   it('least-outstanding weighs load by weight', () => {
     const r = new Router(
       [
