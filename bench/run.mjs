@@ -69,7 +69,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(
     'usage: node bench/run.mjs [--reps N] [--scenarios a,b] [--clients x,y] [--quick] [--connections N] [--timeout S]\n' +
-      `scenarios: ${Object.keys(SCENARIOS).join(', ')}\nclients: ${[...ALL_CLIENTS, ...EXTRA_CLIENTS].join(', ')}`,
+      `scenarios: ${[...Object.keys(SCENARIOS), 'fleet'].join(', ')}\nclients: ${[...ALL_CLIENTS, ...EXTRA_CLIENTS].join(', ')}`,
   );
   process.exit(0);
 }
@@ -101,7 +101,24 @@ function list(name, text, known, fallback) {
 
 const quick = args.quick;
 const reps = positiveInt('reps', args.reps, quick ? 1 : 5);
-const scenarioNames = list('scenarios', args.scenarios, Object.keys(SCENARIOS), Object.keys(SCENARIOS));
+/**
+ * `fleet` is its own benchmark (bench/fleet.mjs: one client over a simulated cluster),
+ * run only when named: --scenarios fleet.
+ */
+const FLEET = 'fleet';
+const requested = list(
+  'scenarios',
+  args.scenarios,
+  [...Object.keys(SCENARIOS), FLEET],
+  Object.keys(SCENARIOS),
+);
+if (requested.includes(FLEET)) {
+  execFileSync(process.execPath, [join(HERE, 'fleet.mjs'), ...(args.quick ? ['--quick'] : [])], {
+    stdio: 'inherit',
+  });
+  if (requested.length === 1) process.exit(0);
+}
+const scenarioNames = requested.filter((name) => name !== FLEET);
 const clientNames = list('clients', args.clients, [...ALL_CLIENTS, ...EXTRA_CLIENTS], ALL_CLIENTS);
 const connectionsOverride = positiveInt('connections', args.connections, undefined);
 const childTimeoutMs = positiveInt('timeout', args.timeout, quick ? 30 : 120) * 1000;
