@@ -107,10 +107,19 @@ function takeChoice(out, choice) {
   if (choice.finish_reason) out.finishReason = choice.finish_reason;
 }
 
-/** openai-node: completions.create({ stream: true }) over its default fetch. */
-async function openai({ baseUrl }) {
+/**
+ * openai-node: completions.create({ stream: true }) over its default fetch, or over
+ * tokenwire's `createFetch()` (from the built dist/) with `tokenwireFetch`: the same
+ * loop, the stream checked by tokenwire's engine (defaults but no capture files).
+ */
+async function openai({ baseUrl }, tokenwireFetch = false) {
   const { default: OpenAI } = await import('openai');
-  const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'x', maxRetries: 0 });
+  let fetch;
+  if (tokenwireFetch) {
+    const { createFetch } = await import('../dist/fetch/index.js');
+    fetch = createFetch({ dialect: 'vllm', failedRequestsDir: false });
+  }
+  const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'x', maxRetries: 0, fetch });
   return {
     async run(tokens) {
       const stream = await client.completions.create({
@@ -129,7 +138,9 @@ async function openai({ baseUrl }) {
       }
       return { ...out, count: out.ids.length };
     },
-    close: async () => {},
+    close: async () => {
+      await fetch?.close();
+    },
   };
 }
 
@@ -224,7 +235,8 @@ function take(out, event) {
 export const CLIENTS = {
   drain,
   raw,
-  openai,
+  openai: (options) => openai(options),
+  'openai+tokenwire-fetch': (options) => openai(options, true),
   aisdk: aisdk(false),
   'aisdk-chat': aisdk(true),
   tokenwire: tokenwireClient(false),

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ALL_CLIENTS = ['drain', 'raw', 'openai', 'aisdk', 'tokenwire'];
 /** Clients that can take part when asked for with --clients (not in the default set). */
-const EXTRA_CLIENTS = ['aisdk-chat', 'tokenwire-defaults', 'tokenwire-batches'];
+const EXTRA_CLIENTS = ['aisdk-chat', 'tokenwire-defaults', 'tokenwire-batches', 'openai+tokenwire-fetch'];
 /** The 10k-stream scenario is only for clients that stay fast and small at that scale. */
 const LEAN_CLIENTS = ['tokenwire', 'tokenwire-defaults', 'tokenwire-batches', 'raw', 'drain'];
 
@@ -266,6 +266,8 @@ const CLIENT_NOTES = {
   raw: 'same transport + eventsource-parser createParser + JSON.parse per event, ids and text collected: the baseline of every ratio',
   openai:
     'openai completions.create({ stream: true }) with token-id prompt, over its default fetch (Node built-in undici, unlimited connections); ids read from the untyped choice.token_ids',
+  'openai+tokenwire-fetch':
+    "the same openai loop with fetch: createFetch({ dialect: 'vllm', failedRequestsDir: false }) from dist/fetch (retries and resume on): the stream read by tokenwire's engine and re-framed for openai",
   aisdk:
     'ai streamText + @ai-sdk/openai-compatible completionModel → POST /v1/completions (string prompt), textStream consumed, over global fetch; text only (no ids)',
   'aisdk-chat': 'same with chatModel → POST /v1/chat/completions (delta.content stream)',
