@@ -2,6 +2,7 @@
  * The real `openai` package against the simulator's faults, with its own fetch and
  * with `fetch: createFetch()` (rows in sdk-faults.ts; the README table states them).
  */
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TokenwireFetch } from '../../src/fetch/index.js';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
@@ -114,5 +115,54 @@ describe('resume through the fetch', () => {
     expect(prompt).toHaveLength(6);
     expect(second).toMatchObject({ model: 'm', max_tokens: 13, stream: true, return_token_ids: true });
     expect(fresh.report().faultsFired['reset-after']).toBe(1);
+  });
+});
+
+test('after a resume, the usage chunk openai gets counts the whole call (prompt once, every completion token)', async () => {
+  const fresh = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: 2 });
+  freshSims.push(fresh);
+  const client = new OpenAI({
+    baseURL: `${fresh.url}/v1`,
+    apiKey: 'sk-test-key-123456',
+    maxRetries: 0,
+    fetch: rowFetch(ROWS[0]!),
+  });
+  const stream = await client.completions.create(
+    {
+      model: 'm',
+      prompt: [1, 2, 3],
+      max_tokens: MAX_TOKENS,
+      stream: true,
+      stream_options: { include_usage: true },
+    },
+    { headers: { 'x-sim-fault': 'reset-after:5:once' } },
+  );
+  let usage: OpenAI.CompletionUsage | undefined;
+  let chunks = 0;
+  for await (const chunk of stream) {
+    chunks++;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  expect(fresh.report().faultsFired['reset-after']).toBe(1);
+  expect(chunks).toBeGreaterThan(MAX_TOKENS);
+  expect(usage).toMatchObject({
+    prompt_tokens: 3,
+    completion_tokens: MAX_TOKENS,
+    total_tokens: 3 + MAX_TOKENS,
+  });
+});
+
+describe('createFetch options are checked at the door', () => {
+  test('baseUrl, apiKey and model come from each request: passing one is invalid_option naming it (the key not shown)', async () => {
+    const { createFetch } = await import('../../src/fetch/index.js');
+    expect(() => createFetch({ baseUrl: 'http://x' } as never)).toThrow(
+      /invalid option baseUrl: "http:\/\/x"/,
+    );
+    expect(() => createFetch({ apiKey: 'sk-secret-value' } as never)).toThrow(
+      /invalid option apiKey: "\[hidden\]"/,
+    );
+    expect(() => createFetch({ apiKey: 'sk-secret-value' } as never)).not.toThrow(/sk-secret-value/);
+    expect(() => createFetch({ errors: 'loud' as never })).toThrow(/invalid option errors: "loud"/);
+    expect(() => createFetch({ timeouts: { idleMs: -1 } })).toThrow(/invalid option timeouts.idleMs: -1/);
   });
 });
