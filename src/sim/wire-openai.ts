@@ -48,10 +48,19 @@ export class OpenAiLikeEncoder implements StreamEncoder {
   private textOffset = 0;
   private toolHeaderSent = false;
   private stepsSent = 0;
+  /** The delta field reasoning goes in: the emulated row's, else the plain wire's. */
+  private readonly reasoningField: string;
+  /** `return_token_ids` is known to the emulated version (vLLM < 0.10.2 ignores it: its row asks with logprobs). */
+  private readonly idsHonoured: boolean;
 
   constructor(private readonly req: GenRequest) {
     this.style = STYLES[req.dialect as Exclude<SimDialect, 'llamacpp'>];
     this.chat = req.endpoint === 'chat';
+    const facts = req.facts;
+    this.reasoningField = facts?.chat.reasoningField ?? this.style.reasoningField;
+    const endpointFacts = facts === undefined ? undefined : this.chat ? facts.chat : facts.completions;
+    this.idsHonoured =
+      endpointFacts === undefined || facts?.dialect !== 'vllm' || 'return_token_ids' in endpointFacts.ids.ask;
     const object = this.chat
       ? 'chat.completion.chunk'
       : req.dialect === 'together'
@@ -83,7 +92,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
           ? '{"role":"assistant","content":"","refusal":null}'
           : '{"role":"assistant","content":""}';
       const promptIds =
-        this.style.ids === 'vllm' && this.req.returnTokenIds
+        this.style.ids === 'vllm' && this.liveIds()
           ? `,"prompt_token_ids":${json(this.req.promptIds)}`
           : '';
       out += this.chunk(`{"index":0,"delta":${delta},"logprobs":null${this.stopTail(null)}}`, promptIds);
@@ -124,7 +133,11 @@ export class OpenAiLikeEncoder implements StreamEncoder {
 
   /** Ids with each chunk: vLLM, and SGLang completions, with `return_token_ids`. */
   private liveIds(): boolean {
-    return this.req.returnTokenIds && (this.style.ids === 'vllm' || (this.style.ids === 'end' && !this.chat));
+    return (
+      this.idsHonoured &&
+      this.req.returnTokenIds &&
+      (this.style.ids === 'vllm' || (this.style.ids === 'end' && !this.chat))
+    );
   }
 
   /** SGLang chat's end-of-stream ids, when asked (`serving_chat.py` `_generate_chat_stream`). */
@@ -145,7 +158,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
     const role = this.style.roleChunk === 'none' ? '"role":"assistant",' : '';
     if (step.kind === 'reasoning') {
       const content = role ? '"content":"",' : '';
-      return `{${together}${role}${content}"${this.style.reasoningField}":${text}}`;
+      return `{${together}${role}${content}"${this.reasoningField}":${text}}`;
     }
     if (step.kind === 'tool') return `{"tool_calls":[{"index":0,"function":{"arguments":${text}}}]}`;
     return `{${together}${role}"content":${text}}`;
@@ -249,7 +262,7 @@ export class OpenAiLikeEncoder implements StreamEncoder {
     const choice: Record<string, unknown> = { index: 0 };
     if (this.chat) {
       const message: Record<string, unknown> = { role: 'assistant', content: textOf(content) };
-      if (reasoning.length > 0) message[this.style.reasoningField] = textOf(reasoning);
+      if (reasoning.length > 0) message[this.reasoningField] = textOf(reasoning);
       if (req.tool && req.generation.toolSteps > 0) {
         message.content = null;
         message.tool_calls = [

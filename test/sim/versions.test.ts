@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WIRE_FACTS } from '../../src/dialects/wire-facts.js';
-import { SIM_VERSIONS, SIM_WIRES, startSimulator } from '../../src/sim/index.js';
+import { generate, SIM_VERSIONS, SIM_WIRES, startSimulator } from '../../src/sim/index.js';
 import { dataJson, post } from './helpers.js';
 
 const chat = (extra: Record<string, unknown> = {}) => ({
@@ -122,6 +122,40 @@ describe('refusals, from the rows', () => {
     } finally {
       await sim.close();
       await scheduling.close();
+    }
+  });
+});
+
+describe('vLLM versions', () => {
+  it('vllm@0.11 sends reasoning in delta.reasoning; vllm@0.10.1 in reasoning_content and ignores return_token_ids', async () => {
+    const sim = await startSimulator({ dialect: 'vllm@0.11' });
+    try {
+      const ask = chat({ stream: true, return_token_ids: true, sim_reasoning: 2 });
+      const current = dataJson((await post(sim.url, '/v1/chat/completions', ask)).text);
+      expect(Object.keys(current[1].choices[0].delta)).toEqual(['reasoning']);
+      expect(current[0].prompt_token_ids).toBeInstanceOf(Array);
+      expect(current[1].choices[0].token_ids).toHaveLength(1);
+      const legacy = dataJson(
+        (await post(sim.url, '/v1/chat/completions', ask, { 'x-sim-dialect': 'vllm@0.10.1' })).text,
+      );
+      expect(Object.keys(legacy[1].choices[0].delta)).toEqual(['reasoning_content']);
+      expect(JSON.stringify(legacy)).not.toContain('token_ids');
+      // Its way to ids: logprob tokens spelled token_id:N.
+      const spelled = dataJson(
+        (
+          await post(
+            sim.url,
+            '/v1/completions',
+            { prompt: [1, 2, 3], max_tokens: 3, stream: true, logprobs: 1, return_tokens_as_token_ids: true },
+            { 'x-sim-dialect': 'vllm@0.10.1' },
+          )
+        ).text,
+      );
+      expect(spelled.flatMap((e) => e.choices[0]?.logprobs?.tokens ?? [])).toEqual(
+        generate([1, 2, 3], 3).map((id) => `token_id:${id}`),
+      );
+    } finally {
+      await sim.close();
     }
   });
 });
