@@ -166,3 +166,61 @@ describe('createFetch options are checked at the door', () => {
     expect(() => createFetch({ timeouts: { idleMs: -1 } })).toThrow(/invalid option timeouts.idleMs: -1/);
   });
 });
+
+describe('non-streaming calls through the fetch: clocks and retries', () => {
+  test('a completion comes back as the server sent it; a 503 before it is retried; a 400 is the SDK own error', async () => {
+    const fresh = await startSimulator({ dialect: 'vllm', model: 'm' });
+    freshSims.push(fresh);
+    const client = new OpenAI({
+      baseURL: `${fresh.url}/v1`,
+      apiKey: 'sk-test-key-123456',
+      maxRetries: 0,
+      fetch: rowFetch(ROWS[0]!),
+    });
+    const plain = new OpenAI({ baseURL: `${fresh.url}/v1`, apiKey: 'sk-test-key-123456', maxRetries: 0 });
+    const body = { model: 'm', prompt: [1, 2, 3], max_tokens: 8 };
+    const expected = await plain.completions.create(body);
+    const got = await client.completions.create(body);
+    expect(got.choices[0]!.text).toBe(expected.choices[0]!.text);
+    const before = fresh.report().requests.length;
+    const retried = await client.completions.create(body, { headers: { 'x-sim-fault': 'fail-first:1:503' } });
+    expect(retried.choices[0]!.text).toBe(expected.choices[0]!.text);
+    expect(fresh.report().requests.length - before).toBe(2);
+    await expect(
+      client.completions.create(body, { headers: { 'x-sim-fault': 'status:400' } }),
+    ).rejects.toMatchObject({
+      status: 400,
+    });
+    const models = await client.models.list();
+    expect(models.data.map((m) => m.id)).toContain('m');
+  });
+
+  test('a server that never answers: headers_timeout twice (retried), then openai throws its timeout error', async () => {
+    const fresh = await startSimulator({ dialect: 'vllm', model: 'm' });
+    freshSims.push(fresh);
+    const { createFetch } = await import('../../src/fetch/index.js');
+    const fetch = createFetch({
+      failedRequestsDir: false,
+      logger: () => {},
+      retry: { maxAttempts: 2, baseDelayMs: 1 },
+      timeouts: { headersMs: 200, totalMs: 5_000 },
+    });
+    fetches.push(fetch);
+    const client = new OpenAI({
+      baseURL: `${fresh.url}/v1`,
+      apiKey: 'sk-test-key-123456',
+      maxRetries: 0,
+      fetch,
+    });
+    const error = await client.completions
+      .create(
+        { model: 'm', prompt: [1], max_tokens: 4 },
+        { headers: { 'x-sim-fault': 'stall-headers:3000' } },
+      )
+      .catch((e) => e);
+    // openai-node turns a rejected fetch whose error says "timeout" into its own
+    // APIConnectionTimeoutError, without a cause (openai 6.49 core: makeRequest).
+    expect(error.message).toBe('Request timed out.');
+    expect(fresh.report().requests.filter((r) => r.path === '/v1/completions')).toHaveLength(2);
+  });
+});
