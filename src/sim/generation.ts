@@ -25,6 +25,13 @@ export interface GenerationPlan {
   tool: boolean;
   /** Keep every generated id (for wires that repeat them at the end). */
   keepIds: boolean;
+  /**
+   * Stop strings (the request's `stop`), checked in the generated content only (as vLLM
+   * does: `check_stop_strings` over its output text, never the prompt). Generation ends on
+   * the token that completes one, finish 'stop', its text cut before the stop string. Unlike
+   * vLLM the simulator does not hold back text that may begin one.
+   */
+  stop?: readonly string[];
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -45,6 +52,8 @@ export class Generation {
   finishReason: FinishReason | undefined;
   /** Every id produced, when the plan kept them. */
   readonly outputIds: number[] | undefined;
+  /** The end of the content sent so far (longest stop string − 1 characters), for stop strings. */
+  private stopTail = '';
 
   constructor(private readonly plan: GenerationPlan) {
     this.generator = new Generator(plan.seed, plan.eosAfter, plan.promptIds);
@@ -88,7 +97,35 @@ export class Generation {
     const tail = last ? 0 : incompleteTail(combined);
     const out = tail === 0 ? combined : combined.subarray(0, combined.length - tail);
     this.pending = tail === 0 ? EMPTY : Buffer.from(combined.subarray(combined.length - tail));
-    return { ids: [id], text: out.toString('utf8'), bytes: out, held: tail > 0, kind };
+    const text = out.toString('utf8');
+    if (kind === 'content' && plan.stop !== undefined && plan.stop.length > 0) {
+      const cut = this.stopCut(text, plan.stop);
+      if (cut !== undefined) {
+        this.finishReason = 'stop';
+        this.pending = EMPTY;
+        const kept = Buffer.from(cut);
+        return { ids: [id], text: cut, bytes: kept, held: false, kind };
+      }
+    }
+    return { ids: [id], text, bytes: out, held: tail > 0, kind };
+  }
+
+  /**
+   * When `text` completes a stop string (possibly begun in earlier text), the part of `text`
+   * before the stop string's beginning ('' when it began earlier); else undefined.
+   */
+  private stopCut(text: string, stops: readonly string[]): string | undefined {
+    const window = this.stopTail + text;
+    let first = -1;
+    for (const stop of stops) {
+      if (stop === '') continue;
+      const at = window.indexOf(stop);
+      if (at !== -1 && (first === -1 || at < first)) first = at;
+    }
+    if (first !== -1) return window.slice(this.stopTail.length, Math.max(first, this.stopTail.length));
+    const keep = Math.max(0, ...stops.map((stop) => stop.length - 1));
+    this.stopTail = keep === 0 ? '' : window.slice(-keep);
+    return undefined;
   }
 
   private toolStep(): Step | undefined {

@@ -18,13 +18,7 @@ import {
 import { llamaBuild } from './llamacpp-builds.js';
 import { answerBeforeBody, sendBody } from './plain-response.js';
 import { B4748 } from './refusals.js';
-import {
-  type Endpoint,
-  type GenRequest,
-  readGenRequest,
-  type SimDialect,
-  SimHttpError,
-} from './request.js';
+import { type Endpoint, type GenRequest, readGenRequest, type SimDialect, SimHttpError } from './request.js';
 import { type ResponseLog, respond } from './responder.js';
 import type { SimReport, SimRequestRecord, SimulatorOptions } from './server.js';
 import { routeUtility } from './utility-routes.js';
