@@ -81,6 +81,7 @@ export function errorReply(
       body = { error: { code: status, message, metadata: null } };
       break;
     case 'together':
+    case 'fireworks':
       body = { error: { message, type: openAiType, param, code: null } };
       break;
   }

@@ -1,8 +1,9 @@
 /**
  * tokenwire/sim — a fault-injecting OpenAI-compatible server for tests, demos
- * and benchmarks. It emulates vLLM, SGLang, llama.cpp, OpenAI, OpenRouter and
- * Together wire shapes with a deterministic toy model, and imports nothing from
- * the client.
+ * and benchmarks. It emulates vLLM, SGLang, llama.cpp, OpenAI, OpenRouter,
+ * Together and Fireworks wire shapes with a deterministic toy model. It imports
+ * nothing from the client; the server versions it emulates come from the
+ * wire-facts table (src/dialects/wire-facts*.ts), which is data.
  */
 export type { Cluster, ClusterOptions, Replica, ReplicaOptions } from './cluster.js';
 export { startCluster } from './cluster.js';

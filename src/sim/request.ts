@@ -12,7 +12,7 @@ import { B4748, checkContext, checkLlamaContext, checkModel, checkRefusals } fro
 import { isVocabId, tokenize } from './tokenizer.js';
 import { BOS_ID } from './vocab.js';
 
-export type SimDialect = 'vllm' | 'sglang' | 'llamacpp' | 'openai' | 'openrouter' | 'together';
+export type SimDialect = 'vllm' | 'sglang' | 'llamacpp' | 'openai' | 'openrouter' | 'together' | 'fireworks';
 export const DIALECTS: readonly SimDialect[] = [
   'vllm',
   'sglang',
@@ -20,6 +20,7 @@ export const DIALECTS: readonly SimDialect[] = [
   'openai',
   'openrouter',
   'together',
+  'fireworks',
 ];
 
 export type Endpoint = 'completions' | 'chat' | 'native';

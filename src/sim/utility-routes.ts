@@ -58,6 +58,11 @@ function models(dialect: SimDialect, model: string, maxModelLen: number): unknow
       };
     case 'openai':
       return { object: 'list', data: [{ id: model, object: 'model', created: CREATED, owned_by: 'system' }] };
+    case 'fireworks':
+      return {
+        object: 'list',
+        data: [{ id: model, object: 'model', created: CREATED, owned_by: 'fireworks' }],
+      };
     case 'openrouter':
       return {
         data: [{ id: model, name: `Sim: ${model}`, created: CREATED, context_length: maxModelLen }],

@@ -90,11 +90,11 @@ export class OpenAiLikeEncoder implements StreamEncoder {
       const delta =
         this.style.roleChunk === 'refusal'
           ? '{"role":"assistant","content":"","refusal":null}'
-          : '{"role":"assistant","content":""}';
+          : this.style.roleChunk === 'role-only'
+            ? '{"role":"assistant"}'
+            : '{"role":"assistant","content":""}';
       const promptIds =
-        this.style.ids === 'vllm' && this.liveIds()
-          ? `,"prompt_token_ids":${json(this.req.promptIds)}`
-          : '';
+        this.style.ids === 'vllm' && this.liveIds() ? `,"prompt_token_ids":${json(this.req.promptIds)}` : '';
       out += this.chunk(`{"index":0,"delta":${delta},"logprobs":null${this.stopTail(null)}}`, promptIds);
     }
     return out;

@@ -7,7 +7,7 @@ import type { SimDialect } from './request.js';
 
 /** How one dialect spells its stream (see wire-openai.ts for what each server sends). */
 export interface Style {
-  roleChunk: 'plain' | 'refusal' | 'none';
+  roleChunk: 'plain' | 'refusal' | 'role-only' | 'none';
   finishOnLastToken: boolean;
   stopField?: string;
   ids: 'vllm' | 'together' | 'end' | 'none';
@@ -61,6 +61,19 @@ export const STYLES: Record<Exclude<SimDialect, 'llamacpp'>, Style> = {
     errorType: 'server_error',
     doneAfterError: false,
     processingComments: 2,
+  },
+  // Fireworks, from its wire-facts row (src/dialects/wire-facts-hosted.ts, its OpenAPI spec; not
+  // verified against recorded traffic): ids live with return_token_ids, prompt ids on the first
+  // chunk, finish on the last token, a usage chunk with include_usage, errors without [DONE].
+  fireworks: {
+    roleChunk: 'role-only',
+    finishOnLastToken: true,
+    ids: 'vllm',
+    reasoningField: 'reasoning_content',
+    usage: 'chunk-if-requested',
+    errorType: 'server_error',
+    doneAfterError: false,
+    processingComments: 0,
   },
   together: {
     roleChunk: 'none',

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { WIRE_FACTS } from '../../src/dialects/wire-facts.js';
 import { generate, SIM_VERSIONS, SIM_WIRES, startSimulator } from '../../src/sim/index.js';
+import { testClient } from '../helpers/client.js';
 import { dataJson, post } from './helpers.js';
 
 const chat = (extra: Record<string, unknown> = {}) => ({
@@ -16,8 +17,7 @@ const chat = (extra: Record<string, unknown> = {}) => ({
 
 describe('named versions', () => {
   it('every table row with a sim encoder is a dialect, by its label', () => {
-    const expected = WIRE_FACTS.filter((row) => row.dialect !== 'fireworks').map((row) => row.label);
-    expect(SIM_VERSIONS).toEqual(expected);
+    expect(SIM_VERSIONS).toEqual(WIRE_FACTS.map((row) => row.label));
     for (const label of [
       'vllm@0.11',
       'vllm@0.10.1',
@@ -25,6 +25,7 @@ describe('named versions', () => {
       'llamacpp@b4748',
       'llamacpp@2026',
       'together',
+      'fireworks',
     ]) {
       expect(SIM_WIRES).toContain(label);
     }
@@ -122,6 +123,27 @@ describe('refusals, from the rows', () => {
     } finally {
       await sim.close();
       await scheduling.close();
+    }
+  });
+});
+
+describe('fireworks', () => {
+  it('a tokenwire client gets every id live, and usage from the server', async () => {
+    const sim = await startSimulator({ dialect: 'fireworks' });
+    const { client } = testClient(sim.url, { dialect: 'fireworks' });
+    try {
+      const result = await client.streamCompletion({ prompt: [1, 2, 3], maxTokens: 5 }).final();
+      expect(result.tokens.map((token) => token.id)).toEqual(generate([1, 2, 3], 5));
+      expect(result.stats.idsIncomplete ?? false).toBe(false);
+      expect(result.usage).toMatchObject({ promptTokens: 3, completionTokens: 5, computed: false });
+      const chat = await client
+        .streamChat({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 4 })
+        .final();
+      expect(chat.tokenIds).toHaveLength(4);
+      expect(sim.report().requests.map((r) => r.version)).toEqual(['fireworks', 'fireworks']);
+    } finally {
+      await client.close();
+      await sim.close();
     }
   });
 });

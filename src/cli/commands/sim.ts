@@ -33,7 +33,7 @@ what it saw as JSON (requests, faults fired, sockets).
 
   --port N, -p N      port (default 0: a free one, printed)
   --host HOST         127.0.0.1 (default), ::1 or localhost; nothing else
-  --dialect NAME      vllm (default), sglang, llamacpp, openai, openrouter, together,
+  --dialect NAME      vllm (default), sglang, llamacpp, openai, openrouter, together, fireworks,
                       or a server version from the wire-facts table (docs/servers.md)
                       to emulate: ${SIM_WIRES.filter((name) => name.includes('@')).join(', ')}
                       (a request can pick another with the x-sim-dialect header)
