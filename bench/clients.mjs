@@ -203,6 +203,45 @@ function tokenwireClient(defaults, batches = false) {
   };
 }
 
+/**
+ * tokenwire with OpenTelemetry on: the real SDK (a tracer provider whose span processor
+ * drops every ended span, a meter provider whose reader is never collected), passed as
+ * `telemetry`, so every call builds its span, events and metric points as in production,
+ * and nothing is exported. What it costs over `tokenwire` is the price of telemetry.
+ */
+function tokenwireOtelClient() {
+  return async ({ baseUrl, connections }) => {
+    const { Client } = await import('../dist/index.js');
+    const { BasicTracerProvider, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+    const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
+    const dropAll = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(dropAll)] });
+    class NeverRead extends MetricReader {
+      async onForceFlush() {}
+      async onShutdown() {}
+    }
+    const meterProvider = new MeterProvider({ readers: [new NeverRead()] });
+    const client = new Client({
+      baseUrl,
+      dialect: 'vllm',
+      model: 'm',
+      maxConnections: connections,
+      retry: false,
+      failedRequestsDir: false,
+      telemetry: { tracerProvider, meterProvider },
+    });
+    const runner = tokenwireRunner(client, false);
+    return {
+      run: runner.run,
+      close: async () => {
+        await runner.close();
+        await tracerProvider.shutdown();
+        await meterProvider.shutdown();
+      },
+    };
+  };
+}
+
 /** Runs over plain for-await, or over stream.batches() (one promise per batch of events that arrived together). */
 function tokenwireRunner(client, batches) {
   return {
@@ -242,6 +281,7 @@ export const CLIENTS = {
   tokenwire: tokenwireClient(false),
   'tokenwire-defaults': tokenwireClient(true),
   'tokenwire-batches': tokenwireClient(false, true),
+  'tokenwire-otel': tokenwireOtelClient(),
 };
 
 /** Which server endpoint each client talks to (the chat one gets the chat stream). */

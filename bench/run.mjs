@@ -18,9 +18,22 @@ import { parseArgs } from 'node:util';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ALL_CLIENTS = ['drain', 'raw', 'openai', 'aisdk', 'tokenwire'];
 /** Clients that can take part when asked for with --clients (not in the default set). */
-const EXTRA_CLIENTS = ['aisdk-chat', 'tokenwire-defaults', 'tokenwire-batches', 'openai+tokenwire-fetch'];
+const EXTRA_CLIENTS = [
+  'aisdk-chat',
+  'tokenwire-defaults',
+  'tokenwire-batches',
+  'openai+tokenwire-fetch',
+  'tokenwire-otel',
+];
 /** The 10k-stream scenario is only for clients that stay fast and small at that scale. */
-const LEAN_CLIENTS = ['tokenwire', 'tokenwire-defaults', 'tokenwire-batches', 'raw', 'drain'];
+const LEAN_CLIENTS = [
+  'tokenwire',
+  'tokenwire-defaults',
+  'tokenwire-batches',
+  'tokenwire-otel',
+  'raw',
+  'drain',
+];
 
 const SCENARIOS = {
   'single-bulk': { streams: 1, tokens: 20_000, mode: 'bulk', seed: 101, clients: null },
@@ -274,6 +287,8 @@ const CLIENT_NOTES = {
   tokenwire:
     "tokenwire Client from dist/ (dialect 'vllm', retry off, failed-request capture off, maxConnections = concurrency), for-await over streamCompletion",
   'tokenwire-batches': 'same as tokenwire, consumed with for-await over stream.batches() (arrays of events)',
+  'tokenwire-otel':
+    'same as tokenwire with OpenTelemetry on: SDK tracer and meter providers passed as telemetry (span, events, the four GenAI histograms per call, one time_per_output_chunk point per body read that carried events), nothing exported',
   'tokenwire-defaults':
     'same with retries and failed-request capture on, as a new Client has them (capture keeps the last 16 KiB of raw bytes per stream)',
 };

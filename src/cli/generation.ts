@@ -9,6 +9,7 @@ import { newProgress } from './report.js';
 import type { StreamOutput } from './run-stream.js';
 
 export const GENERATION_FLAGS: FlagSpec = {
+  otel: { type: 'boolean' },
   'max-tokens': { type: 'string' },
   temperature: { type: 'string' },
   'top-p': { type: 'string' },
@@ -34,7 +35,10 @@ export const GENERATION_FLAGS_HELP = `Generation options:
 Output options:
   --json               NDJSON on stdout, one line per event (see below)
   --ids                after the text, one last stdout line with the generated ids (1,2,3)
-  --quiet, -q          no status line, summary or warnings; errors only`;
+  --quiet, -q          no status line, summary or warnings; errors only
+  --otel               export the request's OpenTelemetry span and metrics over OTLP/HTTP
+                       to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318); also
+                       on when that variable is set. Needs the OpenTelemetry SDK packages`;
 
 /** The generation fields of a request. */
 export function generationRequest(values: FlagValues): CommonRequestOptions {

@@ -14,6 +14,7 @@ import { replay } from './commands/replay.js';
 import { sim } from './commands/sim.js';
 import { tokenize } from './commands/tokenize.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
+import { otelWanted, startOtel } from './otel.js';
 import { errorLines } from './report.js';
 
 const COMMANDS: Command[] = [complete, chat, tokenize, detokenize, models, replay, sim, demo];
@@ -73,13 +74,27 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${command.help}\n`);
     return EXIT.ok;
   }
+  let stopOtel: (() => Promise<void>) | undefined;
   try {
+    const otel = command.otel ? otelWanted(rest, process.env) : undefined;
+    if (otel !== undefined) {
+      try {
+        stopOtel = await startOtel();
+      } catch (error) {
+        // Asked for by the environment only: the command still runs, without export.
+        if (otel === 'flag') throw error;
+        process.stderr.write(`tokenwire: OTLP export off: ${(error as Error).message}\n`);
+      }
+    }
     return await command.run(rest);
   } catch (error) {
     for (const line of errorLines(error)) process.stderr.write(`${line}\n`);
     const code = exitCodeFor(error);
     if (code === EXIT.usage) process.stderr.write(`tokenwire: see tokenwire ${command.name} --help\n`);
     return code;
+  } finally {
+    // Spans and metrics are sent before the process ends.
+    await stopOtel?.();
   }
 }
 

@@ -90,8 +90,6 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
     const attempt = this.attempt;
     if (attempt.complete || attempt.failure) return;
     this.host.stats.events++;
-    const observer = this.host.observer;
-    if (observer !== undefined && event.data !== '[DONE]') observer.chunk();
     this.host.decodeEvent(event, attempt.wire);
   }
 
@@ -103,7 +101,6 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
     if (attempt.complete || attempt.failure) return true;
     if (!fastDecode(line, start, end, this.host)) return false;
     this.host.stats.events++;
-    this.host.observer?.chunk();
     return true;
   }
 
@@ -186,6 +183,7 @@ function onData(host: AttemptHost, attempt: Attempt, chunk: Buffer): void {
     return;
   }
   const parser = attempt.parser!;
+  const eventsBefore = stats.events;
   try {
     parser.push(chunk);
   } catch (error) {
@@ -197,6 +195,8 @@ function onData(host: AttemptHost, attempt: Attempt, chunk: Buffer): void {
   // deltas; but the bytes of an event still arriving count, so that a long event that trickles
   // in is not cut off (its length is bounded by maxLineBytes).
   if (parser.pendingLineIsField) attempt.lastDataAt = t;
+  const observer = host.observer;
+  if (observer !== undefined && stats.events !== eventsBefore) observer.chunk(t);
 }
 
 function onEnd(host: AttemptHost, attempt: Attempt): void {

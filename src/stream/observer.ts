@@ -2,7 +2,8 @@
  * The engine's observer hook: what a stream tells an observer (telemetry) about its
  * call, at the points the engine already passes (attempt start, each SSE event, a
  * retry or resume, the end). A stream without an observer pays one undefined check at
- * each of these points and nothing else: no allocation, no closure, nothing per token.
+ * each of these points (per attempt, per body read) and nothing else: no allocation, no
+ * closure, nothing per token.
  */
 import type { TokenwireError } from '../errors.js';
 import type { StreamStats, Usage } from '../types.js';
@@ -16,8 +17,12 @@ export interface StreamObserver {
   attempt(number: number, url: URL, dialect: string): void;
   /** The headers of an attempt: `base` (never changed), or a copy with trace context added. */
   headers(base: Readonly<Record<string, string>>): Readonly<Record<string, string>>;
-  /** One SSE event of the response stream arrived (not `[DONE]`). */
-  chunk(): void;
+  /**
+   * A read of the response body that carried at least one SSE event arrived, at `t`
+   * (`performance.now()`). Per read, not per event: events that arrived together in one
+   * read arrived at the same time (a burst), and a call per event would cost per token.
+   */
+  chunk(t: number): void;
   /** The attempt failed with `failure` and the call goes on (`resume`: by continuation). */
   retry(resume: boolean, failure: TokenwireError, tokensReceived: number, delayMs: number): void;
   /** The call ended complete; `output.text()` is the generated text (read only if wanted). */

@@ -95,8 +95,7 @@ export class CallTelemetry implements StreamObserver {
     return this.merged;
   }
 
-  chunk(): void {
-    const t = now();
+  chunk(t: number): void {
     if (this.firstChunkAt === undefined) this.firstChunkAt = t;
     else
       this.start.instruments?.timePerOutputChunk.record((t - this.lastChunkAt) / 1000, this.metricAttributes);

@@ -54,3 +54,35 @@ it('the package loads and streams where @opentelemetry/api cannot be resolved', 
     traceparent: null,
   });
 });
+
+it('the CLI: --otel without the OpenTelemetry packages is a usage error naming them; set by the environment only, a warning', async () => {
+  const cli = join(dir, 'node_modules', 'tokenwire', 'dist', 'cli', 'main.js');
+  const args = [
+    cli,
+    'complete',
+    '--base-url',
+    'http://127.0.0.1:9',
+    '--tokens',
+    '1',
+    '--no-retry',
+    '--no-capture',
+  ];
+  const flag = await run(process.execPath, [...args, '--otel'], { cwd: dir, timeout: 20_000 }).then(
+    () => undefined,
+    (error: { code: number; stderr: string }) => error,
+  );
+  expect(flag?.code).toBe(2);
+  expect(flag?.stderr).toContain(
+    '--otel needs the OpenTelemetry packages, not installed here: @opentelemetry/api, @opentelemetry/sdk-trace-base',
+  );
+  const env = await run(process.execPath, args, {
+    cwd: dir,
+    timeout: 20_000,
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
+  }).then(
+    () => undefined,
+    (error: { code: number; stderr: string }) => error,
+  );
+  expect(env?.stderr).toContain('tokenwire: OTLP export off: --otel needs the OpenTelemetry packages');
+  expect(env?.code).toBe(3); // it ran: the connection to port 9 was refused
+});

@@ -192,5 +192,6 @@ export const chat: Command = {
   name: 'chat',
   summary: 'stream a chat completion (text, reasoning, tool calls)',
   help: HELP,
+  otel: true,
   run,
 };

@@ -138,5 +138,6 @@ export const complete: Command = {
   name: 'complete',
   summary: 'stream a completion for a text or token-id prompt',
   help: HELP,
+  otel: true,
   run,
 };
