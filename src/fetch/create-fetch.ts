@@ -17,7 +17,8 @@ import { callContext, type FetchShared } from './shared.js';
  * Options of {@link createFetch}: a Client's options, less what the SDK already says per
  * request (server URL, API key, model). `headers` are added under the SDK's own.
  */
-export interface FetchOptions extends Omit<ClientOptions, 'baseUrl' | 'apiKey' | 'model'> {
+export interface FetchOptions
+  extends Omit<ClientOptions, 'baseUrl' | 'apiKey' | 'model' | 'endpoints' | 'routing' | 'telemetry'> {
   /**
    * How a stream's failure reaches the SDK. `'throw'`: the response body fails with
    * the TokenwireError (openai-node throws it as is, `code` and `partial` included).
@@ -66,6 +67,14 @@ export function createFetch(options: FetchOptions = {}): TokenwireFetch {
     if (key in options) {
       throw new InvalidOptionError(
         `invalid option ${key}: ${showValue(key === 'apiKey' ? '[hidden]' : (options as Record<string, unknown>)[key])} (createFetch takes it from each request: set it on the SDK instead)`,
+      );
+    }
+  }
+  // Not (yet) for the fetch: each call goes where the SDK sends it, and spans are not made here.
+  for (const key of ['endpoints', 'routing', 'telemetry'] as const) {
+    if (key in options) {
+      throw new InvalidOptionError(
+        `invalid option ${key}: createFetch does not support it (use a tokenwire Client for fleets and telemetry)`,
       );
     }
   }

@@ -164,6 +164,10 @@ describe('createFetch options are checked at the door', () => {
     expect(() => createFetch({ apiKey: 'sk-secret-value' } as never)).not.toThrow(/sk-secret-value/);
     expect(() => createFetch({ errors: 'loud' as never })).toThrow(/invalid option errors: "loud"/);
     expect(() => createFetch({ timeouts: { idleMs: -1 } })).toThrow(/invalid option timeouts.idleMs: -1/);
+    expect(() => createFetch({ telemetry: false } as never)).toThrow(
+      /invalid option telemetry: createFetch does not support it/,
+    );
+    expect(() => createFetch({ endpoints: ['http://x'] } as never)).toThrow(/invalid option endpoints/);
   });
 });
 
