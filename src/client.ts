@@ -15,6 +15,12 @@ import {
   TokenwireError,
   UnsupportedError,
 } from './errors.js';
+import {
+  DEFAULT_DISCOVERY_INTERVAL_MS,
+  Discovery,
+  type DiscoveryOptions,
+  systemResolver,
+} from './fleet/discovery.js';
 import { type EndpointOption, resolveEndpoints, resolveRouting } from './fleet/endpoint-options.js';
 import type { EndpointSnapshot } from './fleet/endpoint-state.js';
 import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
@@ -87,6 +93,10 @@ export class Client {
   /** Every secret's every form (grows when an endpoint with its own key is added). */
   private readonly secrets: (string | undefined)[];
   private readonly rawOptions: ClientOptions;
+  /** Re-resolves `discovery.url` (when the endpoints come from DNS). */
+  private discovery: Discovery | undefined;
+  /** The first resolution of `discovery.url`. */
+  private discovered: Promise<void> | undefined;
   /** The endpoints and the router among them (one endpoint for a single baseUrl). */
   private readonly fleet: Fleet;
   /** What every stream of this client shares (built once: streams are many). */
@@ -110,6 +120,7 @@ export class Client {
     this.fleet = new Fleet(resolved.endpoints, resolveRouting(options.routing), VERSION, configuredDialect);
     this.streamContext = this.context();
     this.telemetry = Telemetry.create(this.options.telemetry);
+    if (options.discovery !== undefined) this.startDiscovery(options.discovery);
   }
 
   /**
@@ -226,6 +237,7 @@ export class Client {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.discovery?.stop();
     this.lifetime.abort(new Error('the client was closed'));
     for (const stream of [...this.liveStreams]) stream.abort('the client was closed');
     await this.agent.destroy();
@@ -235,7 +247,40 @@ export class Client {
     await this.close();
   }
 
+  /**
+   * Resolves the discovery name now (endpoints that appeared are added, those gone
+   * drained); it is also done every `discovery.intervalMs`. Without discovery, nothing.
+   */
+  async refreshEndpoints(): Promise<void> {
+    await this.discovered;
+    await this.discovery?.refresh();
+  }
+
   // ---- internals ----------------------------------------------------------------
+
+  private startDiscovery(options: DiscoveryOptions): void {
+    const template = new URL(this.options.rootUrl);
+    this.discovery = new Discovery(
+      template,
+      options.intervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS,
+      options.resolver ?? systemResolver,
+      (added, removed) => {
+        for (const url of added) {
+          const { endpoints } = resolveEndpoints({
+            ...this.rawOptions,
+            discovery: undefined,
+            endpoints: [url],
+          });
+          this.fleet.add(endpoints[0]);
+        }
+        for (const url of removed) this.fleet.drain(url);
+        this.log({ level: 'debug', event: 'discovery', url: template.href, added, removed });
+      },
+      (error) =>
+        this.log({ level: 'warn', event: 'discovery_failed', url: template.href, error: String(error) }),
+    );
+    this.discovered = this.discovery.start();
+  }
 
   private context(): StreamContext {
     return {

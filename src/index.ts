@@ -18,6 +18,7 @@ export {
   TokenwireError,
   UnsupportedError,
 } from './errors.js';
+export type { DiscoveryOptions } from './fleet/discovery.js';
 export type { EndpointOption, RoutingOptions } from './fleet/endpoint-options.js';
 export type { EndpointHealth, EndpointSnapshot, HealthOptions } from './fleet/endpoint-state.js';
 export type { RoutingPolicy } from './fleet/router.js';

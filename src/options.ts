@@ -5,6 +5,7 @@
  */
 import { DEFAULT_MAX_FIXTURE_BYTES, DEFAULT_MAX_FIXTURE_FILES } from './diagnostics/fixture-store.js';
 import { InvalidOptionError } from './errors.js';
+import type { DiscoveryOptions } from './fleet/discovery.js';
 import type { EndpointOption, RoutingOptions } from './fleet/endpoint-options.js';
 import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { DialectName } from './types.js';
@@ -97,6 +98,11 @@ export interface ClientOptions {
   endpoints?: EndpointOption[];
   /** How requests are spread over `endpoints` (policy, cache affinity, health). */
   routing?: RoutingOptions;
+  /**
+   * Endpoints from DNS instead of `baseUrl` / `endpoints`: every address of the URL's host
+   * (a headless Service) is an endpoint, re-resolved every `intervalMs` (default 10 s).
+   */
+  discovery?: DiscoveryOptions;
   /**
    * OpenTelemetry: explicit providers (and content capture), or `false` for none. Default:
    * the global providers, when `@opentelemetry/api` is installed and they are registered.

@@ -57,12 +57,36 @@ const MAX_ENDPOINTS = 1_024;
 
 /** The endpoints of `options`: `endpoints`, else `baseUrl`, else `TOKENWIRE_ENDPOINTS`, else the base URL env. */
 export function resolveEndpoints(
-  options: ClientOptions & { endpoints?: readonly EndpointOption[] },
+  options: ClientOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): { options: ResolvedOptions; endpoints: ResolvedEndpoint[] } {
   let list: readonly EndpointOption[] | undefined = options.endpoints;
-  if (list !== undefined && options.baseUrl !== undefined) {
-    throw new InvalidOptionError('invalid options: pass baseUrl or endpoints, not both');
+  const given = [options.baseUrl, options.endpoints, options.discovery].filter((o) => o !== undefined).length;
+  if (given > 1) {
+    throw new InvalidOptionError('invalid options: pass one of baseUrl, endpoints or discovery, not several');
+  }
+  if (options.discovery !== undefined) {
+    const discovery = options.discovery;
+    if (discovery === null || typeof discovery !== 'object' || typeof discovery.url !== 'string') {
+      bad('discovery', discovery, 'an object with a url');
+    }
+    const resolved = resolveOptions({ ...options, baseUrl: discovery.url }, env);
+    // Names already are addresses here: nothing to resolve.
+    if (/^\d+\.\d+\.\d+\.\d+$|^\[/.test(new URL(resolved.rootUrl).host.replace(/:\d+$/, ''))) {
+      bad('discovery.url', discovery.url, 'a URL whose host is a DNS name');
+    }
+    if (
+      discovery.intervalMs !== undefined &&
+      (typeof discovery.intervalMs !== 'number' ||
+        !Number.isFinite(discovery.intervalMs) ||
+        discovery.intervalMs < 100)
+    ) {
+      bad('discovery.intervalMs', discovery.intervalMs, 'a number of milliseconds ≥ 100');
+    }
+    if (discovery.resolver !== undefined && typeof discovery.resolver !== 'function') {
+      bad('discovery.resolver', discovery.resolver, 'a function (hostname) => Promise<string[]>');
+    }
+    return { options: resolved, endpoints: [] };
   }
   if (list === undefined && options.baseUrl === undefined && env.TOKENWIRE_ENDPOINTS !== undefined) {
     list = parseEndpointList(env.TOKENWIRE_ENDPOINTS, 'TOKENWIRE_ENDPOINTS');

@@ -155,6 +155,13 @@ export class Fleet {
     const states = this.router.list();
     const now = performance.now();
     const state = states.find((s) => s.available(now)) ?? states[0];
+    if (state === undefined) {
+      throw new TokenwireError('connection_error: no endpoint yet (discovery has found no address so far)', {
+        code: 'connection_error',
+        phase: 'connect',
+        retryable: true,
+      });
+    }
     return this.byState.get(state)!;
   }
 
