@@ -18,6 +18,7 @@
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -249,7 +250,8 @@ async function chaos() {
     failedRequestsDir: false,
     logger: quiet,
     maxConnections: 512,
-    retry: { maxAttempts: 30, baseDelayMs: 5, maxDelayMs: 200 },
+    // A stream here can be cut dozens of times (a kill every ~130 ms): a large attempt budget.
+    retry: { maxAttempts: 100, baseDelayMs: 5, maxDelayMs: 200 },
     timeouts: { connectMs: 1_000, headersMs: 2_000, firstTokenMs: 3_000, idleMs: 1_000, totalMs: 60_000 },
     routing: { health: { consecutiveFailures: 1, baseEjectionMs: 100, maxEjectionMs: 1_000 } },
   });
@@ -373,6 +375,20 @@ function routing() {
     });
     if (list.length !== endpoints) throw new Error('router lost endpoints');
   }
+  // What this machine does in the time: a bare loop of 1,024 multiply-xor steps (the
+  // work of keying a 1,024-id prompt, without the function), for reading the rows above.
+  const prompt = randomIds(1_024, seeded(9));
+  let sink = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < 20_000; i++) {
+    let h = 0x811c9dc5;
+    for (let k = 0; k < prompt.length; k++) {
+      h = Math.imul(h ^ prompt[k], 0x01000193);
+      h ^= h >>> 15;
+    }
+    sink ^= h;
+  }
+  rows.push({ calibration: true, usPerRequest: Number(process.hrtime.bigint() - t0) / 20_000 / 1000, sink });
   return { inFlight: 1_000, rows };
 }
 
@@ -425,9 +441,22 @@ async function cpu() {
 
 // ---- report ------------------------------------------------------------------------------
 
-const report = { quick, node: process.version, startedAt: new Date().toISOString() };
+const report = {
+  quick,
+  node: process.version,
+  startedAt: new Date().toISOString(),
+  loadAverage: os.loadavg(),
+};
 const pct = (x) => `${(x * 100).toFixed(1)}%`;
-const lines = [`# Fleet benchmark${quick ? ' (--quick)' : ''}`, ''];
+const lines = [
+  `# Fleet benchmark${quick ? ' (--quick)' : ''}`,
+  '',
+  `Node ${process.version}, ${os.cpus().length} cores, load average at the start ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}.`,
+  '',
+];
 if (only.includes('affinity')) {
   const a = (report.affinity = await affinity());
   lines.push(
@@ -478,7 +507,7 @@ if (only.includes('routing')) {
     '|---|---|---|',
     ...r.rows.map(
       (row) =>
-        `| ${row.endpoints} | ${row.keysOf1024Ids ? 'prefix keys of a 1,024-id prompt (once per request)' : row.affinity ? 'cache-aware (1,024-id prompt keys)' : 'least-outstanding, no keys'} | ${row.usPerRequest.toFixed(2)} |`,
+        `| ${row.calibration ? '-' : row.endpoints} | ${row.calibration ? 'calibration: a bare loop of 1,024 multiply-xor steps' : row.keysOf1024Ids ? 'prefix keys of a 1,024-id prompt (once per request)' : row.affinity ? 'cache-aware (1,024-id prompt keys)' : 'least-outstanding, no keys'} | ${row.usPerRequest.toFixed(2)} |`,
     ),
     '',
   );

@@ -29,7 +29,8 @@ export class PrefixCache {
     return this.young.size + this.old.size;
   }
 
-  private has(key: number): boolean {
+  /** Whether `key` is held. */
+  has(key: number): boolean {
     return this.young.has(key) || this.old.has(key);
   }
 
@@ -37,9 +38,10 @@ export class PrefixCache {
    * How many leading keys of `keys` this cache holds. The keys of one prefix are added
    * together, so "held" is monotone along a prompt: a binary search is enough (a key
    * evicted in the middle makes the answer a lower bound, as a server would also miss).
+   * `known`: leading keys already known to be held (the search starts after them).
    */
-  longestPrefix(keys: readonly number[]): number {
-    let lo = 0;
+  longestPrefix(keys: readonly number[], known = 0): number {
+    let lo = known;
     let hi = keys.length;
     // Invariant: the first `lo` keys are held (as far as the search can tell); key `hi` is not.
     while (lo < hi) {

@@ -289,17 +289,29 @@ export class Router {
     let bestBlocks = 0;
     let minLoad = Number.POSITIVE_INFINITY;
     let allEqual = true;
-    let firstBlocks = -1;
     for (let c = 0; c < count; c++) {
       const endpoint = endpoints[scratch[c]];
       const load = this.load(endpoint);
       if (load < minLoad) minLoad = load;
-      const blocks = endpoint.prefixes.longestPrefix(keys);
-      if (firstBlocks === -1) firstBlocks = blocks;
-      else if (blocks !== firstBlocks) allEqual = false;
-      if (blocks > bestBlocks || (blocks === bestBlocks && best !== undefined && load < this.load(best))) {
+      const prefixes = endpoint.prefixes;
+      if (best === undefined) {
         best = endpoint;
-        bestBlocks = blocks;
+        bestBlocks = prefixes.longestPrefix(keys);
+        continue;
+      }
+      // Only whether it beats the best so far matters: one or two lookups, not a search,
+      // for every endpoint that does not.
+      if (bestBlocks > 0 && !prefixes.has(keys[bestBlocks - 1])) {
+        allEqual = false;
+        continue;
+      }
+      if (bestBlocks < keys.length && prefixes.has(keys[bestBlocks])) {
+        best = endpoint;
+        bestBlocks = prefixes.longestPrefix(keys, bestBlocks + 1);
+        allEqual = false;
+      } else if (load < this.load(best)) {
+        // As long a prefix: the less loaded one.
+        best = endpoint;
       }
     }
     // Nothing cached anywhere, or the same prefix everywhere (a shared system prompt): load decides.

@@ -352,7 +352,7 @@ describe('options', () => {
       /invalid option endpoints\[0\]\.url: "ftp:\/\/x"/,
     );
     expect(() => new Client({ baseUrl: 'http://a:1', endpoints: ['http://b:1'] })).toThrow(
-      /baseUrl or endpoints, not both/,
+      /one of baseUrl, endpoints or discovery, not several/,
     );
     expect(() => new Client({ endpoints: ['http://a:1'], routing: { policy: 'random' as never } })).toThrow(
       /invalid option routing.policy: "random" \(expected one of least-outstanding, round-robin, weighted\)/,

@@ -260,6 +260,28 @@ describe('Router cache affinity', () => {
     expect(r.pick({ keys }, 0)).toMatchObject({ endpoint: other, reason: 'least-outstanding' });
   });
 
+  it.each([
+    [[0, 3, 5, 5], [0, 0, 1, 0], 3, 5],
+    [[5, 3, 5, 0], [1, 0, 0, 0], 2, 5],
+    [[2, 2, 4, 1], [0, 0, 0, 0], 2, 4],
+    [[0, 0, 0, 1], [0, 0, 0, 0], 3, 1],
+  ])(
+    'held blocks %j, in flight %j → endpoint %i (%i blocks): the longest, the less loaded on a tie',
+    (held, loads, want, blocks) => {
+      const r = router(4, { affinityLoadSlack: 10 });
+      const keys = idPrefixKeys(ids(6 * ID_BLOCK, 2000));
+      r.list().forEach((endpoint, i) => {
+        r.remember(endpoint, keys.slice(0, held[i]));
+        for (let k = 0; k < loads[i]; k++) r.begin(endpoint, undefined, 0);
+      });
+      expect(r.pick({ keys }, 0)).toMatchObject({
+        endpoint: r.list()[want],
+        reason: 'affinity',
+        cachedBlocks: blocks,
+      });
+    },
+  );
+
   it('can be turned off', () => {
     const r = router(2, { cacheAffinity: false, policy: 'round-robin' });
     const keys = idPrefixKeys(system);
