@@ -221,6 +221,17 @@ export class OpenAiLikeEncoder implements StreamEncoder {
         : '{"index":0,"text":"","finish_reason":"error","native_finish_reason":"error"}';
       return this.chunk(choice, `,"error":${json({ code: 502, message })}`);
     }
+    const row = this.req.facts?.inStreamError;
+    if (
+      row !== undefined &&
+      row.shape === 'data-error' &&
+      (this.req.dialect === 'vllm' || this.req.dialect === 'sglang')
+    ) {
+      // The emulated version's own error line: its row's example with this message (vLLM's
+      // ErrorResponse, SGLang's with object "error" inside), [DONE] after it where the row says.
+      const example = JSON.parse(row.example) as { error: Record<string, unknown> };
+      return dataEvent(json({ error: { ...example.error, message } })) + (row.doneAfter ? DONE : '');
+    }
     const error =
       this.req.dialect === 'openai'
         ? { message, type: this.style.errorType, param: null, code: null }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { WIRE_FACTS } from '../../src/dialects/wire-facts.js';
 import { generate, SIM_VERSIONS, SIM_WIRES, startSimulator } from '../../src/sim/index.js';
-import { testClient } from '../helpers/client.js';
+import { caught, testClient } from '../helpers/client.js';
 import { dataJson, post } from './helpers.js';
 
 const chat = (extra: Record<string, unknown> = {}) => ({
@@ -123,6 +123,45 @@ describe('refusals, from the rows', () => {
     } finally {
       await sim.close();
       await scheduling.close();
+    }
+  });
+});
+
+describe('in-stream errors as the rows write them', () => {
+  it.each([
+    ['vllm@0.11', { message: 'M', type: 'InternalServerError', param: null, code: 500 }],
+    ['sglang@0.5', { object: 'error', message: 'M', type: 'SERVICE_UNAVAILABLE', param: null, code: 503 }],
+  ])('%s', async (label, expected) => {
+    const sim = await startSimulator({ dialect: label });
+    try {
+      const res = await post(
+        sim.url,
+        '/v1/completions',
+        { prompt: [1], max_tokens: 4, stream: true },
+        {
+          'x-sim-fault': 'error-after:2',
+        },
+      );
+      const errorBlock = res.text.split('\n\n').find((block) => block.includes('"error"'))!;
+      const { error } = JSON.parse(errorBlock.slice('data: '.length));
+      expect({ ...error, message: 'M' }).toEqual(expected);
+      expect(error.message).toContain('simulated failure after 2 tokens');
+      expect(res.text.endsWith('data: [DONE]\n\n')).toBe(true);
+      // A tokenwire client reports it as the server's error, with the tokens before it.
+      const { client } = testClient(sim.url, {
+        dialect: label.split('@')[0] as 'vllm' | 'sglang',
+        headers: { 'x-sim-fault': 'error-after:2' },
+      });
+      try {
+        const failure = await caught(() => client.streamCompletion({ prompt: [1], maxTokens: 4 }).final());
+        expect(failure.code).toBe('server_error');
+        expect(failure.message).toContain('simulated failure after 2 tokens');
+        expect(failure.partial).toHaveLength(2);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await sim.close();
     }
   });
 });
