@@ -36,8 +36,10 @@ import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
 import type { StreamContext } from './stream/context.js';
 import { Telemetry } from './telemetry/telemetry.js';
+import { decodeWholeBody } from './transport/body-decoder.js';
 import { createAgent } from './transport/dispatch.js';
 import { httpError, networkError } from './transport/http-errors.js';
+import { contentCoding } from './transport/response-check.js';
 import { withSchemeHint } from './transport/scheme-probe.js';
 import type { ChatRequest, CompletionRequest, DialectName } from './types.js';
 import { validateChatRequest, validateCompletionRequest } from './validate.js';
@@ -405,7 +407,7 @@ export class Client {
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    let text: string;
+    let raw: Buffer;
     try {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -415,11 +417,21 @@ export class Client {
           throw new Error(`answer larger than ${MAX_JSON_RESPONSE_BYTES} bytes`);
         chunks.push(chunk);
       }
-      text = Buffer.concat(chunks).toString('utf8');
+      raw = Buffer.concat(chunks);
     } catch (error) {
       response.body.destroy();
       throw networkError(error, 'stream', method, url, timeouts);
     }
+    const coding = contentCoding(responseHeaders);
+    if (coding !== undefined) {
+      // A proxy compressed the answer although nothing asked for it: decoded like a stream's.
+      try {
+        raw = decodeWholeBody(coding, raw, MAX_JSON_RESPONSE_BYTES);
+      } catch (error) {
+        throw this.badJson(url, `the answer could not be decoded (${(error as Error).message})`, '', method);
+      }
+    }
+    const text = raw.toString('utf8');
     if (response.statusCode < 200 || response.statusCode >= 300) {
       throw httpError(response.statusCode, responseHeaders, scrub(text, this.secrets), method, url);
     }

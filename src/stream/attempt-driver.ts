@@ -5,13 +5,16 @@
  * base-stream.ts's; the stream (its StreamSink part, stream-sink.ts) is these
  * callbacks' host, seen through the narrow AttemptHost below.
  */
+
+import type { Transform } from 'node:stream';
 import { scrub } from '../diagnostics/redact.js';
 import type { DecodeSink, Dialect, WireRequest } from '../dialects/dialect.js';
 import { describeRequest, ProtocolError, StreamTruncatedError, TokenwireError } from '../errors.js';
 import { type SseEvent, type SseHandlers, SseParser } from '../sse/parser.js';
+import { createBodyDecoder } from '../transport/body-decoder.js';
 import type { ResponseHandlers } from '../transport/dispatch.js';
 import { httpError, networkError, requestIdOf } from '../transport/http-errors.js';
-import { bodyKind, neverAStream } from '../transport/response-check.js';
+import { bodyKind, contentCoding, neverAStream } from '../transport/response-check.js';
 import type { StreamStats } from '../types.js';
 import { type Attempt, errorInit, nonStreamBodyError, rateLimitHeaders, streamError } from './attempt.js';
 import type { StreamContext } from './context.js';
@@ -55,6 +58,8 @@ export interface AttemptHost extends DecodeSink {
 export class AttemptDriver implements ResponseHandlers, SseHandlers {
   /** The dialect's byte-level decoder, when this stream may use it (known at the head). */
   private fastDecode: Dialect['decodeCompletionBytes'] = undefined;
+  /** Decodes a compressed body (a proxy's gzip, br, deflate) before it is read. */
+  private decoder: Transform | undefined = undefined;
 
   constructor(
     protected readonly host: AttemptHost,
@@ -70,15 +75,38 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
   }
 
   onData(chunk: Buffer): void {
-    onData(this.host, this.attempt, chunk);
+    if (this.decoder !== undefined) this.decoder.write(chunk);
+    else onData(this.host, this.attempt, chunk);
   }
 
   onEnd(): void {
-    onEnd(this.host, this.attempt);
+    // With a decoder, the end comes once it has given out its last bytes.
+    if (this.decoder !== undefined) this.decoder.end();
+    else onEnd(this.host, this.attempt);
   }
 
   onError(error: Error): void {
+    this.decoder?.destroy();
     onError(this.host, this.attempt, error);
+  }
+
+  /** The body is compressed as `coding` (one the transport decodes): read it decoded. */
+  decodeBody(coding: string): void {
+    const { host, attempt } = this;
+    const decoder = createBodyDecoder(coding);
+    decoder.on('data', (chunk: Buffer) => onData(host, attempt, chunk));
+    decoder.on('end', () => onEnd(host, attempt));
+    decoder.on('error', (error: Error) => {
+      if (attempt.settled) return;
+      host.failAttempt(
+        attempt,
+        new ProtocolError(
+          `protocol_error: the body could not be decoded as ${coding} (content-encoding): ${error.message}${describeRequest('POST', attempt.url.href)}`,
+          { ...errorInit(attempt, host.received.events(), 'protocol_error', 'stream', false), cause: error },
+        ),
+      );
+    });
+    this.decoder = decoder;
   }
 
   /** Started parsing an event stream: from now on the fast path may be tried. */
@@ -142,6 +170,8 @@ function onHead(
     return;
   }
   attempt.mode = bodyKind(status, headers);
+  const coding = contentCoding(headers);
+  if (coding !== undefined) driver.decodeBody(coding);
   if (attempt.mode === 'sse') {
     driver.startEvents(host.fastDecoder());
     attempt.parser = new SseParser(

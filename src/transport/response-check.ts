@@ -5,6 +5,8 @@
  * the same answer). Pure functions over the status and headers.
  */
 
+import { DECODED_CODINGS } from './body-decoder.js';
+
 /** How the body after a head is read. */
 export type BodyKind = 'sse' | 'error-body' | 'other-body';
 
@@ -38,10 +40,16 @@ export function neverAStream(status: number, headers: Record<string, string>): s
   if (NO_BODY.has(status)) {
     return `HTTP ${status} has no body, so it can never be an event stream (a proxy or cache answering for the server?)`;
   }
-  const encoding = headers['content-encoding']?.trim().toLowerCase();
-  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+  const encoding = contentCoding(headers);
+  if (encoding !== undefined && !DECODED_CODINGS.has(encoding)) {
     // tokenwire sends no Accept-Encoding: a compressed body is a proxy's doing.
-    return `HTTP ${status} with a body compressed as ${JSON.stringify(encoding)} (content-encoding), which tokenwire did not ask for: turn compression off for this route in the proxy`;
+    return `HTTP ${status} with a body compressed as ${JSON.stringify(encoding)} (content-encoding), which tokenwire did not ask for and cannot decode (it decodes ${[...DECODED_CODINGS].join(', ')}): turn compression off for this route in the proxy`;
   }
   return undefined;
+}
+
+/** The response's content coding, lower-cased; undefined for none or `identity`. */
+export function contentCoding(headers: Record<string, string>): string | undefined {
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  return encoding === undefined || encoding === '' || encoding === 'identity' ? undefined : encoding;
 }

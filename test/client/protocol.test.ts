@@ -1,7 +1,7 @@
 /**
  * Honest protocol errors on real loopback sockets: responses that can never become
  * an event stream fail at once (one request, not three), media types are
- * case-insensitive, memory stays bounded on a stream of empty data lines, and TLS or
+ * case-insensitive, compressed bodies nobody asked for are decoded, memory stays bounded on a stream of empty data lines, and TLS or
  * scheme mistakes say what to do.
  */
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { caught, testClient } from '../helpers/client.js';
 import { completionChunk, startServer, type TestServer } from '../helpers/http-server.js';
@@ -50,8 +51,8 @@ describe('responses that can never be an event stream fail at once', () => {
     await client.close();
   });
 
-  it.each(['gzip', 'br', 'deflate', 'x-gzip'])(
-    'an unrequested Content-Encoding %s: protocol_error naming it, after one request',
+  it.each(['compress', 'zstd', 'gzip, br'])(
+    'a body compressed as %j (not decoded): protocol_error naming it, after one request',
     async (encoding) => {
       server = await startServer((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': encoding });
@@ -60,7 +61,7 @@ describe('responses that can never be an event stream fail at once', () => {
       const { client } = testClient(server.url, RETRYING);
       const error = await caught(() => client.streamCompletion({ prompt: [1] }).final());
       expect(error.code).toBe('protocol_error');
-      expect(error.message).toContain(`compressed as "${encoding}"`);
+      expect(error.message).toContain(`compressed as ${JSON.stringify(encoding)}`);
       expect(server.requests).toHaveLength(1);
       await client.close();
     },
@@ -96,6 +97,72 @@ describe('event streams as servers spell them', () => {
       await client.close();
     },
   );
+
+  it.each([
+    ['gzip', gzipSync],
+    ['x-gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const)(
+    'an unrequested Content-Encoding %s is decoded transparently, byte by byte too',
+    async (encoding, compress) => {
+      const body = compress(
+        Buffer.from(
+          `data: ${completionChunk('a', [7])}\n\ndata: ${completionChunk('b', [8], 'length')}\n\ndata: [DONE]\n\n`,
+        ),
+      );
+      server = await startServer(async (req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': encoding });
+        if ((req.json as { prompt: number[] }).prompt[0] === 1) {
+          res.end(body);
+          return;
+        }
+        // One byte per write: the decoder must give out events as their bytes arrive.
+        for (const byte of body) {
+          res.write(Buffer.from([byte]));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        res.end();
+      });
+      const { client } = testClient(server.url, { dialect: 'vllm' });
+      for (const prompt of [[1], [2]]) {
+        const result = await client.streamCompletion({ prompt }).final();
+        expect(result.ids).toEqual([7, 8]);
+        expect(result.text).toBe('ab');
+        expect(result.finishReason).toBe('length');
+      }
+      await client.close();
+    },
+  );
+
+  it('a compressed JSON answer (models) is decoded too; a broken one is protocol_error', async () => {
+    server = await startServer((req, res) => {
+      const broken = req.url.includes('broken');
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(broken ? 'not gzip' : gzipSync(Buffer.from('{"data":[{"id":"m1","owned_by":"vllm"}]}')));
+    });
+    const { client } = testClient(server.url, { dialect: 'vllm' });
+    expect((await client.models()).map((model) => model.id)).toEqual(['m1']);
+    await client.close();
+    const broken = testClient(`${server.url}/broken`, { dialect: 'vllm' });
+    const error = await caught(() => broken.client.models());
+    expect(error.code).toBe('protocol_error');
+    expect(error.message).toContain('could not be decoded');
+    await broken.client.close();
+  });
+
+  it('a body that is not the gzip it says: protocol_error naming gzip, not retried', async () => {
+    server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.end('data: [DONE]\n\n');
+    });
+    const { client } = testClient(server.url, RETRYING);
+    const error = await caught(() => client.streamCompletion({ prompt: [1] }).final());
+    expect(error.code).toBe('protocol_error');
+    expect(error.message).toContain('could not be decoded as gzip');
+    expect(server.requests).toHaveLength(1);
+    await client.close();
+  });
 
   it('40 MiB of empty data lines without a blank line: protocol_error at the event limit', async () => {
     const block = Buffer.from('data:\n'.repeat(64 * 1024));
