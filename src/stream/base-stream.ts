@@ -9,19 +9,21 @@ import { CAPTURE_FORMAT, type CapturedAttempt } from '../diagnostics/capture.js'
 import { defaultCaptureDir, saveFixture } from '../diagnostics/fixture-store.js';
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
 import { dialectByName } from '../dialects/index.js';
-import { AbortError, describeRequest, TimeoutError, TokenwireError } from '../errors.js';
+import { AbortError, describeRequest, TokenwireError } from '../errors.js';
 import type { FleetEndpoint } from '../fleet/fleet.js';
-import { decideRetry, isResumable, type RetryDecision } from '../retry/policy.js';
+import { decideRetry, type RetryDecision } from '../retry/policy.js';
 import { sendRequest } from '../transport/dispatch.js';
 import { withSchemeHint } from '../transport/scheme-probe.js';
 import type { Usage } from '../types.js';
 import { type Attempt, newAttempt, noOutputError, scrubError } from './attempt.js';
 import { AttemptDriver } from './attempt-driver.js';
 import type { StreamContext } from './context.js';
+import { nothingLeftToGenerate, withNote } from './continuation.js';
 import { detectionFailure } from './detection-failure.js';
+import { detectionTimeout, waitForDialect } from './dialect-wait.js';
 import { type RouteHints, StreamRoute } from './stream-route.js';
 import { StreamSink } from './stream-sink.js';
-import { callUsage } from './usage.js';
+import { believedUsage, callUsage } from './usage.js';
 
 const now = (): number => performance.now();
 
@@ -30,28 +32,6 @@ const now = (): number => performance.now();
  * without a total deadline waits at most `retry.maxDelayMs` in all: never without bound.
  */
 const MAX_ENDPOINT_WAIT_MS = 1_000;
-
-/**
- * The `max_tokens` of a continuation. A stream with nothing left to generate never
- * reaches a continuation (it ends complete with `length`), so less than one is a bug,
- * not a request to send.
- */
-export function remainingTokens(maxTokens: number, received: number): number {
-  const remaining = maxTokens - received;
-  if (remaining < 1) {
-    throw new TokenwireError(
-      `internal: a continuation with nothing left to generate (${received} of ${maxTokens} tokens received)`,
-      { code: 'protocol_error', phase: 'setup' },
-    );
-  }
-  return remaining;
-}
-
-/** The failure, its message saying why it was not retried where the caller would expect it. */
-function withNote(failure: TokenwireError, decision: RetryDecision): TokenwireError {
-  if (decision.note !== undefined) failure.message = `${failure.message} (not retried: ${decision.note})`;
-  return failure;
-}
 
 export abstract class BaseStream<E, R> extends StreamSink<E, R> implements RouteHints {
   /** Where each attempt goes (the client's fleet; a fleet of one for a single baseUrl). */
@@ -122,11 +102,13 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       let dialect = endpoint.knownDialect;
       if (dialect === undefined) {
         try {
-          dialect = await this.waitForDialect(endpoint);
+          dialect = await waitForDialect(endpoint, this.ctx, this.deadline, (stop) => {
+            this.stopWaiting = stop;
+          });
         } catch (caught) {
           if (this.finished) return;
           // This stream's own clock ran out while the detection went on: its clock's error.
-          const error = now() >= this.deadline ? this.detectionTimeout(endpoint) : caught;
+          const error = now() >= this.deadline ? detectionTimeout(endpoint, this.ctx) : caught;
           // The endpoint could not be asked what it is: judged like a failed attempt. The
           // detection's error is shared by every stream waiting for it: copied, with the
           // endpoint this stream was called for named.
@@ -257,53 +239,6 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   }
 
   /**
-   * An endpoint's shared dialect detection, waited for under this stream's own clock and
-   * abort: giving up here leaves the detection running for the other streams.
-   */
-  private waitForDialect(endpoint: FleetEndpoint): Promise<Dialect> {
-    return new Promise<Dialect>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (): void => {
-        clearTimeout(timer);
-        this.stopWaiting = undefined;
-      };
-      this.stopWaiting = (error) => {
-        settle();
-        reject(error);
-      };
-      if (this.deadline !== Number.POSITIVE_INFINITY) {
-        timer = setTimeout(
-          () => {
-            settle();
-            reject(this.detectionTimeout(endpoint));
-          },
-          Math.max(0, this.deadline - now()),
-        );
-      }
-      endpoint.dialect(this.ctx.detect).then(
-        (dialect) => {
-          settle();
-          resolve(dialect);
-        },
-        (error: unknown) => {
-          settle();
-          reject(error);
-        },
-      );
-    });
-  }
-
-  /** The total clock ran out while the stream waited for the dialect detection. */
-  private detectionTimeout(endpoint: FleetEndpoint): TimeoutError {
-    const { totalMs } = this.ctx.options.timeouts;
-    const url = endpoint.url('/v1/models').href;
-    return new TimeoutError(
-      `total_timeout: the call took more than ${totalMs} ms, waiting for the server type to be detected${describeRequest('GET', url)}`,
-      { code: 'total_timeout', phase: 'setup', retryable: false, url, method: 'GET' },
-    );
-  }
-
-  /**
    * A failed dialect detection as this stream's error (see detectionFailure), with the
    * request this stream would have sent, built with the generic dialect.
    */
@@ -317,20 +252,10 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     return detectionFailure(error, wire, endpoint, this.ctx, this.capturedAttempts);
   }
 
-  /**
-   * Whether a break that resume would continue from came after every token the request
-   * allows: the continuation would have nothing left to generate (and asking for at least
-   * one more token would get one too many).
-   */
+  /** A resumable break after every token maxTokens allows (see nothingLeftToGenerate). */
   private lengthReached(failure: TokenwireError, dialect: Dialect): boolean {
-    const { maxTokens } = this;
-    return (
-      maxTokens !== undefined &&
-      this.received.length >= maxTokens &&
-      this.ctx.options.retry.resume &&
-      isResumable(failure) &&
-      this.canResume(dialect)
-    );
+    const resumable = this.ctx.options.retry.resume && this.canResume(dialect);
+    return nothingLeftToGenerate(failure, this.maxTokens, this.received.length, resumable);
   }
 
   /** Ends the stream complete with `length` after a break that came after the last allowed token. */
@@ -452,23 +377,18 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   }
 
   private computeUsage(attempt: Attempt): Usage {
-    let reported = attempt.usage;
-    if (reported?.completionTokens !== undefined && attempt.ids > 0) {
-      this.checkIdsAgainst(attempt, reported.completionTokens);
-      if (reported.completionTokens < attempt.ids) {
-        // Each id is a generated token: a smaller count is wrong, so it is not used.
-        this.usageMismatch(attempt, 'completion_tokens', reported.completionTokens, attempt.ids);
-        reported = undefined;
-      }
+    if (attempt.usage?.completionTokens !== undefined && attempt.ids > 0) {
+      this.checkIdsAgainst(attempt, attempt.usage.completionTokens);
     }
-    const expectedPrompt = this.expectedPromptTokens();
-    if (
-      reported?.promptTokens !== undefined &&
-      expectedPrompt !== undefined &&
-      reported.promptTokens !== expectedPrompt
-    ) {
-      this.usageMismatch(attempt, 'prompt_tokens', reported.promptTokens, expectedPrompt);
-    }
+    const reported = believedUsage(attempt.usage, attempt.ids, this.expectedPromptTokens(), (mismatch) =>
+      this.ctx.log({
+        level: 'warn',
+        event: 'usage_mismatch',
+        url: attempt.url.href,
+        ...mismatch,
+        note: `the server's usage says ${mismatch.reported} ${mismatch.field}, the ids say ${mismatch.expected}`,
+      }),
+    );
     return callUsage({
       reported,
       tokensBeforeAttempt: this.tokensBeforeAttempt,
@@ -476,18 +396,6 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       promptTokens: this.promptTokenCount(),
       tokensReceived: this.received.length,
       endIds: this.completionIdList?.length,
-    });
-  }
-
-  private usageMismatch(attempt: Attempt, field: string, reported: number, expected: number): void {
-    this.ctx.log({
-      level: 'warn',
-      event: 'usage_mismatch',
-      url: attempt.url.href,
-      field,
-      reported,
-      expected,
-      note: `the server's usage says ${reported} ${field}, the ids say ${expected}`,
     });
   }
 

@@ -17,8 +17,9 @@ import type {
   ToolCall,
   Usage,
 } from '../types.js';
-import { BaseStream, remainingTokens } from './base-stream.js';
+import { BaseStream } from './base-stream.js';
 import type { StreamContext } from './context.js';
+import { remainingTokens } from './continuation.js';
 import { logStopTextAtResume, ResumeStopCheck } from './stop-strings.js';
 
 interface ToolCallParts {

@@ -14,8 +14,9 @@ import type {
   Usage,
 } from '../types.js';
 import { promptMismatchError } from './attempt.js';
-import { BaseStream, remainingTokens } from './base-stream.js';
+import { BaseStream } from './base-stream.js';
 import type { StreamContext } from './context.js';
+import { remainingTokens } from './continuation.js';
 import { logStopTextAtResume, ResumeStopCheck } from './stop-strings.js';
 
 /**

@@ -44,3 +44,37 @@ export function callUsage(input: UsageInput): Usage {
     computed: true,
   };
 }
+
+/** A usage number that contradicts what the stream knows from the ids. */
+export interface UsageMismatch {
+  field: 'completion_tokens' | 'prompt_tokens';
+  reported: number;
+  expected: number;
+}
+
+/**
+ * The server's usage as far as the ids allow believing it. Each id received is a
+ * generated token, so fewer completion tokens than ids is wrong: that usage is not used
+ * (undefined: computed instead). A prompt count other than the ids the attempt sent is
+ * only reported. Every contradiction goes to `report`.
+ */
+export function believedUsage(
+  reported: WireUsage | undefined,
+  idsReceived: number,
+  promptIdsSent: number | undefined,
+  report: (mismatch: UsageMismatch) => void,
+): WireUsage | undefined {
+  if (reported === undefined) return undefined;
+  if (reported.completionTokens !== undefined && reported.completionTokens < idsReceived) {
+    report({ field: 'completion_tokens', reported: reported.completionTokens, expected: idsReceived });
+    return undefined;
+  }
+  if (
+    reported.promptTokens !== undefined &&
+    promptIdsSent !== undefined &&
+    reported.promptTokens !== promptIdsSent
+  ) {
+    report({ field: 'prompt_tokens', reported: reported.promptTokens, expected: promptIdsSent });
+  }
+  return reported;
+}
