@@ -3,11 +3,12 @@
  * entry points (streams, tokenize/detokenize, models).
  */
 import { type Agent, request as undiciRequest } from 'undici';
+import { detectServer, type GetJson, type ServerIdentity } from './detection.js';
 import { captureJsonFailure } from './diagnostics/json-capture.js';
 import { makeLog, stderrLogger } from './diagnostics/logger.js';
 import { scrub, scrubError, secretForms } from './diagnostics/redact.js';
 import type { Dialect, WireRequest } from './dialects/dialect.js';
-import { detectDialect, dialectByName, dialectFromUrl } from './dialects/index.js';
+import { dialectByName } from './dialects/index.js';
 import {
   AbortError,
   describeRequest,
@@ -110,6 +111,8 @@ export class Client {
   private readonly lifetime = new AbortController();
   /** Streams not yet ended, so that close() can end them (sleeping before a retry included). */
   private readonly liveStreams = new Set<{ abort(reason?: unknown): void }>();
+  /** What detection learned of each endpoint (absent for a dialect named in the options). */
+  private readonly identities = new WeakMap<FleetEndpoint, ServerIdentity>();
 
   constructor(options: ClientOptions = {}) {
     this.rawOptions = options;
@@ -160,6 +163,21 @@ export class Client {
   /** The dialect in use (detecting it on first call when `auto`); of the first endpoint that can take a request. */
   async dialect(): Promise<DialectName> {
     return (await this.primaryDialect(undefined)).name;
+  }
+
+  /**
+   * The server behind the first endpoint that can take a request: its dialect and the
+   * version it reported (vLLM `GET /version`, SGLang `GET /server_info`, llama.cpp
+   * `GET /props` `build_info`), detected once. With a `dialect` named in the options
+   * nothing is probed and `version` is undefined (the newest wire of that dialect is used).
+   *
+   * @example
+   * const { dialect, version } = await client.server(); // { dialect: 'vllm', version: '0.11.0' }
+   */
+  async server(): Promise<ServerIdentity> {
+    const primary = this.fleet.primary();
+    const dialect = await primary.dialect((e, s) => this.detect(e, s));
+    return this.identities.get(primary) ?? { dialect: dialect.name, version: undefined };
   }
 
   /**
@@ -315,25 +333,33 @@ export class Client {
   }
 
   private async detect(endpoint: FleetEndpoint, signal: AbortSignal | undefined): Promise<Dialect> {
-    let name = dialectFromUrl(endpoint.rootUrl);
-    if (name === undefined) {
+    // Probes a missing endpoint answers with an HTTP error or a non-JSON page: "not here".
+    // Network failures are not: they fail the detection, which is retried like a request.
+    const get: GetJson = async (path) => {
       try {
-        const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, signal, endpoint, false);
-        name = detectDialect(json.body, json.headers);
+        return await this.requestJson('GET', { path, body: {} }, signal, endpoint, false);
       } catch (error) {
-        // No models endpoint: not fatal, the generic dialect still works. Network failures are.
-        if (!(error instanceof TokenwireError) || error.code !== 'http_error') throw error;
+        if (
+          error instanceof TokenwireError &&
+          (error.code === 'http_error' || error.code === 'protocol_error')
+        ) {
+          return undefined;
+        }
+        throw error;
       }
-    }
-    const dialect = (name && dialectByName(name)) || dialectByName('openai')!;
+    };
+    const detected = await detectServer(endpoint.rootUrl, get);
+    this.identities.set(endpoint, detected.identity);
     this.log({
       level: 'debug',
       event: 'dialect',
-      detected: name ?? 'unknown',
-      using: dialect.name,
+      detected: detected.recognised ?? 'unknown',
+      version: detected.identity.version,
+      using: detected.dialect.name,
+      wire: detected.dialect.facts.label,
       url: endpoint.rootUrl,
     });
-    return dialect;
+    return detected.dialect;
   }
 
   /**

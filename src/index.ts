@@ -3,6 +3,7 @@
  * ids, streams, and never lies about how a stream ended.
  */
 export { Client, type ModelInfo } from './client.js';
+export type { ServerIdentity } from './detection.js';
 export {
   AbortError,
   ConnectionError,
