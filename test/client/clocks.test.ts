@@ -47,7 +47,7 @@ describe('dialect detection has its own lifetime', () => {
     await client.close();
     expect(a.status === 'rejected' && (a.reason as { code: string }).code).toBe('aborted');
     expect(b.status === 'fulfilled' && b.value.ids).toEqual([10, 11]);
-    expect(server.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+    expect(server.requests.filter((r) => r.url === '/v1/models')).toHaveLength(1);
   });
 
   it('a stream whose total clock runs out while it waits fails with total_timeout, and the detection goes on', async () => {
@@ -70,7 +70,7 @@ describe('dialect detection has its own lifetime', () => {
     const result = await client.streamCompletion({ prompt: [1], maxTokens: 2 }).final();
     expect(result.ids).toEqual([10, 11]);
     expect(await client.dialect()).toBe('vllm');
-    expect(server.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+    expect(server.requests.filter((r) => r.url === '/v1/models')).toHaveLength(1);
     await client.close();
   });
 });
