@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StreamEncoder } from './encoder.js';
-import { type FaultPlan, type FaultSpec, parseFaults, planFaults } from './faults.js';
+import type { FaultPlan, FaultSpec } from './faults.js';
 import { errorReply, notFoundReply } from './http-errors.js';
 import {
   dialectHeaders,
@@ -19,6 +19,7 @@ import { llamaBuild } from './llamacpp-builds.js';
 import { answerBeforeBody, sendBody } from './plain-response.js';
 import { B4748 } from './refusals.js';
 import { type Endpoint, type GenRequest, readGenRequest, type SimDialect, SimHttpError } from './request.js';
+import { failFirstOf, requestPlan } from './request-faults.js';
 import { type ResponseLog, respond } from './responder.js';
 import type { SimReport, SimRequestRecord, SimulatorOptions } from './server.js';
 import { routeUtility } from './utility-routes.js';
@@ -289,26 +290,6 @@ export async function handleRequest(
     log,
     abort.signal,
   );
-}
-
-/** The faults of one request: the server's (unless not `serverWide`), then its `x-sim-fault` header's (a FaultSyntaxError when bad). */
-function requestPlan(state: SimState, req: IncomingMessage, serverWide = true): FaultPlan {
-  const own = parseFaults(headerValue(req, 'x-sim-fault'));
-  return planFaults(serverWide ? [...state.serverFaults, ...own] : own, (spec) => {
-    if (state.onceFired.has(spec)) return false;
-    state.onceFired.add(spec);
-    return true;
-  });
-}
-
-/** Consumes one failure of a `fail-first` spec on this server; true when the request must fail. */
-function failFirstOf(state: SimState): (key: string, count: number) => boolean {
-  return (key, count) => {
-    const used = state.failFirstCounts.get(key) ?? 0;
-    if (used >= count) return false;
-    state.failFirstCounts.set(key, used + 1);
-    return true;
-  };
 }
 
 /** The line `log` receives for a finished request. */
