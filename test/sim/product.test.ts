@@ -195,7 +195,9 @@ describe('faults reach non-streaming answers and tokenize', () => {
         { 'x-sim-fault': 'fail-first:1:500' },
       );
       expect(second.status).toBe(200);
-      expect(sim.report().faultsFired).toMatchObject({ status: 1, 'fail-first': 1 });
+      const stalled = await post(sim.url, '/tokenize', { prompt: 'hi' }, { 'x-sim-fault': 'stall-headers:30' });
+      expect(stalled.status).toBe(200);
+      expect(sim.report().faultsFired).toMatchObject({ status: 1, 'fail-first': 1, 'stall-headers': 1 });
     } finally {
       await sim.close();
     }
