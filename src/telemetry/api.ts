@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 
+/** The `@opentelemetry/api` module's type. */
 export type Api = typeof OtelApi;
 
 let loaded: Api | null | undefined;

@@ -37,6 +37,7 @@ export function serverOf(url: URL): { address: string; port: number } {
   return { address, port };
 }
 
+/** The observer of one traced or measured call (see the file comment). */
 export class CallTelemetry implements StreamObserver {
   private readonly startedAt = now();
   private firstChunkAt: number | undefined;

@@ -2,6 +2,7 @@
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import { METRIC, SECONDS_BUCKETS, TOKEN_BUCKETS } from './semconv.js';
 
+/** The instruments every call records into (one set per meter). */
 export interface Instruments {
   duration: Histogram;
   tokenUsage: Histogram;
@@ -11,6 +12,7 @@ export interface Instruments {
   resumes: Counter;
 }
 
+/** Creates the instruments on `meter`, with the conventions' units and advised buckets. */
 export function makeInstruments(meter: Meter): Instruments {
   const seconds = (name: string, description: string): Histogram =>
     meter.createHistogram(name, {

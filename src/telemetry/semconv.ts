@@ -12,6 +12,7 @@
 /** `gen_ai.operation.name` of a completions call and of a chat call. */
 export const OPERATION = { completion: 'text_completion', chat: 'chat' } as const;
 
+/** Attribute names: the conventions' (`gen_ai.*`, `server.*`, `error.type`), then tokenwire's. */
 export const ATTR = {
   operationName: 'gen_ai.operation.name',
   providerName: 'gen_ai.provider.name',
@@ -55,6 +56,7 @@ export const EVENT = {
   endpointChange: 'tokenwire.endpoint_change',
 } as const;
 
+/** Metric names: the four GenAI client histograms, then tokenwire's counters. */
 export const METRIC = {
   duration: 'gen_ai.client.operation.duration',
   tokenUsage: 'gen_ai.client.token.usage',

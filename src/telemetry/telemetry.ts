@@ -31,6 +31,7 @@ export interface TelemetryOptions {
   captureContent?: boolean;
 }
 
+/** A client's telemetry (see the file comment); made by `Telemetry.create`. */
 export class Telemetry {
   private readonly shared: TelemetryShared;
   private tracer: Tracer | undefined;
@@ -52,7 +53,7 @@ export class Telemetry {
     return api === undefined ? undefined : new Telemetry(api, options ?? {});
   }
 
-  /** The observer of a call, or undefined when nothing would record it. */
+  /** The observer of a completion call, or undefined when nothing would record it. */
   completion(request: CompletionRequest, model: string | undefined, rootUrl: string, provider?: string) {
     const attributes = this.requestAttributes(request, model, rootUrl);
     if (request.maxTokens !== undefined) attributes[ATTR.requestMaxTokens] = request.maxTokens;
@@ -61,6 +62,7 @@ export class Telemetry {
     );
   }
 
+  /** The observer of a chat call, or undefined when nothing would record it. */
   chat(request: ChatRequest, model: string | undefined, rootUrl: string, provider?: string) {
     const attributes = this.requestAttributes(request, model, rootUrl);
     if (request.maxTokens !== undefined) attributes[ATTR.requestMaxTokens] = request.maxTokens;
