@@ -228,3 +228,32 @@ describe('non-streaming calls through the fetch: clocks and retries', () => {
     expect(fresh.report().requests.filter((r) => r.path === '/v1/completions')).toHaveLength(2);
   });
 });
+
+test('a failed stream through the fetch is captured (0600 in a 0700 dir, the SDK key redacted) and the error says where', async () => {
+  const { mkdtemp, readFile, stat } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createFetch } = await import('../../src/fetch/index.js');
+  const dir = join(await mkdtemp(join(tmpdir(), 'tw-fetch-')), 'failed');
+  const fetch = createFetch({ failedRequestsDir: dir, logger: () => {}, retry: false });
+  fetches.push(fetch);
+  const key = 'sk-test-secret-key-987654321';
+  const client = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: key, maxRetries: 0, fetch });
+  const stream = await client.completions.create(
+    { model: 'm', prompt: [1, 2, 3], max_tokens: 8, stream: true },
+    { headers: { 'x-sim-fault': 'truncate-after:2' } },
+  );
+  const error = await (async () => {
+    for await (const _ of stream) {
+      // read to the end
+    }
+  })().catch((e) => e);
+  expect(error.code).toBe('stream_truncated');
+  expect(error.partial).toHaveLength(2);
+  expect(error.fixturePath).toMatch(new RegExp(`^${dir}`));
+  const text = await readFile(error.fixturePath, 'utf8');
+  expect(text).not.toContain(key);
+  expect(JSON.parse(text).attempts[0].request.headers.authorization).toBe('[redacted]');
+  expect((await stat(error.fixturePath)).mode & 0o777).toBe(0o600);
+  expect((await stat(dir)).mode & 0o777).toBe(0o700);
+});
