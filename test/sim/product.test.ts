@@ -127,7 +127,12 @@ describe('a response is streamed as it is generated', () => {
       expect(seen).toBeGreaterThanOrEqual(50);
       // Building the million steps first took hundreds of MiB before the first byte.
       expect(heapGrowth).toBeLessThan(48 * MIB);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The simulator sees the close when its socket reports it: poll (bounded) rather than
+      // sleep a fixed 20 ms, which a loaded machine overran.
+      const deadline = Date.now() + 5_000;
+      while (sim.report().requests[0]?.outcome !== 'client-closed' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       const [record] = sim.report().requests;
       expect(record.outcome).toBe('client-closed');
       expect(record.tokensSent).toBeLessThan(1_000_000);
@@ -195,7 +200,12 @@ describe('faults reach non-streaming answers and tokenize', () => {
         { 'x-sim-fault': 'fail-first:1:500' },
       );
       expect(second.status).toBe(200);
-      const stalled = await post(sim.url, '/tokenize', { prompt: 'hi' }, { 'x-sim-fault': 'stall-headers:30' });
+      const stalled = await post(
+        sim.url,
+        '/tokenize',
+        { prompt: 'hi' },
+        { 'x-sim-fault': 'stall-headers:30' },
+      );
       expect(stalled.status).toBe(200);
       expect(sim.report().faultsFired).toMatchObject({ status: 1, 'fail-first': 1, 'stall-headers': 1 });
     } finally {
