@@ -25,6 +25,7 @@ import {
 import { type EndpointOption, resolveEndpoints, resolveRouting } from './fleet/endpoint-options.js';
 import type { EndpointSnapshot } from './fleet/endpoint-state.js';
 import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
+import { Prober } from './fleet/probe.js';
 import {
   type ClientOptions,
   type LogRecord,
@@ -98,6 +99,8 @@ export class Client {
   private readonly rawOptions: ClientOptions;
   /** Re-resolves `discovery.url` (when the endpoints come from DNS). */
   private discovery: Discovery | undefined;
+  /** Active health probes, when `routing.probe` asks for them. */
+  private prober: Prober | undefined;
   /** The first resolution of `discovery.url`. */
   private discovered: Promise<void> | undefined;
   /** The endpoints and the router among them (one endpoint for a single baseUrl). */
@@ -126,6 +129,10 @@ export class Client {
     this.streamContext = this.context();
     this.telemetry = Telemetry.create(this.options.telemetry);
     if (options.discovery !== undefined) this.startDiscovery(options.discovery);
+    if (options.routing?.probe !== undefined) {
+      this.prober = new Prober(this.fleet, this.agent, options.routing.probe);
+      this.prober.start();
+    }
   }
 
   /**
@@ -258,6 +265,7 @@ export class Client {
     if (this.closed) return;
     this.closed = true;
     this.discovery?.stop();
+    this.prober?.stop();
     this.lifetime.abort(new Error('the client was closed'));
     for (const stream of [...this.liveStreams]) stream.abort('the client was closed');
     await this.agent.destroy();

@@ -13,6 +13,7 @@ import {
 } from '../options.js';
 import type { DialectName } from '../types.js';
 import { DEFAULT_HEALTH, type HealthOptions } from './endpoint-state.js';
+import type { ProbeOptions } from './probe.js';
 import { ROUTING_POLICIES, type RouterOptions } from './router.js';
 
 /** One endpoint of a fleet: a URL, or a URL with its own settings. */
@@ -39,6 +40,8 @@ export type EndpointOption =
 export interface RoutingOptions extends Omit<RouterOptions, 'health'> {
   /** Passive outlier detection. */
   health?: Partial<HealthOptions>;
+  /** Active health probes (`GET /health` every `intervalMs`); off by default. */
+  probe?: ProbeOptions;
 }
 
 /** An endpoint after validation: its own resolved options (URL, key, headers, dialect, model). */
@@ -203,6 +206,26 @@ export function resolveRouting(routing: RoutingOptions | undefined): RouterOptio
     if (typeof routing.random !== 'function')
       bad('routing.random', routing.random, 'a function returning [0, 1)');
     out.random = routing.random;
+  }
+  if (routing.probe !== undefined) {
+    const probe = routing.probe;
+    if (probe === null || typeof probe !== 'object') bad('routing.probe', probe, 'an object with intervalMs');
+    if (
+      typeof probe.intervalMs !== 'number' ||
+      !Number.isFinite(probe.intervalMs) ||
+      probe.intervalMs < 100
+    ) {
+      bad('routing.probe.intervalMs', probe.intervalMs, 'a number of milliseconds ≥ 100');
+    }
+    if (probe.path !== undefined && (typeof probe.path !== 'string' || !probe.path.startsWith('/'))) {
+      bad('routing.probe.path', probe.path, "a path starting with '/'");
+    }
+    if (
+      probe.timeoutMs !== undefined &&
+      (typeof probe.timeoutMs !== 'number' || !Number.isFinite(probe.timeoutMs) || probe.timeoutMs <= 0)
+    ) {
+      bad('routing.probe.timeoutMs', probe.timeoutMs, 'a positive number of milliseconds');
+    }
   }
   if (routing.health !== undefined) {
     if (routing.health === null || typeof routing.health !== 'object')

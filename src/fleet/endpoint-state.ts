@@ -208,6 +208,21 @@ export class EndpointState {
     this.resetWindow();
   }
 
+  /**
+   * A health probe succeeded: an ejected or half-open endpoint is healthy again at once.
+   * True when that changed its state.
+   */
+  recover(now: number): boolean {
+    const health = this.refresh(now);
+    if (health !== 'ejected' && health !== 'half-open') return false;
+    this.health = 'healthy';
+    this.ejectionStreak = 0;
+    this.consecutiveFailures = 0;
+    this.trialInFlight = false;
+    this.resetWindow();
+    return true;
+  }
+
   /** Failures / attempts over the recent window. */
   errorRate(): number {
     return this.windowCount === 0 ? 0 : this.windowFailures / this.windowCount;

@@ -201,6 +201,17 @@ export class Fleet {
     });
   }
 
+  /** A health probe of `endpoint` ended: `error` undefined when it answered 2xx. */
+  probed(endpoint: FleetEndpoint, error: string | undefined): void {
+    const now = performance.now();
+    const state = endpoint.state;
+    if (error === undefined) {
+      if (state.recover(now)) this.router.notifyChange();
+      return;
+    }
+    state.judge(now, 'failed', undefined, undefined, error);
+  }
+
   /** Whether an endpoint other than those tried can take a request right now. */
   canServeElsewhere(tried: readonly EndpointState[]): boolean {
     const now = performance.now();

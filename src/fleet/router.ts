@@ -388,6 +388,11 @@ export class Router {
     }
   }
 
+  /** Wakes calls waiting for an endpoint (one came back by other means, e.g. a probe). */
+  notifyChange(): void {
+    this.notify();
+  }
+
   private notify(): void {
     if (this.waiters.length === 0) return;
     const waiters = this.waiters;

@@ -334,6 +334,39 @@ describe('health', () => {
   });
 });
 
+describe('active health probes', () => {
+  it('GET /health ejects a dead replica before any request reaches it, and brings it back when it answers', async () => {
+    const { client, cluster } = await fleet(
+      { replicas: 2 },
+      {
+        routing: {
+          probe: { intervalMs: 100, timeoutMs: 500 },
+          health: { consecutiveFailures: 2, baseEjectionMs: 60_000 },
+        },
+      },
+    );
+    const dead = cluster.replicas[0];
+    await dead.kill();
+    const state = () => client.endpoints().find((e) => e.url === dead.url)!.state;
+    // Bounded waits (3 s): probes every 100 ms.
+    for (let i = 0; i < 60 && state() !== 'ejected'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(state()).toBe('ejected');
+    expect(dead.stats().requests).toBe(0);
+    await dead.restart();
+    // Its cooldown is a minute: only a good probe can bring it back this soon.
+    for (let i = 0; i < 60 && state() !== 'healthy'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(state()).toBe('healthy');
+    const health = dead.report().requests.filter((r) => r.path === '/health');
+    expect(health.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a bad probe interval', () => {
+    expect(() => new Client({ endpoints: ['http://a:1'], routing: { probe: { intervalMs: 10 } } })).toThrow(
+      /invalid option routing.probe.intervalMs: 10 \(expected a number of milliseconds ≥ 100\)/,
+    );
+  });
+});
+
 describe('options', () => {
   it('refuses bad endpoints with the option named', () => {
     expect(() => new Client({ endpoints: [] })).toThrow(
