@@ -365,6 +365,15 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   // ---- how the stream ends ------------------------------------------------------
 
   private succeed(attempt: Attempt): void {
+    if (attempt.finishReason === undefined) {
+      // [DONE] (or native stop) after output, but no finish reason: 'stop' is our word, not the server's.
+      this.ctx.log({
+        level: 'warn',
+        event: 'no_finish_reason',
+        url: attempt.url.href,
+        note: "the server ended the stream without a finish reason: reported as 'stop'",
+      });
+    }
     this.finishReason = attempt.finishReason ?? (attempt.complete ? 'stop' : undefined);
     const usage = this.computeUsage(attempt);
     this.stats.durationMs = now() - this.startedAt;

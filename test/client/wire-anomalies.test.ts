@@ -149,6 +149,16 @@ describe('no choice 0, tokens after the finish reason, usage against the ids', (
     expect(error.code).toBe('protocol_error');
   });
 
+  it('output then [DONE] without any finish reason: complete, reported as stop, and the anomaly logged', async () => {
+    server = await startServer((_req, res) => sse(res, [rawChunk('a', [10]), '[DONE]']));
+    const { client, logs } = testClient(server.url, { dialect: 'vllm' });
+    const result = await client.streamCompletion({ prompt: [1], maxTokens: 4 }).final();
+    await client.close();
+    expect(result.ids).toEqual([10]);
+    expect(result.finishReason).toBe('stop');
+    expect(logs.some((r) => r.event === 'no_finish_reason')).toBe(true);
+  });
+
   it('tokens after the finish reason are kept and reported as an anomaly', async () => {
     server = await startServer((_req, res) =>
       sse(res, [rawChunk('a', [10], 'length'), rawChunk('b', [11]), '[DONE]']),
