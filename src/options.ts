@@ -8,6 +8,7 @@ import { InvalidOptionError } from './errors.js';
 import type { DiscoveryOptions } from './fleet/discovery.js';
 import type { EndpointOption, RoutingOptions } from './fleet/endpoint-options.js';
 import type { TelemetryOptions } from './telemetry/telemetry.js';
+import { checkKeys, keySet } from './option-keys.js';
 import type { DialectName } from './types.js';
 
 /** Per-phase deadlines, in milliseconds. `0` disables a deadline. */
@@ -109,6 +110,41 @@ export interface ClientOptions {
    */
   telemetry?: TelemetryOptions | false;
 }
+
+/** Every key of ClientOptions (the compiler checks that none is missing). */
+const CLIENT_OPTION_KEYS = keySet<ClientOptions>({
+  baseUrl: true,
+  apiKey: true,
+  model: true,
+  dialect: true,
+  timeouts: true,
+  retry: true,
+  headers: true,
+  debug: true,
+  logger: true,
+  failedRequestsDir: true,
+  failedRequestsMaxFiles: true,
+  failedRequestsMaxBytes: true,
+  maxConnections: true,
+  maxLineBytes: true,
+  endpoints: true,
+  routing: true,
+  telemetry: true,
+});
+const TIMEOUT_KEYS = keySet<TimeoutOptions>({
+  connectMs: true,
+  headersMs: true,
+  firstTokenMs: true,
+  idleMs: true,
+  totalMs: true,
+  keepaliveResetsIdle: true,
+});
+const RETRY_KEYS = keySet<RetryOptions>({
+  maxAttempts: true,
+  baseDelayMs: true,
+  maxDelayMs: true,
+  resume: true,
+});
 
 /** Options after defaults and validation. */
 export interface ResolvedOptions {
@@ -223,10 +259,11 @@ export function resolveOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedOptions {
   if (options === null || typeof options !== 'object') bad('options', options, 'an object');
+  checkKeys(options, CLIENT_OPTION_KEYS, 'option');
   const baseUrl = options.baseUrl ?? env.TOKENWIRE_BASE_URL ?? env.OPENAI_BASE_URL;
   if (baseUrl === undefined) {
     throw new InvalidOptionError(
-      'missing option baseUrl: pass { baseUrl } or set TOKENWIRE_BASE_URL (e.g. http://127.0.0.1:8000)',
+      'missing option baseUrl: pass { baseUrl } or set TOKENWIRE_BASE_URL or OPENAI_BASE_URL (e.g. http://127.0.0.1:8000)',
     );
   }
   const rootUrl = normalizeBaseUrl(baseUrl);
@@ -249,19 +286,17 @@ export function resolveOptions(
     if (options.timeouts === null || typeof options.timeouts !== 'object') {
       bad('timeouts', options.timeouts, 'an object');
     }
+    checkKeys(options.timeouts, TIMEOUT_KEYS, 'option', 'timeouts.');
     for (const [key, value] of Object.entries(options.timeouts)) {
       if (key === 'keepaliveResetsIdle') {
         if (typeof value !== 'boolean') bad('timeouts.keepaliveResetsIdle', value, 'a boolean');
         timeouts.keepaliveResetsIdle = value;
-      } else if (key in DEFAULT_TIMEOUTS) {
-        if (value !== undefined) {
-          (timeouts as Record<string, number | boolean>)[key] = checkNonNegative(
-            `timeouts.${key}`,
-            value,
-          ) as number;
-        }
-      } else {
-        bad(`timeouts.${key}`, value, `one of ${Object.keys(DEFAULT_TIMEOUTS).join(', ')}`);
+      } else if (value !== undefined) {
+        // checkKeys above: the key is one of the deadlines.
+        (timeouts as Record<string, number | boolean>)[key] = checkNonNegative(
+          `timeouts.${key}`,
+          value,
+        ) as number;
       }
     }
   }
@@ -274,6 +309,7 @@ export function resolveOptions(
     if (options.retry !== undefined) {
       if (options.retry === null || typeof options.retry !== 'object')
         bad('retry', options.retry, 'an object or false');
+      checkKeys(options.retry, RETRY_KEYS, 'option', 'retry.');
       const r = options.retry;
       if (r.maxAttempts !== undefined) {
         if (!Number.isInteger(r.maxAttempts) || r.maxAttempts < 1) {

@@ -120,12 +120,17 @@ export function bool(values: FlagValues, flag: string): boolean {
   return values[flag] === true;
 }
 
-/** An integer flag, at least `min`. */
+/** Decimal digits only: `Number()` would also take `1e3`, `0x10`, `0b1` and `0o7`. */
+const DECIMAL_INTEGER = /^[+-]?\d+$/;
+/** A plain decimal number (`0.7`, `.5`, `-1`, `1e-3`); not hex, binary, octal or `Infinity`. */
+const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** An integer flag, at least `min`: decimal digits, within the exact (safe) integer range. */
 export function int(values: FlagValues, flag: string, min = 0): number | undefined {
   const raw = str(values, flag);
   if (raw === undefined) return undefined;
   const value = Number(raw.trim());
-  if (raw.trim() === '' || !Number.isInteger(value) || value < min) {
+  if (!DECIMAL_INTEGER.test(raw.trim()) || !Number.isSafeInteger(value) || value < min) {
     const expected =
       min === Number.NEGATIVE_INFINITY
         ? 'an integer'
@@ -142,7 +147,7 @@ export function num(values: FlagValues, flag: string, min?: number): number | un
   const raw = str(values, flag);
   if (raw === undefined) return undefined;
   const value = Number(raw.trim());
-  if (raw.trim() === '' || !Number.isFinite(value) || (min !== undefined && value < min)) {
+  if (!DECIMAL_NUMBER.test(raw.trim()) || !Number.isFinite(value) || (min !== undefined && value < min)) {
     bad(flag, raw, min === undefined ? 'a number' : `a number ≥ ${min}`);
   }
   return value;

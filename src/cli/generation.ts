@@ -57,7 +57,7 @@ export function generationRequest(values: FlagValues): CommonRequestOptions {
     maxTokens: int(values, 'max-tokens', 1),
     sampling: Object.keys(sampling).length > 0 ? sampling : undefined,
     stop: stop.length > 0 ? stop : undefined,
-    priority: num(values, 'priority'),
+    priority: int(values, 'priority', Number.NEGATIVE_INFINITY),
     logprobs: bool(values, 'logprobs') ? true : undefined,
   };
 }

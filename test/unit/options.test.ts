@@ -17,7 +17,7 @@ describe('options', () => {
     [{ baseUrl: 'not a url' }, 'baseUrl', '"not a url"'],
     [{ baseUrl: 'ftp://x' }, 'baseUrl', '"ftp://x"'],
     [{ baseUrl: 'http://x', timeouts: { idleMs: -1 } }, 'timeouts.idleMs', '-1'],
-    [{ baseUrl: 'http://x', timeouts: { idleMS: 5 } }, 'timeouts.idleMS', '5'],
+    [{ baseUrl: 'http://x', timeouts: { idleMS: 5 } }, 'timeouts.idleMS', 'did you mean timeouts.idleMs?'],
     [{ baseUrl: 'http://x', dialect: 'vllmm' }, 'dialect', '"vllmm"'],
     [{ baseUrl: 'http://x', retry: { maxAttempts: 0 } }, 'retry.maxAttempts', '0'],
     [{ baseUrl: 'http://x', headers: { a: 1 } }, 'headers.a', '1'],
