@@ -26,6 +26,7 @@ import { type EndpointOption, resolveEndpoints, resolveRouting } from './fleet/e
 import type { EndpointSnapshot } from './fleet/endpoint-state.js';
 import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
 import { Prober } from './fleet/probe.js';
+import { resolveHeaders, resolveTimeouts } from './option-values.js';
 import {
   type ClientOptions,
   type LogRecord,
@@ -43,7 +44,7 @@ import { createAgent } from './transport/dispatch.js';
 import { httpError, networkError } from './transport/http-errors.js';
 import { contentCoding } from './transport/response-check.js';
 import { withSchemeHint } from './transport/scheme-probe.js';
-import type { ChatRequest, CompletionRequest, DialectName } from './types.js';
+import type { ChatRequest, CommonRequestOptions, CompletionRequest, DialectName } from './types.js';
 import { validateChatRequest, validateCompletionRequest } from './validate.js';
 import { VERSION } from './version.js';
 
@@ -143,7 +144,7 @@ export class Client {
   streamCompletion(request: CompletionRequest): CompletionStream {
     this.assertOpen();
     validateCompletionRequest(request);
-    const stream = new CompletionStream(this.streamContext, request, this.options.model);
+    const stream = new CompletionStream(this.contextOf(request), request, this.options.model);
     const observer = this.telemetry?.completion(
       request,
       this.options.model,
@@ -161,7 +162,7 @@ export class Client {
   streamChat(request: ChatRequest): ChatStream {
     this.assertOpen();
     validateChatRequest(request);
-    const stream = new ChatStream(this.streamContext, request, this.options.model);
+    const stream = new ChatStream(this.contextOf(request), request, this.options.model);
     const observer = this.telemetry?.chat(request, this.options.model, this.baseUrl, this.dialectName());
     if (observer !== undefined) stream.observe(observer);
     return stream;
@@ -326,6 +327,23 @@ export class Client {
   /** The dialect when set (not `auto`): telemetry names the provider at span creation then. */
   private dialectName(): string | undefined {
     return this.options.dialect === 'auto' ? undefined : this.options.dialect;
+  }
+
+  /**
+   * The context of one stream: the client's shared one, or, for a request with its own
+   * `headers` or `timeouts`, a copy with them laid over the client's.
+   */
+  private contextOf(request: CommonRequestOptions): StreamContext {
+    if (request.headers === undefined && request.timeouts === undefined) return this.streamContext;
+    const context: StreamContext = { ...this.streamContext };
+    if (request.timeouts !== undefined) {
+      context.options = {
+        ...this.options,
+        timeouts: resolveTimeouts(request.timeouts, this.options.timeouts, 'request field'),
+      };
+    }
+    if (request.headers !== undefined) context.requestHeaders = resolveHeaders(request.headers);
+    return context;
   }
 
   private assertOpen(): void {

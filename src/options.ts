@@ -7,8 +7,16 @@ import { DEFAULT_MAX_FIXTURE_BYTES, DEFAULT_MAX_FIXTURE_FILES } from './diagnost
 import { InvalidOptionError } from './errors.js';
 import type { DiscoveryOptions } from './fleet/discovery.js';
 import type { EndpointOption, RoutingOptions } from './fleet/endpoint-options.js';
-import type { TelemetryOptions } from './telemetry/telemetry.js';
 import { checkKeys, keySet } from './option-keys.js';
+import {
+  bad,
+  checkNonNegative,
+  DEFAULT_TIMEOUTS,
+  HEADER_VALUE,
+  resolveHeaders,
+  resolveTimeouts,
+} from './option-values.js';
+import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { DialectName } from './types.js';
 
 /** Per-phase deadlines, in milliseconds. `0` disables a deadline. */
@@ -131,20 +139,14 @@ const CLIENT_OPTION_KEYS = keySet<ClientOptions>({
   routing: true,
   telemetry: true,
 });
-const TIMEOUT_KEYS = keySet<TimeoutOptions>({
-  connectMs: true,
-  headersMs: true,
-  firstTokenMs: true,
-  idleMs: true,
-  totalMs: true,
-  keepaliveResetsIdle: true,
-});
 const RETRY_KEYS = keySet<RetryOptions>({
   maxAttempts: true,
   baseDelayMs: true,
   maxDelayMs: true,
   resume: true,
 });
+
+export { checkNonNegative, DEFAULT_TIMEOUTS, showValue } from './option-values.js';
 
 /** Options after defaults and validation. */
 export interface ResolvedOptions {
@@ -168,11 +170,6 @@ export interface ResolvedOptions {
   telemetry: TelemetryOptions | false | undefined;
 }
 
-/** An HTTP header name (RFC 9110 token). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** A header value we can send: visible ASCII, spaces and tabs, no CR/LF. */
-const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
-
 export const DIALECT_NAMES: readonly DialectName[] = [
   'vllm',
   'sglang',
@@ -183,53 +180,12 @@ export const DIALECT_NAMES: readonly DialectName[] = [
   'fireworks',
 ];
 
-export const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
-  connectMs: 30_000,
-  headersMs: 60_000,
-  firstTokenMs: 120_000,
-  idleMs: 60_000,
-  totalMs: 600_000,
-  keepaliveResetsIdle: false,
-};
-
 export const DEFAULT_RETRY: Required<RetryOptions> = {
   maxAttempts: 3,
   baseDelayMs: 500,
   maxDelayMs: 30_000,
   resume: true,
 };
-
-/** Shows a bad value in an error message without dumping huge objects. */
-export function showValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value);
-  }
-  try {
-    const json = JSON.stringify(value);
-    return json.length > 80 ? `${json.slice(0, 77)}...` : json;
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-function bad(option: string, value: unknown, expected: string): never {
-  throw new InvalidOptionError(`invalid option ${option}: ${showValue(value)} (expected ${expected})`);
-}
-
-/** Checks a non-negative finite number option (`0` is a value, not "unset"). */
-export function checkNonNegative(option: string, value: unknown, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (integer && !Number.isInteger(value))
-  ) {
-    bad(option, value, integer ? 'a non-negative integer' : 'a non-negative number');
-  }
-  return value;
-}
 
 /** A URL as it may be shown: credentials (`user:pass@`) replaced, whatever else is wrong with it. */
 export function urlForDisplay(value: string): string {
@@ -281,25 +237,7 @@ export function resolveOptions(
     bad('dialect', dialect, `'auto' or one of ${DIALECT_NAMES.join(', ')}`);
   }
 
-  const timeouts = { ...DEFAULT_TIMEOUTS };
-  if (options.timeouts !== undefined) {
-    if (options.timeouts === null || typeof options.timeouts !== 'object') {
-      bad('timeouts', options.timeouts, 'an object');
-    }
-    checkKeys(options.timeouts, TIMEOUT_KEYS, 'option', 'timeouts.');
-    for (const [key, value] of Object.entries(options.timeouts)) {
-      if (key === 'keepaliveResetsIdle') {
-        if (typeof value !== 'boolean') bad('timeouts.keepaliveResetsIdle', value, 'a boolean');
-        timeouts.keepaliveResetsIdle = value;
-      } else if (value !== undefined) {
-        // checkKeys above: the key is one of the deadlines.
-        (timeouts as Record<string, number | boolean>)[key] = checkNonNegative(
-          `timeouts.${key}`,
-          value,
-        ) as number;
-      }
-    }
-  }
+  const timeouts = resolveTimeouts(options.timeouts, DEFAULT_TIMEOUTS);
 
   let retry: Required<RetryOptions>;
   if (options.retry === false) {
@@ -326,18 +264,7 @@ export function resolveOptions(
     }
   }
 
-  const headers: Record<string, string> = {};
-  if (options.headers !== undefined) {
-    if (options.headers === null || typeof options.headers !== 'object')
-      bad('headers', options.headers, 'an object');
-    for (const [name, value] of Object.entries(options.headers)) {
-      if (typeof value !== 'string') bad(`headers.${name}`, value, 'a string');
-      if (!HEADER_NAME.test(name)) bad(`headers[${JSON.stringify(name)}]`, name, 'a valid HTTP header name');
-      if (!HEADER_VALUE.test(value))
-        bad(`headers.${name}`, value, 'printable characters without line breaks');
-      headers[name.toLowerCase()] = value;
-    }
-  }
+  const headers = resolveHeaders(options.headers);
 
   const envDebug = env.TOKENWIRE_DEBUG;
   const debug = options.debug ?? (envDebug !== undefined && envDebug !== '' && envDebug !== '0');

@@ -3,6 +3,8 @@
  * Pure declarations; no runtime code.
  */
 
+import type { TimeoutOptions } from './options.js';
+
 /** Server families whose wire quirks tokenwire knows. `auto` detects once per client. */
 export type DialectName = 'vllm' | 'sglang' | 'llamacpp' | 'openai' | 'openrouter' | 'together' | 'fireworks';
 
@@ -51,6 +53,13 @@ export interface CommonRequestOptions {
   affinityKey?: string;
   /** Request logprobs of the sampled tokens (token events then carry `logprob`). */
   logprobs?: boolean;
+  /** Headers of this request, over the client's `headers` (names are case-insensitive). */
+  headers?: Record<string, string>;
+  /**
+   * Deadlines of this request, each over the client's. A connection is made with the
+   * client's `connectMs` at most (connections are shared); a shorter one here still applies.
+   */
+  timeouts?: TimeoutOptions;
 }
 
 /** A completions request: prompt as token ids (preferred) or text. */

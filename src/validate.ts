@@ -4,7 +4,7 @@
  */
 import { InvalidOptionError } from './errors.js';
 import { checkKeys, keySet } from './option-keys.js';
-import { showValue } from './options.js';
+import { DEFAULT_TIMEOUTS, resolveHeaders, resolveTimeouts, showValue } from './option-values.js';
 import type { ChatRequest, CommonRequestOptions, CompletionRequest, SamplingOptions } from './types.js';
 
 function bad(field: string, value: unknown, expected: string): never {
@@ -34,6 +34,8 @@ const COMMON_KEYS = {
   logprobs: true,
   session: true,
   affinityKey: true,
+  headers: true,
+  timeouts: true,
 } as const satisfies Record<keyof Required<CommonRequestOptions>, true>;
 const COMPLETION_KEYS = keySet<CompletionRequest>({ ...COMMON_KEYS, prompt: true, native: true });
 const CHAT_KEYS = keySet<ChatRequest>({
@@ -111,6 +113,8 @@ function validateCommon(request: CommonRequestOptions): void {
   }
   if (model !== undefined && (typeof model !== 'string' || model === ''))
     bad('model', model, 'a non-empty string');
+  if (request.timeouts !== undefined) resolveTimeouts(request.timeouts, DEFAULT_TIMEOUTS, 'request field');
+  if (request.headers !== undefined) resolveHeaders(request.headers);
 }
 
 export function validateCompletionRequest(request: CompletionRequest): void {

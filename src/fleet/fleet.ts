@@ -28,12 +28,21 @@ export class FleetEndpoint {
   constructor(
     readonly options: ResolvedOptions,
     readonly state: EndpointState,
-    version: string,
+    private readonly version: string,
     dialect: Dialect | undefined,
   ) {
     this.streamHeaders = requestHeaders(options, 'text/event-stream', true, version);
     this.knownDialect = dialect;
     if (dialect) this.dialectPromise = Promise.resolve(dialect);
+  }
+
+  /**
+   * The streaming headers with a request's own (validated, lower-cased) laid over this
+   * endpoint's: made per attempt, only for requests that have headers of their own.
+   */
+  streamHeadersWith(extra: Readonly<Record<string, string>>): Record<string, string> {
+    const options = { ...this.options, headers: { ...this.options.headers, ...extra } };
+    return requestHeaders(options, 'text/event-stream', true, this.version);
   }
 
   get rootUrl(): string {

@@ -303,8 +303,9 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     const body = JSON.stringify(wire.body);
     const url = endpoint.url(wire.path);
     const observer = this.observer;
-    const headers =
-      observer === undefined ? endpoint.streamHeaders : observer.headers(endpoint.streamHeaders);
+    const extra = this.ctx.requestHeaders;
+    const base = extra === undefined ? endpoint.streamHeaders : endpoint.streamHeadersWith(extra);
+    const headers = observer === undefined ? base : observer.headers(base);
     this.stats.attempts++;
     observer?.attempt(this.stats.attempts, url, this.dialect?.name ?? 'unknown');
     const attempt = newAttempt({

@@ -21,4 +21,6 @@ export interface StreamContext {
   /** The client's unfinished streams, which close() ends (a stream removes itself when it ends). */
   liveStreams: Set<{ abort(reason?: unknown): void }>;
   version: string;
+  /** The request's own headers (validated, lower-cased), laid over each endpoint's; undefined for most. */
+  requestHeaders?: Readonly<Record<string, string>>;
 }
