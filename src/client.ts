@@ -2,7 +2,7 @@
  * The Client: options, the connection pool, dialect detection, and the
  * entry points (streams, tokenize/detokenize, models).
  */
-import { type Agent, request as undiciRequest } from 'undici';
+import { type Dispatcher, request as undiciRequest } from 'undici';
 import { detectServer, type GetJson, type ServerIdentity } from './detection.js';
 import { captureJsonFailure } from './diagnostics/json-capture.js';
 import { makeLog, stderrLogger } from './diagnostics/logger.js';
@@ -40,10 +40,11 @@ import { CompletionStream } from './stream/completion-stream.js';
 import type { StreamContext } from './stream/context.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { decodeWholeBody } from './transport/body-decoder.js';
-import { createAgent } from './transport/dispatch.js';
+import { createDispatcher, envProxies } from './transport/client-dispatcher.js';
 import { httpError, networkError } from './transport/http-errors.js';
 import { contentCoding } from './transport/response-check.js';
 import { withSchemeHint } from './transport/scheme-probe.js';
+import { proxySecrets } from './transport-options.js';
 import type { ChatRequest, CommonRequestOptions, CompletionRequest, DialectName } from './types.js';
 import { validateChatRequest, validateCompletionRequest } from './validate.js';
 import { VERSION } from './version.js';
@@ -93,7 +94,8 @@ export class Client {
   /** The (first) endpoint's root URL. */
   readonly baseUrl: string;
   private readonly options: ResolvedOptions;
-  private readonly agent: Agent;
+  /** Where requests go: the client's own pool, a proxy router over it, or the user's dispatcher. */
+  private readonly agent: Dispatcher;
   private readonly log: (record: LogRecord) => void;
   /** Every secret's every form (grows when an endpoint with its own key is added). */
   private readonly secrets: (string | undefined)[];
@@ -124,7 +126,10 @@ export class Client {
     this.options = resolved.options;
     this.baseUrl = this.options.rootUrl;
     this.secrets = [...secretForms(resolved.endpoints.flatMap((e) => secretValues(e.options)))];
-    this.agent = createAgent(this.options.timeouts.connectMs, this.options.maxConnections);
+    this.agent = createDispatcher(this.options, process.env);
+    for (const secret of secretForms(envProxies(process.env).flatMap(proxySecrets))) {
+      if (!this.secrets.includes(secret)) this.secrets.push(secret);
+    }
     this.log = makeLog(this.options.logger ?? stderrLogger(this.secrets), this.options.debug, this.secrets);
     this.fleet = new Fleet(resolved.endpoints, resolveRouting(options.routing), VERSION, configuredDialect);
     this.streamContext = this.context();
@@ -269,7 +274,8 @@ export class Client {
     this.prober?.stop();
     this.lifetime.abort(new Error('the client was closed'));
     for (const stream of [...this.liveStreams]) stream.abort('the client was closed');
-    await this.agent.destroy();
+    // A dispatcher of the user's is theirs to close.
+    if (this.options.dispatcher === undefined) await this.agent.destroy();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

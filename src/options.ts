@@ -3,6 +3,8 @@
  * validation at the door (every bad value is an `invalid_option` error that
  * names the option and the value).
  */
+
+import type { Dispatcher } from 'undici';
 import { DEFAULT_MAX_FIXTURE_BYTES, DEFAULT_MAX_FIXTURE_FILES } from './diagnostics/fixture-store.js';
 import { InvalidOptionError } from './errors.js';
 import type { DiscoveryOptions } from './fleet/discovery.js';
@@ -17,6 +19,7 @@ import {
   resolveTimeouts,
 } from './option-values.js';
 import type { TelemetryOptions } from './telemetry/telemetry.js';
+import { proxySecrets, resolveTransport } from './transport-options.js';
 import type { DialectName } from './types.js';
 
 /** Per-phase deadlines, in milliseconds. `0` disables a deadline. */
@@ -100,6 +103,21 @@ export interface ClientOptions {
   /** Longest SSE line accepted, in bytes (default 16 MiB). */
   maxLineBytes?: number;
   /**
+   * An HTTP(S) proxy for every request (`http://user:pass@proxy:3128`), or `false` for
+   * none. Default: `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY` (lower-case names first),
+   * read as undici's `EnvHttpProxyAgent` reads them. Requests go through a CONNECT
+   * tunnel, TLS to the server inside it.
+   */
+  proxy?: string | false;
+  /**
+   * Your own undici `Dispatcher` (an `Agent`, a `Pool`, a `MockAgent`, interceptors …) for
+   * every request. It **bypasses tokenwire's own pool** (and `maxConnections`, `proxy`,
+   * `tls`); tokenwire's clocks, retries and resume still apply. `close()` leaves it open.
+   */
+  dispatcher?: Dispatcher;
+  /** TLS settings of connections to `https:` servers (also through a proxy). */
+  tls?: TlsOptions;
+  /**
    * Several servers of the same model instead of one `baseUrl` (not both): URLs, or
    * `{ url, weight, apiKey, headers, dialect, model, maxInFlight }`. Env fallback when
    * neither is given: `TOKENWIRE_ENDPOINTS` (comma-separated URLs).
@@ -117,6 +135,24 @@ export interface ClientOptions {
    * the global providers, when `@opentelemetry/api` is installed and they are registered.
    */
   telemetry?: TelemetryOptions | false;
+}
+
+/** TLS settings of the connections to the server. */
+export interface TlsOptions {
+  /**
+   * Certificate authorities to trust (PEM). They replace Node's default list; to add to
+   * it instead, pass `[...tls.rootCertificates, yourCa]` (from `node:tls`) or set
+   * `NODE_EXTRA_CA_CERTS`.
+   */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Client certificate chain (PEM), for servers that ask for one (mutual TLS). */
+  cert?: string | Buffer | (string | Buffer)[];
+  /** Private key (PEM) of `cert`. Never shown in errors. */
+  key?: string | Buffer | (string | Buffer)[];
+  /** Default true. `false` accepts any certificate (the connection is then not private). */
+  rejectUnauthorized?: boolean;
+  /** The host name the certificate must carry (and SNI), when it is not the URL's host. */
+  servername?: string;
 }
 
 /** Every key of ClientOptions (the compiler checks that none is missing). */
@@ -138,6 +174,9 @@ const CLIENT_OPTION_KEYS = keySet<ClientOptions>({
   endpoints: true,
   routing: true,
   telemetry: true,
+  proxy: true,
+  dispatcher: true,
+  tls: true,
 });
 const RETRY_KEYS = keySet<RetryOptions>({
   maxAttempts: true,
@@ -168,6 +207,10 @@ export interface ResolvedOptions {
   maxConnections: number;
   maxLineBytes: number | undefined;
   telemetry: TelemetryOptions | false | undefined;
+  /** The proxy option as given (validated): a URL, false (none) or undefined (environment). */
+  proxy: string | false | undefined;
+  dispatcher: Dispatcher | undefined;
+  tls: TlsOptions | undefined;
 }
 
 export const DIALECT_NAMES: readonly DialectName[] = [
@@ -287,6 +330,7 @@ export function resolveOptions(
   if (maxConnections === 0) bad('maxConnections', 0, 'an integer ≥ 1');
   const maxLineBytes = checkNonNegative('maxLineBytes', options.maxLineBytes, true);
   const telemetry = checkTelemetry(options.telemetry);
+  const { proxy, dispatcher, tls } = resolveTransport(options);
 
   return {
     rootUrl,
@@ -304,6 +348,9 @@ export function resolveOptions(
     maxConnections,
     maxLineBytes,
     telemetry,
+    proxy,
+    dispatcher,
+    tls,
   };
 }
 
@@ -358,7 +405,7 @@ function urlCredentials(baseUrl: string): string | undefined {
  * form they can take (see `secretForms`), the Basic-auth header value included.
  */
 export function secretValues(options: ResolvedOptions): (string | undefined)[] {
-  const values = [options.apiKey];
+  const values = [options.apiKey, ...proxySecrets(options.proxy)];
   if (options.basicAuth !== undefined) {
     const password = options.basicAuth.slice(options.basicAuth.indexOf(':') + 1);
     values.push(options.basicAuth, password, Buffer.from(options.basicAuth).toString('base64'));

@@ -117,6 +117,9 @@ export function backoffMs(
 function isRetryableError(error: TokenwireError): boolean {
   if (error.code === 'http_error') return error.retryable;
   if (error.code === 'server_error') return error.retryable;
+  // Most connection errors may pass; some are known to fail the same way every time (an
+  // untrusted certificate, TLS to a plain-HTTP port, a proxy refusing the tunnel with 403).
+  if (error.code === 'connection_error') return error.retryable;
   return RETRYABLE_BEFORE_TOKENS.has(error.code);
 }
 

@@ -35,9 +35,14 @@ export interface HttpRequest {
 
 /**
  * The connections of one client: an Agent routing by origin to an IdleStackPool per
- * origin. `connectMs` 0 means no connect deadline.
+ * origin. `connectMs` 0 means no connect deadline; `tls` (ca, cert, key,
+ * rejectUnauthorized, servername) goes to every TLS connection.
  */
-export function createAgent(connectMs: number, maxConnections: number): Agent {
+export function createAgent(
+  connectMs: number,
+  maxConnections: number,
+  tls?: Readonly<Record<string, unknown>>,
+): Agent {
   // undici treats 0 as "fail at once" for connect: use the largest timer delay instead.
   const connectTimeoutMs = connectMs > 0 ? connectMs : 2_147_483_647;
   return new Agent({
@@ -45,6 +50,7 @@ export function createAgent(connectMs: number, maxConnections: number): Agent {
       new IdleStackPool(origin, {
         connections: maxConnections,
         connectTimeoutMs,
+        tls,
         client: {
           // tokenwire runs its own body clocks (first token, idle, total).
           bodyTimeout: 0,

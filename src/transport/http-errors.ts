@@ -108,6 +108,11 @@ export function httpError(
 }
 
 const REFUSED = new Set(['ECONNREFUSED']);
+/**
+ * undici's ProxyAgent when the proxy answers CONNECT with anything but 200 (undici 7.30.2,
+ * lib/dispatcher/proxy-agent.js, the connect function of ProxyAgent's constructor).
+ */
+const PROXY_REFUSED = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$/;
 /** Certificate checks that fail the same way every time (OpenSSL's verify codes as Node reports them). */
 const UNTRUSTED_CERT = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -175,6 +180,22 @@ export function networkError(
     return fatal.code === 'protocol_error'
       ? new ProtocolError(`protocol_error: ${fatal.message}${where}`, init)
       : new ConnectionError(`${fatal.message}${where}`, init);
+  }
+  const refused = PROXY_REFUSED.exec(reason);
+  if (refused !== null) {
+    const status = Number(refused[1]);
+    return new ConnectionError(
+      `the proxy refused the tunnel${where}: it answered CONNECT with HTTP ${status}${status === 407 ? ' (Proxy Authentication Required: put user:password in the proxy URL)' : ''}`,
+      {
+        code: 'connection_error',
+        phase: 'connect',
+        // A proxy's policy (403) or missing credentials (407) answer the same every time.
+        retryable: status === 408 || status === 429 || status >= 500,
+        url,
+        method,
+        cause: error,
+      },
+    );
   }
   if (code === 'UND_ERR_HEADERS_TIMEOUT') {
     return new TimeoutError(`headers_timeout: no response head within ${timeouts.headersMs} ms${where}`, {

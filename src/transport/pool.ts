@@ -28,6 +28,8 @@ export interface IdleStackPoolOptions {
   connections: number;
   /** Connect deadline, ms. */
   connectTimeoutMs: number;
+  /** TLS options of every connection (ca, cert, key, rejectUnauthorized, servername). */
+  tls?: Readonly<Record<string, unknown>> | undefined;
   /** Options every Client gets (timeouts, pipelining). */
   client: Client.Options;
 }
@@ -51,7 +53,7 @@ export class IdleStackPool extends Dispatcher {
     // One connector for every connection (Client would otherwise build its own each).
     this.clientOptions = {
       ...options.client,
-      connect: buildConnector({ timeout: options.connectTimeoutMs }),
+      connect: buildConnector({ ...options.tls, timeout: options.connectTimeoutMs }),
     };
   }
 
