@@ -8,6 +8,10 @@
  *                     .d.ts beside them, and a package.json `{"type": "commonjs"}` that makes
  *                     Node and TypeScript read both as CommonJS.
  *
+ * CommonJS has no `import.meta`: `import.meta.url` is rewritten (commonJsMeta below), and a
+ * dynamic `import()` becomes `require()` (fine for CommonJS packages and, from Node 20.19,
+ * for ES modules without top-level await).
+ *
  * No source maps: the package does not ship src/, and a map pointing at files that are
  * not there only makes debuggers and bundlers complain.
  *
@@ -71,6 +75,18 @@ function checkExports(pkg) {
   }
 }
 
+/**
+ * `import.meta` is a syntax error in CommonJS: `import.meta.url` (createRequire's argument,
+ * as in src/telemetry/api.ts) becomes the same file URL built from `__filename`; any
+ * other use of `import.meta` fails the build, to be handled here first.
+ */
+function commonJsMeta(code, rel) {
+  const replaced = code.replaceAll('import.meta.url', 'require("node:url").pathToFileURL(__filename).href');
+  if (replaced.includes('import.meta'))
+    fail(`${rel}: import.meta other than import.meta.url has no CommonJS form here`);
+  return replaced;
+}
+
 function* walk(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
@@ -112,7 +128,7 @@ for (const file of walk(SRC)) {
     fail(`${rel}: ${ts.flattenDiagnosticMessageText(diagnostics[0].messageText, '\n')}`);
   }
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, outputText);
+  writeFileSync(out, commonJsMeta(outputText, rel));
   // The declarations are the same text; under dist/cjs/ they are read as CommonJS.
   const types = join(DIST, rel.replace(/\.ts$/, '.d.ts'));
   if (existsSync(types)) copyFileSync(types, join(CJS, rel.replace(/\.ts$/, '.d.ts')));

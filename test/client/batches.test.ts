@@ -27,7 +27,7 @@ describe('stream.batches()', () => {
   it('gives exactly the events of plain iteration, in order, fewer arrays than events', async () => {
     sim = await startSimulator({ dialect: 'vllm', seed: 5 });
     const { client } = testClient(sim.url, { dialect: 'vllm' });
-    const request = { prompt: [1, 2, 3], maxTokens: 300, seed: 9, temperature: 0 };
+    const request = { prompt: [1, 2, 3], maxTokens: 300, sampling: { seed: 9, temperature: 0 } };
     const events: CompletionEvent[] = [];
     for await (const event of client.streamCompletion(request)) events.push(event);
     const batched: CompletionEvent[] = [];
