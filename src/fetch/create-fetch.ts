@@ -6,7 +6,7 @@
 import { makeLog, stderrLogger } from '../diagnostics/logger.js';
 import { InvalidOptionError, TokenwireError } from '../errors.js';
 import { type ClientOptions, resolveOptions, showValue } from '../options.js';
-import { createAgent } from '../transport/dispatch.js';
+import { createDispatcher } from '../transport/client-dispatcher.js';
 import { plainFetch } from './plain.js';
 import { RelayStream } from './relay-stream.js';
 import { readFetchCall, relayPlan, secretsOf, serverRoot } from './request.js';
@@ -91,7 +91,8 @@ export function createFetch(options: FetchOptions = {}): TokenwireFetch {
   const logger = resolved.logger ?? stderrLogger([]);
   const shared: FetchShared = {
     options: resolved,
-    agent: createAgent(resolved.timeouts.connectMs, resolved.maxConnections),
+    // The options' proxy (or the environment's), tls or own dispatcher, as a Client has them.
+    agent: createDispatcher(resolved, process.env),
     logger,
     log: makeLog(logger, resolved.debug, []),
     lifetime: new AbortController(),
@@ -121,7 +122,8 @@ export function createFetch(options: FetchOptions = {}): TokenwireFetch {
   const close = async (): Promise<void> => {
     shared.lifetime.abort(new Error('the fetch was closed'));
     for (const stream of [...shared.liveStreams]) stream.abort('the fetch was closed');
-    await shared.agent.destroy();
+    // A dispatcher of the user's is theirs to close.
+    if (resolved.dispatcher === undefined) await shared.agent.destroy();
   };
   return Object.assign(tokenwireFetch, { close });
 }

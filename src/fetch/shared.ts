@@ -3,7 +3,7 @@
  * connection pool, the logger, and each server's dialect (detected once per server
  * root) — and the per-call StreamContext the engine runs on.
  */
-import { type Agent, request as undiciRequest } from 'undici';
+import { type Dispatcher, request as undiciRequest } from 'undici';
 import { makeLog } from '../diagnostics/logger.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { detectDialect, dialectByName, dialectFromUrl } from '../dialects/index.js';
@@ -21,7 +21,7 @@ const MAX_ROOTS = 64;
 
 export interface FetchShared {
   options: ResolvedOptions;
-  agent: Agent;
+  agent: Dispatcher;
   logger: Logger;
   /** The logger behind the debug switch (records without a call's secrets). */
   log: (record: LogRecord) => void;

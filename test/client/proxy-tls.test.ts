@@ -6,6 +6,7 @@
 
 import { Agent, Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createFetch } from '../../src/fetch/index.js';
 import { Client, type ClientOptions } from '../../src/index.js';
 import { generate, type Simulator, startSimulator } from '../../src/sim/index.js';
 import { caught } from '../helpers/client.js';
@@ -209,6 +210,30 @@ describe('through a CONNECT proxy (proxy option)', () => {
       expect((await client.tokenize('hello')).length).toBeGreaterThan(0);
     });
     expect(proxy.tunnels.length).toBeGreaterThan(0);
+  });
+
+  it('tokenwire/fetch goes through it too (proxy and tls options of createFetch)', async () => {
+    const proxiedFetch = createFetch({
+      proxy: proxy.url,
+      tls: TRUST(),
+      failedRequestsDir: false,
+      logger: () => {},
+    });
+    try {
+      const response = await proxiedFetch(`${https.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: PROMPT, max_tokens: 4, stream: true, return_token_ids: true }),
+      });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toContain('[DONE]');
+      // The dialect detection (GET /v1/models) and the stream: each through a tunnel.
+      expect(proxy.tunnels.length).toBeGreaterThan(0);
+      for (const tunnel of proxy.tunnels) expect(tunnel.target).toBe(new URL(https.url).host);
+    } finally {
+      await proxiedFetch.close();
+    }
   });
 
   it('a bad proxy URL is invalid_option without its credentials', () => {
