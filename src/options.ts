@@ -174,6 +174,7 @@ const CLIENT_OPTION_KEYS = keySet<ClientOptions>({
   endpoints: true,
   routing: true,
   telemetry: true,
+  discovery: true,
   proxy: true,
   dispatcher: true,
   tls: true,
