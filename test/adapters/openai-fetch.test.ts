@@ -3,64 +3,20 @@
  * with `fetch: createFetch()` (rows in sdk-faults.ts; the README table states them).
  */
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { TokenwireFetch } from '../../src/fetch/index.js';
-import { type Simulator, startSimulator } from '../../src/sim/index.js';
+import { describe, expect, test } from 'vitest';
+import { startSimulator } from '../../src/sim/index.js';
 import { expectOutcome } from './sdk-check.js';
-import { type FaultRow, MAX_TOKENS, ROWS, testFetch } from './sdk-faults.js';
+import { MAX_TOKENS, ROWS } from './sdk-faults.js';
 import { runOpenAI } from './sdk-harness.js';
+import { sdkRig } from './sdk-rig.js';
 
-let sim: Simulator;
-/** The simulator that paces its token events (rows with `tokenDelayMs`). */
-let pacedSim: Simulator;
-const fetches: TokenwireFetch[] = [];
-const freshSims: Simulator[] = [];
-const fullText = new Map<string, string>();
-
-beforeAll(async () => {
-  sim = await startSimulator({ dialect: 'vllm', model: 'm' });
-  pacedSim = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: 5 });
-});
-afterAll(async () => {
-  await Promise.all(fetches.map((f) => f.close()));
-  await sim.close();
-  await pacedSim.close();
-  await Promise.all(freshSims.map((s) => s.close()));
-});
-
-function rowFetch(row: FaultRow): TokenwireFetch {
-  const fetch = testFetch(row);
-  fetches.push(fetch);
-  return fetch;
-}
-
-/**
- * The simulator of a row's run: a `:once` fault fires for the first request carrying it
- * only, so such a row gets a fresh simulator for each run (closed after the file).
- */
-async function simFor(row: FaultRow): Promise<Simulator> {
-  if (!row.fault.includes(':once')) return row.tokenDelayMs === undefined ? sim : pacedSim;
-  const fresh = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: row.tokenDelayMs });
-  freshSims.push(fresh);
-  return fresh;
-}
-
-async function baseline(dialect: string): Promise<string> {
-  let text = fullText.get(dialect);
-  if (text === undefined) {
-    const run = await runOpenAI(sim.url, '', undefined, 5_000, { maxTokens: MAX_TOKENS, dialect });
-    expect(run.kind).toBe('ok');
-    text = run.text;
-    fullText.set(dialect, text);
-  }
-  return text;
-}
+const rig = sdkRig(runOpenAI);
 
 describe('openai-node, its own fetch', () => {
   for (const row of ROWS) {
     test(`${row.fault || 'no fault'} (${row.dialect}): ${row.openai.kind}`, async () => {
-      const full = await baseline(row.dialect);
-      const run = await runOpenAI((await simFor(row)).url, row.fault, undefined, row.budgetMs, {
+      const full = await rig.baseline(row.dialect);
+      const run = await runOpenAI((await rig.simFor(row)).url, row.fault, undefined, row.budgetMs, {
         maxTokens: MAX_TOKENS,
         dialect: row.dialect,
       });
@@ -72,8 +28,8 @@ describe('openai-node, its own fetch', () => {
 describe('openai-node with fetch: createFetch()', () => {
   for (const row of ROWS) {
     test(`${row.fault || 'no fault'} (${row.dialect}): ${row.openaiFetch.kind} ${row.openaiFetch.code ?? ''}`, async () => {
-      const full = await baseline(row.dialect);
-      const run = await runOpenAI((await simFor(row)).url, row.fault, rowFetch(row), 5_000, {
+      const full = await rig.baseline(row.dialect);
+      const run = await runOpenAI((await rig.simFor(row)).url, row.fault, rig.rowFetch(row), 5_000, {
         maxTokens: MAX_TOKENS,
         dialect: row.dialect,
       });
@@ -91,9 +47,9 @@ describe('openai-node with fetch: createFetch()', () => {
 describe('resume through the fetch', () => {
   test('a reset after 3 tokens: the re-sent request is the original body with prompt + the 3 ids and 13 tokens left; openai sees one stream', async () => {
     const fresh = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: 2 });
-    freshSims.push(fresh);
+    rig.freshSims.push(fresh);
     const full = await runOpenAI(fresh.url, '', undefined, 5_000, { maxTokens: MAX_TOKENS });
-    const run = await runOpenAI(fresh.url, 'reset-after:3:once', rowFetch(ROWS[0]!), 5_000, {
+    const run = await runOpenAI(fresh.url, 'reset-after:3:once', rig.rowFetch(ROWS[0]!), 5_000, {
       maxTokens: MAX_TOKENS,
     });
     expect(run.kind).toBe('ok');
@@ -120,12 +76,12 @@ describe('resume through the fetch', () => {
 
 test('after a resume, the usage chunk openai gets counts the whole call (prompt once, every completion token)', async () => {
   const fresh = await startSimulator({ dialect: 'vllm', model: 'm', tokenDelayMs: 2 });
-  freshSims.push(fresh);
+  rig.freshSims.push(fresh);
   const client = new OpenAI({
     baseURL: `${fresh.url}/v1`,
     apiKey: 'sk-test-key-123456',
     maxRetries: 0,
-    fetch: rowFetch(ROWS[0]!),
+    fetch: rig.rowFetch(ROWS[0]!),
   });
   const stream = await client.completions.create(
     {
@@ -174,12 +130,12 @@ describe('createFetch options are checked at the door', () => {
 describe('non-streaming calls through the fetch: clocks and retries', () => {
   test('a completion comes back as the server sent it; a 503 before it is retried; a 400 is the SDK own error', async () => {
     const fresh = await startSimulator({ dialect: 'vllm', model: 'm' });
-    freshSims.push(fresh);
+    rig.freshSims.push(fresh);
     const client = new OpenAI({
       baseURL: `${fresh.url}/v1`,
       apiKey: 'sk-test-key-123456',
       maxRetries: 0,
-      fetch: rowFetch(ROWS[0]!),
+      fetch: rig.rowFetch(ROWS[0]!),
     });
     const plain = new OpenAI({ baseURL: `${fresh.url}/v1`, apiKey: 'sk-test-key-123456', maxRetries: 0 });
     const body = { model: 'm', prompt: [1, 2, 3], max_tokens: 8 };
@@ -201,7 +157,7 @@ describe('non-streaming calls through the fetch: clocks and retries', () => {
 
   test('a server that never answers: headers_timeout twice (retried), then openai throws its timeout error', async () => {
     const fresh = await startSimulator({ dialect: 'vllm', model: 'm' });
-    freshSims.push(fresh);
+    rig.freshSims.push(fresh);
     const { createFetch } = await import('../../src/fetch/index.js');
     const fetch = createFetch({
       failedRequestsDir: false,
@@ -209,7 +165,7 @@ describe('non-streaming calls through the fetch: clocks and retries', () => {
       retry: { maxAttempts: 2, baseDelayMs: 1 },
       timeouts: { headersMs: 200, totalMs: 5_000 },
     });
-    fetches.push(fetch);
+    rig.fetches.push(fetch);
     const client = new OpenAI({
       baseURL: `${fresh.url}/v1`,
       apiKey: 'sk-test-key-123456',
@@ -236,9 +192,9 @@ test('a failed stream through the fetch is captured (0600 in a 0700 dir, the SDK
   const { createFetch } = await import('../../src/fetch/index.js');
   const dir = join(await mkdtemp(join(tmpdir(), 'tw-fetch-')), 'failed');
   const fetch = createFetch({ failedRequestsDir: dir, logger: () => {}, retry: false });
-  fetches.push(fetch);
+  rig.fetches.push(fetch);
   const key = 'sk-test-secret-key-987654321';
-  const client = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: key, maxRetries: 0, fetch });
+  const client = new OpenAI({ baseURL: `${rig.sim.url}/v1`, apiKey: key, maxRetries: 0, fetch });
   const stream = await client.completions.create(
     { model: 'm', prompt: [1, 2, 3], max_tokens: 8, stream: true },
     { headers: { 'x-sim-fault': 'truncate-after:2' } },
