@@ -2,67 +2,36 @@
  * The Client: options, the connection pool, dialect detection, and the
  * entry points (streams, tokenize/detokenize, models).
  */
-import { type Dispatcher, request as undiciRequest } from 'undici';
-import { detectServer, type GetJson, type ServerIdentity } from './detection.js';
-import { captureJsonFailure } from './diagnostics/json-capture.js';
+import type { Dispatcher } from 'undici';
+import { configuredDialect, detectEndpoint, startDiscovery, untilAborted } from './client-wiring.js';
+import type { ServerIdentity } from './detection.js';
 import { makeLog, stderrLogger } from './diagnostics/logger.js';
-import { scrub, scrubError, secretForms } from './diagnostics/redact.js';
+import { secretForms } from './diagnostics/redact.js';
 import type { Dialect, WireRequest } from './dialects/dialect.js';
-import { dialectByName } from './dialects/index.js';
-import {
-  AbortError,
-  describeRequest,
-  InvalidOptionError,
-  TokenwireError,
-  UnsupportedError,
-} from './errors.js';
-import {
-  DEFAULT_DISCOVERY_INTERVAL_MS,
-  Discovery,
-  type DiscoveryOptions,
-  systemResolver,
-} from './fleet/discovery.js';
+import { InvalidOptionError, UnsupportedError } from './errors.js';
+import type { Discovery } from './fleet/discovery.js';
 import { type EndpointOption, resolveEndpoints, resolveRouting } from './fleet/endpoint-options.js';
 import type { EndpointSnapshot } from './fleet/endpoint-state.js';
 import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
 import { Prober } from './fleet/probe.js';
+import { badJson, type JsonAnswer, requestJson } from './json-request.js';
 import { resolveHeaders, resolveTimeouts } from './option-values.js';
 import {
   type ClientOptions,
   type LogRecord,
   normalizeBaseUrl,
   type ResolvedOptions,
-  requestHeaders,
   secretValues,
 } from './options.js';
 import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
 import type { StreamContext } from './stream/context.js';
 import { Telemetry } from './telemetry/telemetry.js';
-import { decodeWholeBody } from './transport/body-decoder.js';
 import { createDispatcher, envProxies } from './transport/client-dispatcher.js';
-import { httpError, networkError } from './transport/http-errors.js';
-import { contentCoding } from './transport/response-check.js';
-import { withSchemeHint } from './transport/scheme-probe.js';
 import { proxySecrets } from './transport-options.js';
 import type { ChatRequest, CommonRequestOptions, CompletionRequest, DialectName } from './types.js';
 import { validateChatRequest, validateCompletionRequest } from './validate.js';
 import { VERSION } from './version.js';
-
-/** Largest JSON answer read for tokenize/detokenize/models (a long text's ids fit easily). */
-const MAX_JSON_RESPONSE_BYTES = 64 * 1024 * 1024;
-
-/** The dialect an endpoint is configured with (undefined for `auto`: detected on first use). */
-function configuredDialect(options: ResolvedOptions): Dialect | undefined {
-  if (options.dialect === 'auto') return undefined;
-  const dialect = dialectByName(options.dialect);
-  if (!dialect) {
-    throw new InvalidOptionError(
-      `invalid option dialect: "${options.dialect}" is not available in this build`,
-    );
-  }
-  return dialect;
-}
 
 /** A model as listed by `GET /v1/models`. */
 export interface ModelInfo {
@@ -134,7 +103,11 @@ export class Client {
     this.fleet = new Fleet(resolved.endpoints, resolveRouting(options.routing), VERSION, configuredDialect);
     this.streamContext = this.context();
     this.telemetry = Telemetry.create(this.options.telemetry);
-    if (options.discovery !== undefined) this.startDiscovery(options.discovery);
+    if (options.discovery !== undefined) {
+      const started = startDiscovery(this.options.rootUrl, options.discovery, options, this.fleet, this.log);
+      this.discovery = started.discovery;
+      this.discovered = started.started;
+    }
     if (options.routing?.probe !== undefined) {
       this.prober = new Prober(this.fleet, this.agent, options.routing.probe);
       this.prober.start();
@@ -229,7 +202,7 @@ export class Client {
     const wire = dialect.tokenizeRequest(text, this.options.model);
     const json = await this.requestJson('POST', wire, options.signal);
     const ids = dialect.parseTokenize(json.body);
-    if (!ids) throw this.badJson(json.url, 'no "tokens" array in the tokenize answer', json.text);
+    if (!ids) throw badJson(json.url, 'no "tokens" array in the tokenize answer', json.text);
     return ids;
   }
 
@@ -243,7 +216,7 @@ export class Client {
     const wire = dialect.detokenizeRequest(ids, this.options.model);
     const json = await this.requestJson('POST', wire, options.signal);
     const text = dialect.parseDetokenize(json.body);
-    if (text === undefined) throw this.badJson(json.url, 'no text in the detokenize answer', json.text);
+    if (text === undefined) throw badJson(json.url, 'no text in the detokenize answer', json.text);
     return text;
   }
 
@@ -253,7 +226,7 @@ export class Client {
     // OpenAI-style `{"data": [...]}`; Together answers with a bare array.
     const data = Array.isArray(json.body) ? json.body : (json.body as { data?: unknown })?.data;
     if (!Array.isArray(data)) {
-      throw this.badJson(json.url, 'no "data" array in the models answer', json.text, 'GET');
+      throw badJson(json.url, 'no "data" array in the models answer', json.text, 'GET');
     }
     return data.map((raw: Record<string, unknown>) => ({
       id: String(raw.id),
@@ -292,30 +265,6 @@ export class Client {
   }
 
   // ---- internals ----------------------------------------------------------------
-
-  private startDiscovery(options: DiscoveryOptions): void {
-    const template = new URL(this.options.rootUrl);
-    this.discovery = new Discovery(
-      template,
-      options.intervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS,
-      options.resolver ?? systemResolver,
-      (added, removed) => {
-        for (const url of added) {
-          const { endpoints } = resolveEndpoints({
-            ...this.rawOptions,
-            discovery: undefined,
-            endpoints: [url],
-          });
-          this.fleet.add(endpoints[0]);
-        }
-        for (const url of removed) this.fleet.drain(url);
-        this.log({ level: 'debug', event: 'discovery', url: template.href, added, removed });
-      },
-      (error) =>
-        this.log({ level: 'warn', event: 'discovery_failed', url: template.href, error: String(error) }),
-    );
-    this.discovered = this.discovery.start();
-  }
 
   private context(): StreamContext {
     return {
@@ -364,153 +313,18 @@ export class Client {
     );
   }
 
-  private async detect(endpoint: FleetEndpoint, signal: AbortSignal | undefined): Promise<Dialect> {
-    // Probes a missing endpoint answers with an HTTP error or a non-JSON page: "not here".
-    // Network failures are not: they fail the detection, which is retried like a request.
-    const get: GetJson = async (path) => {
-      try {
-        return await this.requestJson('GET', { path, body: {} }, signal, endpoint, false);
-      } catch (error) {
-        if (
-          error instanceof TokenwireError &&
-          (error.code === 'http_error' || error.code === 'protocol_error')
-        ) {
-          return undefined;
-        }
-        throw error;
-      }
-    };
-    const detected = await detectServer(endpoint.rootUrl, get);
-    this.identities.set(endpoint, detected.identity);
-    this.log({
-      level: 'debug',
-      event: 'dialect',
-      detected: detected.recognised ?? 'unknown',
-      version: detected.identity.version,
-      using: detected.dialect.name,
-      wire: detected.dialect.facts.label,
-      url: endpoint.rootUrl,
-    });
-    return detected.dialect;
+  private detect(endpoint: FleetEndpoint, signal: AbortSignal | undefined): Promise<Dialect> {
+    return detectEndpoint(this.streamContext, endpoint, signal, this.identities);
   }
 
-  /**
-   * One JSON request; its errors never show a secret the server echoed (scrubbed before
-   * any cut), and a failure is saved as a fixture unless `capture` is false (dialect
-   * detection: the stream that waited for it saves its own).
-   */
-  private async requestJson(
+  /** One JSON request (see json-request.ts), to the first endpoint unless told. */
+  private requestJson(
     method: 'GET' | 'POST',
     wire: WireRequest,
     signal: AbortSignal | undefined,
     endpoint: FleetEndpoint = this.fleet.primary(),
-    capture = true,
-  ): Promise<{ body: unknown; text: string; headers: Record<string, string>; url: string }> {
-    const startedAt = { iso: new Date().toISOString(), ms: performance.now() };
-    try {
-      return await this.requestJsonOnce(method, wire, signal, endpoint.options);
-    } catch (error) {
-      if (!(error instanceof TokenwireError)) throw error;
-      const failure = await withSchemeHint(error);
-      scrubError(failure, this.secrets);
-      const dir = this.options.failedRequestsDir;
-      if (capture && dir !== false && failure.code !== 'aborted') {
-        await captureJsonFailure(
-          {
-            method,
-            url: endpoint.rootUrl + wire.path,
-            headers: requestHeaders(endpoint.options, 'application/json', method === 'POST', VERSION),
-            body: method === 'POST' ? wire.body : undefined,
-            dialect: endpoint.knownDialect?.name ?? 'unknown',
-            startedAt,
-            error: failure,
-          },
-          dir,
-          this.options.failedRequestsRetention,
-          this.secrets,
-          VERSION,
-          this.log,
-        );
-      }
-      throw failure;
-    }
-  }
-
-  private async requestJsonOnce(
-    method: 'GET' | 'POST',
-    wire: WireRequest,
-    signal: AbortSignal | undefined,
-    endpoint: ResolvedOptions,
-  ): Promise<{ body: unknown; text: string; headers: Record<string, string>; url: string }> {
-    const url = endpoint.rootUrl + wire.path;
-    const headers = requestHeaders(endpoint, 'application/json', method === 'POST', VERSION);
-    const { timeouts } = this.options;
-    const deadline = timeouts.totalMs > 0 ? AbortSignal.timeout(timeouts.totalMs) : undefined;
-    const signals = [signal, deadline].filter((s): s is AbortSignal => s !== undefined);
-    let response: Awaited<ReturnType<typeof undiciRequest>>;
-    try {
-      response = await undiciRequest(url, {
-        method,
-        headers,
-        body: method === 'POST' ? JSON.stringify(wire.body) : undefined,
-        dispatcher: this.agent,
-        headersTimeout: timeouts.headersMs,
-        bodyTimeout: timeouts.idleMs,
-        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
-      });
-    } catch (error) {
-      throw networkError(error, 'connect', method, url, timeouts);
-    }
-    const responseHeaders: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    let raw: Buffer;
-    try {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body) {
-        size += chunk.length;
-        if (size > MAX_JSON_RESPONSE_BYTES)
-          throw new Error(`answer larger than ${MAX_JSON_RESPONSE_BYTES} bytes`);
-        chunks.push(chunk);
-      }
-      raw = Buffer.concat(chunks);
-    } catch (error) {
-      response.body.destroy();
-      throw networkError(error, 'stream', method, url, timeouts);
-    }
-    const coding = contentCoding(responseHeaders);
-    if (coding !== undefined) {
-      // A proxy compressed the answer although nothing asked for it: decoded like a stream's.
-      try {
-        raw = decodeWholeBody(coding, raw, MAX_JSON_RESPONSE_BYTES);
-      } catch (error) {
-        throw this.badJson(url, `the answer could not be decoded (${(error as Error).message})`, '', method);
-      }
-    }
-    const text = raw.toString('utf8');
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw httpError(response.statusCode, responseHeaders, scrub(text, this.secrets), method, url);
-    }
-    try {
-      return { body: JSON.parse(text), text, headers: responseHeaders, url };
-    } catch {
-      throw this.badJson(url, 'the answer is not JSON', scrub(text, this.secrets), method);
-    }
-  }
-
-  private badJson(url: string, what: string, text: string, method = 'POST'): TokenwireError {
-    return new TokenwireError(
-      `protocol_error: ${what}${describeRequest(method, url)}: ${text.slice(0, 200)}`,
-      {
-        code: 'protocol_error',
-        phase: 'stream',
-        url,
-        method,
-        body: text.slice(0, 4096),
-      },
-    );
+  ): Promise<JsonAnswer> {
+    return requestJson(this.streamContext, method, wire, signal, endpoint);
   }
 
   private unsupported(dialect: Dialect, what: string): UnsupportedError {
@@ -519,29 +333,4 @@ export class Client {
       { code: 'unsupported', phase: 'setup', url: this.options.rootUrl },
     );
   }
-}
-
-/** `promise`, or an `aborted` error as soon as `signal` aborts (the work behind it goes on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  const aborted = (): AbortError =>
-    new AbortError(
-      `aborted by the caller${signal.reason instanceof Error ? `: ${signal.reason.message}` : ''}`,
-      { code: 'aborted', phase: 'setup', cause: signal.reason },
-    );
-  if (signal.aborted) return Promise.reject(aborted());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(aborted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

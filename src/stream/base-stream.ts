@@ -5,8 +5,7 @@
  * (decoders, socket callbacks, clocks) is StreamSink, its superclass. Subclasses say
  * how to build a request and what events a decoded token becomes.
  */
-import { CAPTURE_FORMAT, type CapturedAttempt } from '../diagnostics/capture.js';
-import { defaultCaptureDir, saveFixture } from '../diagnostics/fixture-store.js';
+import type { CapturedAttempt } from '../diagnostics/capture.js';
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
 import { dialectByName } from '../dialects/index.js';
 import { AbortError, describeRequest, TokenwireError } from '../errors.js';
@@ -17,10 +16,12 @@ import { withSchemeHint } from '../transport/scheme-probe.js';
 import type { Usage } from '../types.js';
 import { type Attempt, newAttempt, noOutputError, scrubError } from './attempt.js';
 import { AttemptDriver } from './attempt-driver.js';
+import { BackoffSleep } from './backoff-sleep.js';
 import type { StreamContext } from './context.js';
 import { nothingLeftToGenerate, withNote } from './continuation.js';
 import { detectionFailure } from './detection-failure.js';
 import { detectionTimeout, waitForDialect } from './dialect-wait.js';
+import { captureFailure } from './failure-capture.js';
 import { type RouteHints, StreamRoute } from './stream-route.js';
 import { StreamSink } from './stream-sink.js';
 import { believedUsage, callUsage } from './usage.js';
@@ -42,7 +43,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   readonly affinityKey: string | undefined;
   /** Stops this stream's wait for a dialect detection (set only while it waits). */
   private stopWaiting: ((error: TokenwireError) => void) | undefined;
-  private sleepTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  /** The wait between attempts, made when the stream first waits. */
+  private backoff: BackoffSleep | undefined;
   private readonly capturedAttempts: CapturedAttempt[] = [];
   /** The request's `maxTokens`, if any. */
   protected readonly maxTokens: number | undefined;
@@ -350,17 +352,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   /** Waits `ms` (or until `wake` resolves, if given); interrupt() and cleanup() end it at once. */
   private sleep(ms: number, wake?: Promise<void>): Promise<void> {
     if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        if (this.sleepTimer?.resolve === done) {
-          clearTimeout(this.sleepTimer.timer);
-          this.sleepTimer = undefined;
-        }
-        resolve();
-      };
-      this.sleepTimer = { timer: setTimeout(done, ms), resolve: done };
-      wake?.then(done);
-    });
+    this.backoff ??= new BackoffSleep();
+    return this.backoff.sleep(ms, wake);
   }
 
   // ---- how the stream ends ------------------------------------------------------
@@ -419,40 +412,16 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     return this.promptIdList?.length;
   }
 
-  /**
-   * Fails the stream after saving its fixture. Saving is bounded in time
-   * (CAPTURE_WRITE_TIMEOUT_MS): a directory that cannot be written is a `capture_failed`
-   * warning, never a delay or a different error.
-   */
+  /** Fails the stream after saving its fixture (see failure-capture.ts). */
   private async failWithCapture(lastError: TokenwireError, reason: string): Promise<void> {
     const failure = await withSchemeHint(lastError);
     failure.partial = this.received.events();
-    const { failedRequestsDir: dir, failedRequestsRetention } = this.ctx.options;
-    if (dir !== false && failure.code !== 'aborted') {
-      const target = dir ?? defaultCaptureDir();
-      const outcome = await saveFixture(
-        target,
-        {
-          format: CAPTURE_FORMAT,
-          createdAt: new Date().toISOString(),
-          tokenwireVersion: this.ctx.version,
-          kind: this.kind,
-          dialect: this.dialect?.name ?? 'unknown',
-          error: { ...failure.toJSON(), finalReason: reason },
-          tokensReceived: this.received.length,
-          attempts: this.capturedAttempts,
-        },
-        this.ctx.secrets,
-        failedRequestsRetention,
-        (late) => this.ctx.log({ level: 'warn', event: 'capture_late', dir: target, ...late }),
-      );
-      if ('path' in outcome) {
-        failure.fixturePath = outcome.path;
-        this.ctx.log({ level: 'debug', event: 'captured', path: outcome.path });
-      } else {
-        this.ctx.log({ level: 'warn', event: 'capture_failed', dir: target, error: outcome.error });
-      }
-    }
+    await captureFailure(this.ctx, failure, reason, {
+      kind: this.kind,
+      dialect: this.dialect?.name ?? 'unknown',
+      tokensReceived: this.received.length,
+      attempts: this.capturedAttempts,
+    });
     this.fail(failure);
   }
 
@@ -475,11 +444,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       this.fail(error);
       return;
     }
-    if (this.sleepTimer) {
-      clearTimeout(this.sleepTimer.timer);
-      this.sleepTimer.resolve();
-      this.sleepTimer = undefined;
-    }
+    this.backoff?.wakeNow();
     this.fail(error);
   }
 
@@ -488,11 +453,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     // The endpoint is told how its attempt ended even when the stream ends from outside (abort).
     this.route.release(this.attempt, this.attempt?.failure);
     this.watchdog.clear();
-    if (this.sleepTimer) {
-      clearTimeout(this.sleepTimer.timer);
-      this.sleepTimer.resolve();
-      this.sleepTimer = undefined;
-    }
+    this.backoff?.wakeNow();
   }
 
   private asTokenwireError(error: unknown): TokenwireError {

@@ -32,6 +32,15 @@ import type { StreamContext } from './context.js';
 import { isTokenId, tokenIdList, toTokenId } from './ids.js';
 import type { StreamObserver } from './observer.js';
 import { ReceivedTokens } from './received.js';
+import {
+  firstBadId,
+  reportBadId,
+  reportIdsIncomplete,
+  reportIdsMissing,
+  reportParseError,
+  reportServerError,
+  reportTokenAfterFinish,
+} from './sink-reports.js';
 
 /** Parse errors in a row after which the stream is declared garbage. */
 export const MAX_CONSECUTIVE_PARSE_ERRORS = 3;
@@ -140,13 +149,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   protected deliverToken(event: TokenEvent, hasId: boolean): void {
     const attempt = this.markActivity();
     if (attempt.finishReason !== undefined && attempt.tokensAfterFinish++ === 0) {
-      this.ctx.log({
-        level: 'warn',
-        event: 'token_after_finish',
-        url: attempt.url.href,
-        finishReason: attempt.finishReason,
-        note: 'the server sent tokens after its finish reason; they are kept',
-      });
+      reportTokenAfterFinish(this.ctx.log, attempt);
     }
     attempt.tokens++;
     if (hasId) attempt.ids++;
@@ -198,24 +201,13 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     if (incomplete) this.stats.idsIncomplete = true;
     if (this.badIdReported) return;
     this.badIdReported = true;
-    this.ctx.log({
-      level: 'warn',
-      event: 'bad_token_id',
-      url: this.attempt?.url.href,
-      value: JSON.stringify(value)?.slice(0, 40) ?? String(value),
-      note: `an id of ${what} that is not a non-negative integer: not used as an id`,
-    });
+    reportBadId(this.ctx.log, this.attempt?.url.href, value, what);
   }
 
   promptIds(ids: readonly number[]): void {
     const valid = tokenIdList(ids);
     // An echo with a bad entry says nothing reliable about the prompt: not used.
-    if (valid === undefined)
-      this.badId(
-        ids.find((id) => toTokenId(id) === undefined),
-        'the prompt',
-        false,
-      );
+    if (valid === undefined) this.badId(firstBadId(ids), 'the prompt', false);
     else this.acceptPromptIds(valid);
   }
 
@@ -227,11 +219,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   completionIds(ids: readonly number[]): void {
     const valid = tokenIdList(ids);
     if (valid === undefined) {
-      this.badId(
-        ids.find((id) => toTokenId(id) === undefined),
-        'the completion',
-        true,
-      );
+      this.badId(firstBadId(ids), 'the completion', true);
       this.completionIdList = undefined;
     } else this.completionIdList = [...valid];
   }
@@ -273,13 +261,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
 
   error(error: WireError): void {
     const attempt = this.attempt!;
-    this.ctx.log({
-      level: 'warn',
-      event: 'server_error',
-      url: attempt.url.href,
-      message: error.message,
-      code: error.code,
-    });
+    reportServerError(this.ctx.log, attempt, error);
     this.failAttempt(attempt, inStreamError(attempt, error, this.received.events()));
   }
 
@@ -288,13 +270,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     const preview = scrubbedPreview(data, PARSE_ERROR_PREVIEW_CHARS, this.ctx.secrets);
     this.stats.parseErrors++;
     attempt.parseErrorsInRow++;
-    this.ctx.log({
-      level: 'warn',
-      event: 'parse_error',
-      url: attempt.url.href,
-      preview,
-      error: String(cause),
-    });
+    reportParseError(this.ctx.log, attempt, preview, cause);
     if (attempt.parseErrorsInRow > MAX_CONSECUTIVE_PARSE_ERRORS) {
       this.failAttempt(attempt, parseErrorsError(attempt, preview, cause, this.received.events()));
     }
@@ -341,21 +317,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   protected checkLiveIds(attempt: Attempt): void {
     if (this.stats.idsIncomplete || attempt.ids >= attempt.tokens || !this.promisesLiveIds()) return;
     this.stats.idsIncomplete = true;
-    const dialect = this.dialect!;
-    const ask = JSON.stringify(
-      this.kind === 'completion' ? dialect.facts.completions.ids.ask : dialect.facts.chat.ids.ask,
-    );
-    this.ctx.log({
-      level: 'warn',
-      event: 'ids_missing',
-      url: attempt.url.href,
-      tokens: attempt.tokens,
-      idsReceived: attempt.ids,
-      note:
-        attempt.ids === 0
-          ? `the ${dialect.name} server sent no token ids although ${ask} asked for them (an older server ignores the field)`
-          : `${attempt.tokens - attempt.ids} tokens came without an id`,
-    });
+    reportIdsMissing(this.ctx.log, this.dialect!, this.kind, attempt);
   }
 
   /** A sentence from the dialect explaining an HTTP error it recognises (AttemptHost). */
@@ -365,14 +327,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
 
   private markIdsIncomplete(serverCount: number, idsReceived: number): void {
     this.stats.idsIncomplete = true;
-    this.ctx.log({
-      level: 'warn',
-      event: 'ids_incomplete',
-      url: this.attempt?.url.href,
-      serverCount,
-      idsReceived,
-      note: 'the server counted more tokens than ids it sent (a token ending inside a UTF-8 character)',
-    });
+    reportIdsIncomplete(this.ctx.log, this.attempt?.url.href, serverCount, idsReceived);
   }
 
   /** @internal */

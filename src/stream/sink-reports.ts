@@ -1,0 +1,101 @@
+/**
+ * The warnings a stream logs about what a server sent that is not as it should be
+ * (tokens after the finish reason, ids that are not ids or never came, an in-stream
+ * error, an unparsable event). Each names its event and the attempt's URL; the
+ * stream decides when one is due (the rare branch: never per token).
+ */
+import type { Dialect, WireError } from '../dialects/dialect.js';
+import type { LogRecord } from '../options.js';
+import type { Attempt } from './attempt.js';
+import { toTokenId } from './ids.js';
+
+type Log = (record: LogRecord) => void;
+
+/** The first entry of `ids` that is no token id (what a bad id report shows). */
+export function firstBadId(ids: readonly unknown[]): unknown {
+  return ids.find((id) => toTokenId(id) === undefined);
+}
+
+/** Tokens came after the attempt's finish reason (reported once per attempt; they are kept). */
+export function reportTokenAfterFinish(log: Log, attempt: Attempt): void {
+  log({
+    level: 'warn',
+    event: 'token_after_finish',
+    url: attempt.url.href,
+    finishReason: attempt.finishReason,
+    note: 'the server sent tokens after its finish reason; they are kept',
+  });
+}
+
+/** An id (of `what`) that is not a non-negative integer, reported once per stream. */
+export function reportBadId(log: Log, url: string | undefined, value: unknown, what: string): void {
+  log({
+    level: 'warn',
+    event: 'bad_token_id',
+    url,
+    value: JSON.stringify(value)?.slice(0, 40) ?? String(value),
+    note: `an id of ${what} that is not a non-negative integer: not used as an id`,
+  });
+}
+
+/** A dialect that promises live ids delivered tokens without them (see checkLiveIds). */
+export function reportIdsMissing(
+  log: Log,
+  dialect: Dialect,
+  kind: 'completion' | 'chat',
+  attempt: Attempt,
+): void {
+  const ask = JSON.stringify(
+    kind === 'completion' ? dialect.facts.completions.ids.ask : dialect.facts.chat.ids.ask,
+  );
+  log({
+    level: 'warn',
+    event: 'ids_missing',
+    url: attempt.url.href,
+    tokens: attempt.tokens,
+    idsReceived: attempt.ids,
+    note:
+      attempt.ids === 0
+        ? `the ${dialect.name} server sent no token ids although ${ask} asked for them (an older server ignores the field)`
+        : `${attempt.tokens - attempt.ids} tokens came without an id`,
+  });
+}
+
+/** The server counted more tokens than ids it sent. */
+export function reportIdsIncomplete(
+  log: Log,
+  url: string | undefined,
+  serverCount: number,
+  idsReceived: number,
+): void {
+  log({
+    level: 'warn',
+    event: 'ids_incomplete',
+    url,
+    serverCount,
+    idsReceived,
+    note: 'the server counted more tokens than ids it sent (a token ending inside a UTF-8 character)',
+  });
+}
+
+/** The server sent an error inside the stream. */
+export function reportServerError(log: Log, attempt: Attempt, error: WireError): void {
+  log({
+    level: 'warn',
+    event: 'server_error',
+    url: attempt.url.href,
+    message: error.message,
+    code: error.code,
+  });
+}
+
+/** An event that could not be parsed (`preview` is already scrubbed and cut). */
+export function reportParseError(log: Log, attempt: Attempt, preview: string, cause: unknown): void {
+  log({
+    level: 'warn',
+    event: 'parse_error',
+    url: attempt.url.href,
+    preview,
+    error: String(cause),
+  });
+}
