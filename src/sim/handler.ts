@@ -22,7 +22,7 @@ import { type Endpoint, type GenRequest, readGenRequest, type SimDialect, SimHtt
 import { failFirstOf, requestPlan } from './request-faults.js';
 import { type ResponseLog, respond } from './responder.js';
 import type { SimReport, SimRequestRecord, SimulatorOptions } from './server.js';
-import { routeUtility } from './utility-routes.js';
+import { routeUtility, versionReply } from './utility-routes.js';
 import { resolveWire, SIM_WIRES } from './versions.js';
 import { ResponseClosed, sleep } from './wire.js';
 import { LlamaCppEncoder } from './wire-llamacpp.js';
@@ -171,15 +171,9 @@ export async function handleRequest(
   const endpoint: Endpoint | undefined = native ? 'native' : GENERATION_ROUTES[path];
   if (endpoint === undefined) {
     const build = llamaBuild(wire.facts ?? B4748);
-    const reply = routeUtility(
-      dialect,
-      record.method,
-      path,
-      body,
-      state.model,
-      state.maxModelLen,
-      build.fingerprint,
-    );
+    const reply =
+      versionReply(wire.facts, record.method, path, state.model) ??
+      routeUtility(dialect, record.method, path, body, state.model, state.maxModelLen, build.fingerprint);
     const messageFirst = dialect === 'llamacpp' && build.notFoundMessageFirst;
     const replyOrNotFound = reply ?? notFoundReply(dialect, record.method, path, messageFirst);
     if (!reply) record.outcome = 'error';

@@ -3,6 +3,8 @@
  * llama.cpp's /props, each in its dialect's shape (PROTOCOLS.md "Tokenize /
  * detokenize"). Returns undefined for paths the dialect does not serve.
  */
+
+import type { WireFacts } from '../dialects/wire-facts.js';
 import { type ErrorReply, errorReply } from './http-errors.js';
 import type { SimDialect } from './request.js';
 import { detokenize, isVocabId, renderWithSpecials, tokenize } from './tokenizer.js';
@@ -92,6 +94,29 @@ function llamaPiece(id: number): string | number[] {
   const text = bytes.toString('utf8');
   // A piece that is not valid UTF-8 on its own is an int array, as recorded.
   return Buffer.from(text, 'utf8').equals(bytes) ? text : [...bytes];
+}
+
+/**
+ * The version endpoint the emulated row names (`detection.path`, `versionField`): vLLM
+ * `GET /version` → `{"version"}`, SGLang `GET /server_info` → its server args with
+ * `model_path` and `version` (wire-facts-vllm.ts / wire-facts-sglang.ts cite where). The
+ * version is the label's (`vllm@0.10.1` → `0.10.1`), so a client detecting it picks that
+ * row. llama.cpp's `/props` is answered by {@link routeUtility} with its build.
+ */
+export function versionReply(
+  facts: WireFacts | undefined,
+  method: string,
+  path: string,
+  model: string,
+): ErrorReply | undefined {
+  const detection = facts?.detection;
+  if (facts === undefined || detection?.path !== path || method !== 'GET') return undefined;
+  if (detection.versionField === undefined || facts.dialect === 'llamacpp') return undefined;
+  const at = facts.label.indexOf('@');
+  if (at < 0) return undefined;
+  const body: Record<string, unknown> = { [detection.versionField]: facts.label.slice(at + 1) };
+  if (facts.dialect === 'sglang') body.model_path = model;
+  return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(body) };
 }
 
 export function routeUtility(
