@@ -56,7 +56,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     let prompt: number[] | string = request.prompt;
     let maxTokens = request.maxTokens;
     if (resume && this.received.length > 0) {
-      if (this.exactResumePossible()) {
+      if (this.exactResumePossible(dialect)) {
         const ids = this.received.idArray() as number[];
         prompt = [...(this.promptIdList as number[]), ...ids];
       } else {
@@ -118,13 +118,19 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     return this.sentPromptIds?.length;
   }
 
-  private exactResumePossible(): boolean {
+  /**
+   * Continuing from prompt ids + received ids gives exactly the uninterrupted run: every id is
+   * known, and the server's wire-facts row says it takes a token-id continuation (`resume`;
+   * not Fireworks, whose id prompts are not verified).
+   */
+  private exactResumePossible(dialect: Dialect): boolean {
+    if (!dialect.facts.completions.resume) return false;
     if (this.promptIdList === undefined || this.stats.idsIncomplete) return false;
     return this.received.missingIds === 0;
   }
 
-  protected canResume(_dialect: Dialect): boolean {
-    if (this.exactResumePossible()) return true;
+  protected canResume(dialect: Dialect): boolean {
+    if (this.exactResumePossible(dialect)) return true;
     return typeof this.request.prompt === 'string';
   }
 
