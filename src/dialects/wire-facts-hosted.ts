@@ -147,6 +147,19 @@ export const FIREWORKS: WireFacts = {
   detection: { cite: [NOTES], ownedBy: 'fireworks', verified: false },
 };
 
+/**
+ * Streams OpenAI sent, captured verbatim in the openai-node SDK's own test snapshots: the
+ * first chat chunk is `delta: {"role":"assistant","content":"","refusal":null}` (gpt-4o,
+ * created 1722953697; a refusal instead opens with `"content":null,"refusal":""`).
+ */
+const OPENAI_STREAM_SNAPSHOT = {
+  kind: 'docs',
+  ref: 'openai/openai-node tests/lib/__snapshots__/ChatCompletionStream.test.ts.snap',
+  where:
+    '`.stream() emits content logprobs events`: first chunk delta {"role":"assistant","content":"","refusal":null}',
+  revision: '573787cf3ea8eea593eeeb5e24a9256951e2cc35',
+} as const;
+
 /** OpenAI itself (and the fallback for unknown servers): text only. */
 export const OPENAI: WireFacts = {
   label: 'openai',
@@ -154,7 +167,11 @@ export const OPENAI: WireFacts = {
   version: 'hosted (2026-12)',
   versions: {},
   completions: noIds('/v1/completions', 'usage-chunk'),
-  chat: { ...noIds('/v1/chat/completions', 'usage-chunk'), roleChunk: 'role-null' },
+  chat: {
+    ...noIds('/v1/chat/completions', 'usage-chunk'),
+    roleChunk: 'role-empty-refusal',
+    cite: [NOTES, OPENAI_STREAM_SNAPSHOT],
+  },
   httpErrors: [OPENAI_ERROR],
   inStreamError: DATA_ERROR_NO_DONE,
   refusals: [],

@@ -108,8 +108,11 @@ export interface EndpointFacts {
   path: string;
   ids: IdsFact;
   usage: UsageFact;
-  /** `role-null`: `delta: {role, content: null}`; `role-empty`: `content: ""`; `none`. */
-  roleChunk?: 'role-null' | 'role-empty' | 'role-only' | 'none';
+  /**
+   * Chat's first chunk: `role-null`: `delta: {role, content: null}`; `role-empty`: `content: ""`;
+   * `role-empty-refusal`: `content: "", refusal: null`; `role-only`: `{role}`; `none`: no such chunk.
+   */
+  roleChunk?: 'role-null' | 'role-empty' | 'role-empty-refusal' | 'role-only' | 'none';
   /** `last-token`: finish_reason rides on the last token's chunk; `separate`: a chunk of its own after it. */
   finishOn: 'last-token' | 'separate' | 'native-stop';
   /** How the stream ends when it succeeds. */

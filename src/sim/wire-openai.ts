@@ -37,6 +37,14 @@ import { textOf } from './steps.js';
 import { VOCAB } from './vocab.js';
 import { STYLES, type Style } from './wire-styles.js';
 
+/** Chat's first delta for each `roleChunk` of the wire-facts table. */
+const ROLE_DELTAS: Record<string, string> = {
+  'role-null': '{"role":"assistant","content":null}',
+  'role-empty': '{"role":"assistant","content":""}',
+  'role-empty-refusal': '{"role":"assistant","content":"","refusal":null}',
+  'role-only': '{"role":"assistant"}',
+};
+
 function hasLogprobs(req: GenRequest): boolean {
   return req.logprobs !== undefined && req.dialect !== 'openrouter' && req.dialect !== 'together';
 }
@@ -86,13 +94,9 @@ export class OpenAiLikeEncoder implements StreamEncoder {
   head(): string {
     let out = '';
     for (let i = 0; i < this.style.processingComments; i++) out += ': OPENROUTER PROCESSING\n\n';
-    if (this.chat && this.style.roleChunk !== 'none') {
-      const delta =
-        this.style.roleChunk === 'refusal'
-          ? '{"role":"assistant","content":"","refusal":null}'
-          : this.style.roleChunk === 'role-only'
-            ? '{"role":"assistant"}'
-            : '{"role":"assistant","content":""}';
+    const roleChunk = this.req.facts?.chat.roleChunk ?? this.style.roleChunk;
+    if (this.chat && roleChunk !== 'none') {
+      const delta = ROLE_DELTAS[roleChunk];
       const promptIds =
         this.style.ids === 'vllm' && this.liveIds() ? `,"prompt_token_ids":${json(this.req.promptIds)}` : '';
       out += this.chunk(`{"index":0,"delta":${delta},"logprobs":null${this.stopTail(null)}}`, promptIds);

@@ -7,7 +7,8 @@ import type { SimDialect } from './request.js';
 
 /** How one dialect spells its stream (see wire-openai.ts for what each server sends). */
 export interface Style {
-  roleChunk: 'plain' | 'refusal' | 'role-only' | 'none';
+  /** Chat's first chunk, in the wire-facts table's words (an emulated row's own value comes first). */
+  roleChunk: 'role-empty' | 'role-empty-refusal' | 'role-only' | 'none';
   finishOnLastToken: boolean;
   stopField?: string;
   ids: 'vllm' | 'together' | 'end' | 'none';
@@ -20,7 +21,7 @@ export interface Style {
 
 export const STYLES: Record<Exclude<SimDialect, 'llamacpp'>, Style> = {
   vllm: {
-    roleChunk: 'plain',
+    roleChunk: 'role-empty',
     finishOnLastToken: true,
     stopField: 'stop_reason',
     ids: 'vllm',
@@ -31,7 +32,7 @@ export const STYLES: Record<Exclude<SimDialect, 'llamacpp'>, Style> = {
     processingComments: 0,
   },
   sglang: {
-    roleChunk: 'plain',
+    roleChunk: 'role-empty',
     finishOnLastToken: false,
     stopField: 'matched_stop',
     ids: 'end',
@@ -42,7 +43,7 @@ export const STYLES: Record<Exclude<SimDialect, 'llamacpp'>, Style> = {
     processingComments: 0,
   },
   openai: {
-    roleChunk: 'refusal',
+    roleChunk: 'role-empty-refusal',
     finishOnLastToken: false,
     ids: 'none',
     reasoningField: 'reasoning_content',

@@ -12,16 +12,6 @@ import { blocks, post } from './helpers.js';
 
 const MAX = 6;
 
-/**
- * Where the table is wrong and the simulator follows the server instead (tell the table's
- * owner; the test fails once the row is corrected, so this list cannot go stale).
- * OpenAI's first chat chunk is `{"role":"assistant","content":"","refusal":null}`, as
- * captured OpenAI streams show (e.g. the streams quoted verbatim in public client test
- * suites: gpt-4o-mini-2024-07-18, gpt-4-0613); the row says 'role-null' (verified: false).
- */
-const TABLE_ERRATA: Record<string, { roleChunk: string; simSends: Chunk }> = {
-  'openai chat': { roleChunk: 'role-null', simSends: { role: 'assistant', content: '', refusal: null } },
-};
 const ROWS = WIRE_FACTS.filter((row) => SIM_VERSIONS.includes(row.label));
 
 // biome-ignore lint/suspicious/noExplicitAny: chunks are free-form JSON, read field by field.
@@ -104,20 +94,16 @@ async function check(row: WireFacts, endpoint: 'completions' | 'chat') {
         chunks.filter((chunk) => chunk.choices?.length > 0).at(-1),
       );
 
-    // Chat's first chunk, as the row names it.
-    const erratum = TABLE_ERRATA[where];
-    if (erratum !== undefined) {
-      expect(facts.roleChunk, `${where}: the table still says`).toBe(erratum.roleChunk);
-      expect(chunks[0].choices[0].delta, where).toEqual(erratum.simSends);
-    } else if (endpoint === 'chat' && facts.roleChunk !== undefined) {
+    // Chat's first chunk, exactly as the row names it.
+    if (endpoint === 'chat' && facts.roleChunk !== undefined) {
       const delta = chunks[0].choices[0].delta;
       const expected = {
         'role-null': { role: 'assistant', content: null },
         'role-empty': { role: 'assistant', content: '' },
+        'role-empty-refusal': { role: 'assistant', content: '', refusal: null },
         'role-only': { role: 'assistant' },
       }[facts.roleChunk as string];
-      if (expected !== undefined)
-        expect(delta, `${where}: role chunk ${facts.roleChunk}`).toMatchObject(expected);
+      if (expected !== undefined) expect(delta, `${where}: role chunk ${facts.roleChunk}`).toEqual(expected);
       else expect(delta.content, `${where}: no role chunk`).not.toBe('');
     }
   } finally {
