@@ -22,6 +22,7 @@ import { nothingLeftToGenerate, withNote } from './continuation.js';
 import { detectionFailure } from './detection-failure.js';
 import { detectionTimeout, waitForDialect } from './dialect-wait.js';
 import { captureFailure } from './failure-capture.js';
+import { reportLengthReached, reportNoFinishReason, reportRetry, reportUsageMismatch } from './reports.js';
 import { type RouteHints, StreamRoute } from './stream-route.js';
 import { StreamSink } from './stream-sink.js';
 import { believedUsage, callUsage } from './usage.js';
@@ -127,15 +128,15 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
             await this.failWithCapture(withNote(failure, decision), decision.reason);
             return;
           }
-          this.ctx.log({
-            level: 'warn',
-            event: 'retry',
-            reason: `dialect detection: ${decision.reason}`,
-            error: failure.message,
-            attempt: detections,
-            tokensReceived: 0,
-            delayMs: decision.delayMs,
-          });
+          reportRetry(
+            this.ctx.log,
+            'retry',
+            `dialect detection: ${decision.reason}`,
+            failure,
+            detections,
+            0,
+            decision,
+          );
           await this.sleep(decision.delayMs);
           if (this.finished) return;
           continue;
@@ -192,15 +193,16 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
         await this.failWithCapture(withNote(failure, decision), decision.reason);
         return;
       }
-      this.ctx.log({
-        level: 'warn',
-        event: decision.resume ? 'resume' : 'retry',
-        reason: decision.reason,
-        error: failure.message,
-        attempt: this.stats.attempts,
-        tokensReceived: this.received.length,
-        delayMs: decision.delayMs,
-      });
+      const event = decision.resume ? 'resume' : 'retry';
+      reportRetry(
+        this.ctx.log,
+        event,
+        decision.reason,
+        failure,
+        this.stats.attempts,
+        this.received.length,
+        decision,
+      );
       if (decision.resume) this.stats.resumes++;
       this.observer?.retry(decision.resume, failure, this.received.length, decision.delayMs);
       resume = resume || decision.resume;
@@ -262,14 +264,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
 
   /** Ends the stream complete with `length` after a break that came after the last allowed token. */
   private succeedAtLength(attempt: Attempt, failure: TokenwireError): void {
-    this.ctx.log({
-      level: 'warn',
-      event: 'length_reached',
-      url: attempt.url.href,
-      error: failure.message,
-      tokensReceived: this.received.length,
-      note: 'the stream broke after maxTokens tokens, before the finish reason: nothing was left to generate',
-    });
+    reportLengthReached(this.ctx.log, attempt, failure, this.received.length);
     attempt.finishReason = 'length';
     attempt.complete = true;
     attempt.usage = undefined;
@@ -361,12 +356,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   private succeed(attempt: Attempt): void {
     if (attempt.finishReason === undefined) {
       // [DONE] (or native stop) after output, but no finish reason: 'stop' is our word, not the server's.
-      this.ctx.log({
-        level: 'warn',
-        event: 'no_finish_reason',
-        url: attempt.url.href,
-        note: "the server ended the stream without a finish reason: reported as 'stop'",
-      });
+      reportNoFinishReason(this.ctx.log, attempt);
     }
     this.finishReason = attempt.finishReason ?? (attempt.complete ? 'stop' : undefined);
     const usage = this.computeUsage(attempt);
@@ -384,13 +374,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       this.checkIdsAgainst(attempt, attempt.usage.completionTokens);
     }
     const reported = believedUsage(attempt.usage, attempt.ids, this.expectedPromptTokens(), (mismatch) =>
-      this.ctx.log({
-        level: 'warn',
-        event: 'usage_mismatch',
-        url: attempt.url.href,
-        ...mismatch,
-        note: `the server's usage says ${mismatch.reported} ${mismatch.field}, the ids say ${mismatch.expected}`,
-      }),
+      reportUsageMismatch(this.ctx.log, attempt, mismatch),
     );
     return callUsage({
       reported,

@@ -40,7 +40,7 @@ import {
   reportParseError,
   reportServerError,
   reportTokenAfterFinish,
-} from './sink-reports.js';
+} from './reports.js';
 
 /** Parse errors in a row after which the stream is declared garbage. */
 export const MAX_CONSECUTIVE_PARSE_ERRORS = 3;

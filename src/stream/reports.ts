@@ -1,13 +1,17 @@
 /**
- * The warnings a stream logs about what a server sent that is not as it should be
- * (tokens after the finish reason, ids that are not ids or never came, an in-stream
- * error, an unparsable event). Each names its event and the attempt's URL; the
- * stream decides when one is due (the rare branch: never per token).
+ * The records a stream logs: what a server sent that is not as it should be (tokens
+ * after the finish reason, ids that are not ids or never came, an in-stream error, an
+ * unparsable event, usage the ids contradict, no finish reason), and what the attempt
+ * loop did about a failure (retry, resume, wait for an endpoint, end at `length`). Each
+ * names its event; the stream decides when one is due (the rare branch: never per token).
  */
 import type { Dialect, WireError } from '../dialects/dialect.js';
+import type { TokenwireError } from '../errors.js';
 import type { LogRecord } from '../options.js';
+import type { RetryDecision } from '../retry/policy.js';
 import type { Attempt } from './attempt.js';
 import { toTokenId } from './ids.js';
+import type { UsageMismatch } from './usage.js';
 
 type Log = (record: LogRecord) => void;
 
@@ -97,5 +101,64 @@ export function reportParseError(log: Log, attempt: Attempt, preview: string, ca
     url: attempt.url.href,
     preview,
     error: String(cause),
+  });
+}
+
+/** The server's usage contradicts the ids (see believedUsage). */
+export function reportUsageMismatch(log: Log, attempt: Attempt, mismatch: UsageMismatch): void {
+  log({
+    level: 'warn',
+    event: 'usage_mismatch',
+    url: attempt.url.href,
+    ...mismatch,
+    note: `the server's usage says ${mismatch.reported} ${mismatch.field}, the ids say ${mismatch.expected}`,
+  });
+}
+
+/** The stream ended complete without a finish reason. */
+export function reportNoFinishReason(log: Log, attempt: Attempt): void {
+  log({
+    level: 'warn',
+    event: 'no_finish_reason',
+    url: attempt.url.href,
+    note: "the server ended the stream without a finish reason: reported as 'stop'",
+  });
+}
+
+/** A break after every token maxTokens allows: the stream ends complete with `length`. */
+export function reportLengthReached(
+  log: Log,
+  attempt: Attempt,
+  failure: TokenwireError,
+  tokensReceived: number,
+): void {
+  log({
+    level: 'warn',
+    event: 'length_reached',
+    url: attempt.url.href,
+    error: failure.message,
+    tokensReceived,
+    note: 'the stream broke after maxTokens tokens, before the finish reason: nothing was left to generate',
+  });
+}
+
+/** Another attempt follows `failure` (`event` retry or resume; `reason` as decided). */
+export function reportRetry(
+  log: Log,
+  event: 'retry' | 'resume',
+  reason: string,
+  failure: TokenwireError,
+  attempt: number,
+  tokensReceived: number,
+  decision: RetryDecision,
+): void {
+  log({
+    level: 'warn',
+    event,
+    reason,
+    error: failure.message,
+    attempt,
+    tokensReceived,
+    delayMs: decision.delayMs,
   });
 }
