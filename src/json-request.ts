@@ -7,7 +7,7 @@ import { type Dispatcher, request as undiciRequest } from 'undici';
 import { captureJsonFailure } from './diagnostics/json-capture.js';
 import { scrub, scrubError } from './diagnostics/redact.js';
 import type { WireRequest } from './dialects/dialect.js';
-import { describeRequest, TokenwireError } from './errors.js';
+import { AbortError, describeRequest, TimeoutError, TokenwireError } from './errors.js';
 import type { FleetEndpoint } from './fleet/fleet.js';
 import { type LogRecord, type ResolvedOptions, requestHeaders } from './options.js';
 import { decodeWholeBody } from './transport/body-decoder.js';
@@ -103,7 +103,10 @@ async function requestJsonOnce(
       signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
     });
   } catch (error) {
-    throw networkError(error, 'connect', method, url, timeouts);
+    throw (
+      ownEnd(signal, deadline, timeouts.totalMs, method, url, 'connect') ??
+      networkError(error, 'connect', method, url, timeouts)
+    );
   }
   const responseHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers)) {
@@ -122,7 +125,10 @@ async function requestJsonOnce(
     raw = Buffer.concat(chunks);
   } catch (error) {
     response.body.destroy();
-    throw networkError(error, 'stream', method, url, timeouts);
+    throw (
+      ownEnd(signal, deadline, timeouts.totalMs, method, url, 'stream') ??
+      networkError(error, 'stream', method, url, timeouts)
+    );
   }
   const coding = contentCoding(responseHeaders);
   if (coding !== undefined) {
@@ -142,6 +148,45 @@ async function requestJsonOnce(
   } catch {
     throw badJson(url, 'the answer is not JSON', scrub(text, ctx.secrets), method);
   }
+}
+
+/**
+ * The request was ended on this side — its total deadline ran out, or its caller's signal
+ * (the client's lifetime for a detection) aborted — rather than by the server or the
+ * network: `total_timeout` or `aborted`, which say nothing about the endpoint. (undici
+ * rejects with the signal's reason, which would otherwise read as a connection failure
+ * and count as the endpoint's failure in a fleet.)
+ */
+function ownEnd(
+  signal: AbortSignal | undefined,
+  deadline: AbortSignal | undefined,
+  totalMs: number,
+  method: string,
+  url: string,
+  phase: 'connect' | 'stream',
+): TokenwireError | undefined {
+  const where = describeRequest(method, url);
+  if (signal?.aborted) {
+    const reason = signal.reason instanceof Error ? `: ${signal.reason.message}` : '';
+    return new AbortError(`aborted${reason}${where}`, {
+      code: 'aborted',
+      phase,
+      retryable: false,
+      url,
+      method,
+      cause: signal.reason,
+    });
+  }
+  if (deadline?.aborted) {
+    return new TimeoutError(`total_timeout: the request took more than ${totalMs} ms${where}`, {
+      code: 'total_timeout',
+      phase: phase === 'connect' ? 'headers' : 'stream',
+      retryable: false,
+      url,
+      method,
+    });
+  }
+  return undefined;
 }
 
 /** A `protocol_error` for a JSON answer that is not what was asked for (`what`). */

@@ -136,19 +136,31 @@ export class EndpointState {
     return this.available(now) ? now : Number.POSITIVE_INFINITY;
   }
 
-  /** A request was sent here. */
-  begin(now: number): void {
+  /** A request was sent here; true when it is a half-open endpoint's trial. */
+  begin(now: number): boolean {
     this.inFlight++;
     this.attempts++;
-    if (this.refresh(now) === 'half-open') this.trialInFlight = true;
+    if (this.refresh(now) !== 'half-open') return false;
+    this.trialInFlight = true;
+    return true;
   }
 
   /**
    * A request sent here ended (or produced its first token, for `ok`): updates health.
    * `ttftMs` feeds the average; `coolMs` (a 429/503's Retry-After) pauses the endpoint.
+   * `trial`: it was the half-open trial (begin() said so); one that ends saying nothing
+   * (`neutral`: its caller gave up) frees the trial for the next request.
    */
-  end(now: number, verdict: AttemptVerdict, ttftMs?: number, coolMs?: number, error?: string): void {
+  end(
+    now: number,
+    verdict: AttemptVerdict,
+    ttftMs?: number,
+    coolMs?: number,
+    error?: string,
+    trial = false,
+  ): void {
     if (this.inFlight > 0) this.inFlight--;
+    if (trial && verdict === 'neutral') this.trialInFlight = false;
     this.judge(now, verdict, ttftMs, coolMs, error);
   }
 

@@ -84,6 +84,8 @@ export class FleetEndpoint {
 export interface Lease {
   readonly endpoint: FleetEndpoint;
   readonly record: EndpointAttempt;
+  /** It is its endpoint's half-open trial. */
+  readonly trial: boolean;
   released: boolean;
 }
 
@@ -179,11 +181,12 @@ export class Fleet {
     const now = performance.now();
     const choice = this.router.pick(query, now);
     if (choice === undefined) return undefined;
-    this.router.begin(choice.endpoint, query.keys, now);
+    const trial = this.router.begin(choice.endpoint, query.keys, now);
     const endpoint = this.byState.get(choice.endpoint)!;
     return {
       endpoint,
       record: { url: endpoint.rootUrl, chosenBy: choice.reason, tokens: 0 },
+      trial,
       released: false,
     };
   }
@@ -207,7 +210,20 @@ export class Fleet {
       ttftMs,
       coolMs,
       error: verdict === 'failed' ? failure?.message : undefined,
+      trial: lease.trial,
     });
+  }
+
+  /**
+   * The lease ends without its attempt saying anything about the endpoint (the call gave
+   * up before sending it, or cancelled it): in flight again one less, health unchanged.
+   * `why` is recorded as the attempt's end (`done.stats.endpoints[].failed`).
+   */
+  abandon(lease: Lease, why: string | undefined): void {
+    if (lease.released) return;
+    lease.released = true;
+    if (why !== undefined) lease.record.failed = why;
+    this.router.end(lease.endpoint.state, 'neutral', performance.now(), { trial: lease.trial });
   }
 
   /** A health probe of `endpoint` ended: `error` undefined when it answered 2xx. */

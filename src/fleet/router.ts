@@ -186,23 +186,27 @@ export class Router {
     return { endpoint, reason: this.policy, cachedBlocks: this.cachedBlocks(endpoint, query.keys) };
   }
 
-  /** An attempt was sent to `endpoint` with prompt `keys`: counts it, remembers the prefix. */
-  begin(endpoint: EndpointState, keys: readonly number[] | undefined, now: number): void {
-    endpoint.begin(now);
+  /**
+   * An attempt was sent to `endpoint` with prompt `keys`: counts it, remembers the prefix.
+   * True when it is the endpoint's half-open trial (pass that back to end()).
+   */
+  begin(endpoint: EndpointState, keys: readonly number[] | undefined, now: number): boolean {
+    const trial = endpoint.begin(now);
     if (keys !== undefined && keys.length > 0 && this.endpoints.length > 1) endpoint.prefixes.add(keys);
+    return trial;
   }
 
   /**
    * An attempt sent to `endpoint` ended. `coolMs`: the server's Retry-After on a 429/503;
-   * `ttftMs`: its time to first token when one came.
+   * `ttftMs`: its time to first token when one came; `trial`: begin() said it was a trial.
    */
   end(
     endpoint: EndpointState,
     verdict: AttemptVerdict,
     now: number,
-    details: { ttftMs?: number; coolMs?: number; error?: string } = {},
+    details: { ttftMs?: number; coolMs?: number; error?: string; trial?: boolean } = {},
   ): void {
-    endpoint.end(now, verdict, details.ttftMs, details.coolMs, details.error);
+    endpoint.end(now, verdict, details.ttftMs, details.coolMs, details.error, details.trial);
     if (verdict === 'failed' && details.error !== undefined) this.lastFailure = details.error;
     if (endpoint.draining && endpoint.inFlight === 0) this.prune();
     this.notify();

@@ -7,6 +7,7 @@ import { ByteTail, type CapturedAttempt } from '../diagnostics/capture.js';
 import type { WireError, WireRequest, WireUsage } from '../dialects/dialect.js';
 import { errorInBody } from '../dialects/openai-shapes.js';
 import { describeRequest, ProtocolError, ServerError, TimeoutError, TokenwireError } from '../errors.js';
+import type { Lease } from '../fleet/fleet.js';
 import type { TimeoutOptions } from '../options.js';
 import { SseLimitError, type SseParser } from '../sse/parser.js';
 import type { RequestHandle } from '../transport/dispatch.js';
@@ -57,6 +58,8 @@ export interface Attempt {
   settled: boolean;
   /** What goes into the failed-request fixture (undefined when capture is off). */
   capture: CapturedAttempt | undefined;
+  /** Its hold on its endpoint (StreamRoute), released once when it ends. */
+  lease: Lease | undefined;
 }
 
 export function newStats(): StreamStats {
@@ -300,5 +303,6 @@ export function newAttempt(init: {
           timings: { durationMs: 0 },
         }
       : undefined,
+    lease: undefined,
   };
 }

@@ -116,7 +116,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
           // detection's error is shared by every stream waiting for it: copied, with the
           // endpoint this stream was called for named.
           const failure = this.detectionFailure(this.asTokenwireError(error), endpoint);
-          this.route.release(undefined, failure);
+          this.route.failPending(failure);
           const decision = this.retryDecision(
             failure,
             ++detections,
@@ -315,6 +315,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       capture: options.failedRequestsDir !== false,
     });
     this.attempt = attempt;
+    this.route.attach(attempt);
     if (attempt.capture) this.capturedAttempts.push(attempt.capture);
     // Debug records are built only when debug is on: they cost per request.
     if (this.ctx.options.debug)
@@ -414,7 +415,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     if (failure.partial.length === 0) failure.partial = this.received.events();
     scrubError(failure, this.ctx.secrets);
     this.stats.durationMs = now() - this.startedAt;
-    this.cleanup();
+    this.cleanup(failure.code);
     this.observer?.failed(failure, this.stats);
     this.failWith(failure);
   }
@@ -432,10 +433,14 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     this.fail(error);
   }
 
-  private cleanup(): void {
+  /** The stream ended (`why`: its error's code, when it failed). */
+  private cleanup(why?: string): void {
     this.ctx.liveStreams.delete(this);
     // The endpoint is told how its attempt ended even when the stream ends from outside (abort).
-    this.route.release(this.attempt, this.attempt?.failure);
+    const attempt = this.attempt;
+    if (attempt !== undefined) this.route.release(attempt, attempt.failure);
+    // A lease whose attempt was never sent (the stream waited for its server detection).
+    this.route.abandon(why);
     this.watchdog.clear();
     this.backoff?.wakeNow();
   }

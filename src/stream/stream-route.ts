@@ -3,6 +3,12 @@
  * client's Fleet), the endpoints this call already tried (avoided while another can
  * serve), and how each attempt ended (told back to the Fleet). One object per
  * stream, held by BaseStream (composition: the engine's class chain is unchanged).
+ *
+ * A lease is taken before its attempt exists (the stream may first wait for the
+ * endpoint's server detection): it is `pending` until attach() hands it to the attempt,
+ * whose end release() tells. A lease whose attempt was never sent says nothing about its
+ * endpoint when the stream ends (abandon()): the caller's abort or deadline is not the
+ * endpoint's failure, nor its success.
  */
 import type { TokenwireError } from '../errors.js';
 import type { EndpointState } from '../fleet/endpoint-state.js';
@@ -19,8 +25,8 @@ export interface RouteHints {
 }
 
 export class StreamRoute {
-  /** The endpoint of the attempt in flight (or being prepared). */
-  lease: Lease | undefined;
+  /** The lease taken for the next attempt, not sent yet. */
+  private pending: Lease | undefined;
   /** The last failure of this call (for the error when no endpoint is left). */
   lastFailure: TokenwireError | undefined;
   private tried: EndpointState[] | undefined;
@@ -41,23 +47,42 @@ export class StreamRoute {
     }
     const lease = fleet.lease({ keys: this.keys, affinityKey: this.hints.affinityKey, tried: this.tried });
     if (lease !== undefined) {
-      this.lease = lease;
+      this.pending = lease;
       records.push(lease.record);
     }
     return lease;
   }
 
-  /** The attempt on the current lease ended (successfully when it has no failure). */
-  release(attempt: Attempt | undefined, failure: TokenwireError | undefined): void {
-    const lease = this.lease;
+  /** The pending lease is `attempt`'s from now on (release(attempt) ends it). */
+  attach(attempt: Attempt): void {
+    attempt.lease = this.pending;
+    this.pending = undefined;
+  }
+
+  /** `attempt` ended (successfully when `failure` is undefined): its endpoint is told how. */
+  release(attempt: Attempt, failure: TokenwireError | undefined): void {
+    const lease = attempt.lease;
     if (lease === undefined || lease.released) return;
-    this.lease = undefined;
-    const ttftMs = attempt?.firstTokenAt === undefined ? undefined : attempt.firstTokenAt - attempt.startedAt;
-    this.fleet.release(lease, failure, attempt?.tokens ?? 0, ttftMs);
-    if (failure !== undefined) {
-      this.lastFailure = failure;
-      (this.tried ??= []).push(lease.endpoint.state);
-    }
+    const ttftMs = attempt.firstTokenAt === undefined ? undefined : attempt.firstTokenAt - attempt.startedAt;
+    this.fleet.release(lease, failure, attempt.tokens, ttftMs);
+    if (failure !== undefined) this.failedAt(lease, failure);
+  }
+
+  /** The pending lease's endpoint could not be used (its server detection failed): judged as a failed attempt. */
+  failPending(failure: TokenwireError): void {
+    const lease = this.pending;
+    if (lease === undefined || lease.released) return;
+    this.pending = undefined;
+    this.fleet.release(lease, failure, 0, undefined);
+    this.failedAt(lease, failure);
+  }
+
+  /** The stream ended before sending its pending lease's attempt (`why`: its error code): no verdict. */
+  abandon(why: string | undefined): void {
+    const lease = this.pending;
+    if (lease === undefined) return;
+    this.pending = undefined;
+    this.fleet.abandon(lease, why);
   }
 
   /** Whether an endpoint this call has not tried can take the next attempt at once. */
@@ -76,5 +101,10 @@ export class StreamRoute {
 
   changed(): Promise<void> {
     return this.fleet.changed();
+  }
+
+  private failedAt(lease: Lease, failure: TokenwireError): void {
+    this.lastFailure = failure;
+    (this.tried ??= []).push(lease.endpoint.state);
   }
 }

@@ -356,6 +356,26 @@ describe('Router health', () => {
     expect(a.snapshot(1_100)).toMatchObject({ state: 'healthy', ewmaTtftMs: 40 });
   });
 
+  it('a trial that ends saying nothing (its caller gave up) frees the trial: still half-open, the next request is the trial', () => {
+    const r = router(2, { health });
+    const [a] = r.list();
+    a.eject(0);
+    expect(a.refresh(1_000)).toBe('half-open');
+    const trial = r.begin(a, undefined, 1_000);
+    expect(trial).toBe(true);
+    expect(a.available(1_000)).toBe(false);
+    r.end(a, 'neutral', 1_050, { trial });
+    expect(a.snapshot(1_050)).toMatchObject({ state: 'half-open', inFlight: 0, errorRate: 0 });
+    expect(a.available(1_050)).toBe(true);
+    // A request sent while it was healthy is not the trial: its neutral end leaves the trial in flight.
+    const c = router(2, { health }).list()[0];
+    expect(c.begin(0)).toBe(false);
+    c.eject(0);
+    expect(c.begin(1_000)).toBe(true);
+    c.end(1_010, 'neutral', undefined, undefined, undefined, false);
+    expect(c.available(1_010)).toBe(false);
+  });
+
   it('a failed trial ejects again for twice as long, up to maxEjectionMs', () => {
     const r = router(2, { health });
     const [a] = r.list();
