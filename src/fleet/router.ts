@@ -166,6 +166,9 @@ export class Router {
     const scratch = this.scratch;
     if (count === 1) {
       const endpoint = endpoints[scratch[0]];
+      // The turn moves past it as if round-robin had chosen it: else it is served again
+      // when the others return (twice in a row after every failover to it).
+      if (this.policy === 'round-robin') this.roundRobinNext = (scratch[0] + 1) % endpoints.length;
       return {
         endpoint,
         reason: endpoints.length === 1 ? 'only' : this.policy,

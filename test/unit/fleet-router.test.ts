@@ -123,6 +123,57 @@ describe('Router policies', () => {
     ]);
   });
 
+  // Round-robin's turn moves past whoever served, also when it was the only endpoint that
+  // could (the others out, or tried already by a retry): otherwise the one that served alone
+  // is served again when the others return (two in a row, per failover).
+  const roundRobinTable: { name: string; steps: string[]; expected: string }[] = [
+    { name: 'all up', steps: ['pick', 'pick', 'pick', 'pick'], expected: 'a b c a' },
+    {
+      name: 'b and c out after a full turn, then back',
+      steps: [
+        'pick',
+        'pick',
+        'pick',
+        'out b',
+        'out c',
+        'pick',
+        'pick',
+        'back b',
+        'back c',
+        'pick',
+        'pick',
+        'pick',
+      ],
+      expected: 'a b c a a b c a',
+    },
+    {
+      name: 'only c up at the start',
+      steps: ['out a', 'out b', 'pick', 'back a', 'back b', 'pick', 'pick'],
+      expected: 'c a b',
+    },
+    {
+      name: 'a retry that had to go to the one untried endpoint',
+      steps: ['pick', 'retry a b', 'pick', 'pick'],
+      expected: 'a c a b',
+    },
+  ];
+  for (const row of roundRobinTable) {
+    it(`round-robin after a single-eligible pick: ${row.name}`, () => {
+      const r = router(3, { policy: 'round-robin' });
+      const byName = Object.fromEntries(r.list().map((e, i) => ['abc'[i], e]));
+      const nameOf = (url: string | undefined) => 'abc'[r.list().findIndex((e) => e.url === url)];
+      const picked: string[] = [];
+      for (const step of row.steps) {
+        const [verb, ...names] = step.split(' ');
+        if (verb === 'pick') picked.push(nameOf(pickUrl(r)));
+        else if (verb === 'out') byName[names[0]].eject(0);
+        else if (verb === 'back') byName[names[0]].recover(0);
+        else if (verb === 'retry') picked.push(nameOf(pickUrl(r, { tried: names.map((n) => byName[n]) })));
+      }
+      expect(picked.join(' ')).toBe(row.expected);
+    });
+  }
+
   it('weighted gives each endpoint its share, smoothly (3:1 → a a b a)', () => {
     const r = new Router(
       [
