@@ -243,6 +243,7 @@ export async function handleRequest(
         priorityScheduling: state.options.priorityScheduling === true,
         ...knobs,
         seq: record.seq,
+        keepOutputIds: state.options.replica !== undefined,
       },
       body as Record<string, unknown>,
     );
@@ -284,6 +285,9 @@ export async function handleRequest(
     log,
     abort.signal,
   );
+  // What was generated stays cached too (whole or cut short), as on vLLM and SGLang.
+  const outputIds = gen.generation.outputIds;
+  if (replica && outputIds !== undefined && outputIds.length > 0) replica.cacheOutput(gen.promptIds, outputIds);
 }
 
 /** The line `log` receives for a finished request. */

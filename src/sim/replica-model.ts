@@ -100,6 +100,22 @@ export class ReplicaModel {
     };
   }
 
+  /**
+   * A request's generation ended (complete or cut short): the whole blocks of its prompt
+   * and output stay cached, as the next turn of a conversation will send them. vLLM
+   * caches the full blocks of every computed token, output included (vllm-project/vllm
+   * `vllm/v1/core/kv_cache_manager.py` `KVCacheManager.allocate_slots`: `cache_blocks`
+   * up to `min(total_computed_tokens + num_new_tokens, request.num_tokens)`, at 003df29);
+   * SGLang inserts `origin_input_ids + output_ids` into its radix tree when a request
+   * finishes (sgl-project/sglang `python/sglang/srt/mem_cache/radix_cache.py`
+   * `RadixCache.cache_finished_req`, at 006b0e3). The last id's KV is never computed (it
+   * is not fed back), so it is left out.
+   */
+  cacheOutput(promptIds: readonly number[], outputIds: readonly number[]): void {
+    if (this.cacheBlocks === 0 || outputIds.length < 2) return;
+    this.lookupAndInsert([...promptIds, ...outputIds.slice(0, -1)]);
+  }
+
   /** Forgets the cache (a restarted replica starts cold). */
   clearCache(): void {
     this.cache.clear();

@@ -95,6 +95,8 @@ export interface RequestContext {
   seq: number;
   /** The model's context length: prompt + max_tokens beyond it is vLLM's 400, elsewhere the end of generation. */
   maxModelLen: number;
+  /** Keep every generated id (a cluster replica caches the output's blocks at the end). */
+  keepOutputIds?: boolean;
 }
 
 function hexId(seed: number, seq: number, length: number): string {
@@ -259,7 +261,8 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
     tool: tool !== undefined,
     // SGLang chat repeats every output id at the end (sglext.output_ids); nothing else needs
     // them kept while streaming (non-streamed bodies are built from the whole generation).
-    keepIds: ctx.dialect === 'sglang' && chat && body.return_output_ids_in_sglext === true,
+    keepIds:
+      ctx.keepOutputIds === true || (ctx.dialect === 'sglang' && chat && body.return_output_ids_in_sglext === true),
     stop:
       typeof body.stop === 'string'
         ? [body.stop]

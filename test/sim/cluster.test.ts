@@ -55,6 +55,28 @@ describe('startCluster', () => {
     expect(stats.cachedTokens).toBe(5 * SIM_BLOCK_TOKENS);
   });
 
+  it('what a request generated stays cached: the next turn (prompt + output + more) hits it, the last id aside', async () => {
+    cluster = await startCluster({ replicas: 1 });
+    const [a] = cluster.urls;
+    // 44 prompt ids (2 whole blocks) + 8 generated: 51 ids with a computed KV (the last id
+    // is never fed back), 3 whole blocks.
+    const prompt = ids(3 * SIM_BLOCK_TOKENS - 4);
+    const res = await post(a, '/v1/completions', { prompt, max_tokens: 8, return_token_ids: true });
+    expect(res.status).toBe(200);
+    const output = JSON.parse(res.text).choices[0].token_ids as number[];
+    expect(output).toHaveLength(8);
+    const next = [...prompt, ...output, ...ids(10, 500)];
+    expect((await usageOf(a, next)).prompt_tokens_details).toEqual({ cached_tokens: 3 * SIM_BLOCK_TOKENS });
+    // The boundary: 45 prompt ids + 3 generated = 48, a 3rd whole block only with the last id,
+    // which is not cached: 2 blocks hit.
+    const edge = ids(3 * SIM_BLOCK_TOKENS - 3, 400);
+    const edgeRes = await post(a, '/v1/completions', { prompt: edge, max_tokens: 3, return_token_ids: true });
+    const edgeOut = JSON.parse(edgeRes.text).choices[0].token_ids as number[];
+    expect((await usageOf(a, [...edge, ...edgeOut, 305])).prompt_tokens_details).toEqual({
+      cached_tokens: 2 * SIM_BLOCK_TOKENS,
+    });
+  });
+
   it('a killed replica refuses connections; restarted on the same URL it serves again, its cache cold', async () => {
     cluster = await startCluster({ replicas: 2 });
     const replica = cluster.replicas[1];
