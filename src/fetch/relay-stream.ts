@@ -59,6 +59,11 @@ export class RelayStream extends BaseStream<Uint8Array, undefined> {
     return undefined;
   }
 
+  /** Nothing to learn: no prefix keys were made (see prefixKeys). */
+  learnedKeys(): number[] | undefined {
+    return undefined;
+  }
+
   /** The response head of the attempt in flight (its status and headers), if it arrived. */
   responseHead(): { status: number; headers: Record<string, string> } | undefined {
     const attempt = this.attempt;

@@ -191,6 +191,11 @@ export class Fleet {
     };
   }
 
+  /** The endpoint of `lease` holds the prefix `keys` (the prompt and what it generated). */
+  remember(lease: Lease, keys: readonly number[]): void {
+    this.router.remember(lease.endpoint.state, keys);
+  }
+
   /** The attempt on `lease` ended: `failure` (undefined on success) judges the endpoint. */
   release(
     lease: Lease,

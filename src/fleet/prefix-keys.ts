@@ -122,9 +122,28 @@ function messageText(message: ChatMessage): string {
         ? ''
         : JSON.stringify(message.content);
   let text = `${String(message.role)}\u0000${content}`;
-  if (message.tool_calls !== undefined) text += `\u0000${JSON.stringify(message.tool_calls)}`;
+  if (Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls) text += `\u0000${toolCallText(call)}`;
+  } else if (message.tool_calls !== undefined) text += `\u0000${JSON.stringify(message.tool_calls)}`;
   if (message.tool_call_id !== undefined) text += `\u0000${message.tool_call_id}`;
   return text;
+}
+
+/**
+ * A tool call by what it says (id, function name, arguments), whatever the order of its
+ * keys: the assistant message a stream learns (chat-stream.ts) and the one a caller
+ * writes into the next turn must give the same keys.
+ */
+function toolCallText(call: unknown): string {
+  if (typeof call === 'object' && call !== null) {
+    const { id, function: fn } = call as { id?: unknown; function?: unknown };
+    if (typeof fn === 'object' && fn !== null) {
+      const { name, arguments: args } = fn as { name?: unknown; arguments?: unknown };
+      const argsText = typeof args === 'string' ? args : JSON.stringify(args);
+      return `${String(id)}\u0001${String(name)}\u0001${argsText}`;
+    }
+  }
+  return JSON.stringify(call);
 }
 
 /** A 32-bit hash of a string (session keys, endpoint ring points). */

@@ -287,7 +287,8 @@ export async function handleRequest(
   );
   // What was generated stays cached too (whole or cut short), as on vLLM and SGLang.
   const outputIds = gen.generation.outputIds;
-  if (replica && outputIds !== undefined && outputIds.length > 0) replica.cacheOutput(gen.promptIds, outputIds);
+  if (replica && outputIds !== undefined && outputIds.length > 0)
+    replica.cacheOutput(gen.promptIds, outputIds);
 }
 
 /** The line `log` receives for a finished request. */

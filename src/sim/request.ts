@@ -262,7 +262,8 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
     // SGLang chat repeats every output id at the end (sglext.output_ids); nothing else needs
     // them kept while streaming (non-streamed bodies are built from the whole generation).
     keepIds:
-      ctx.keepOutputIds === true || (ctx.dialect === 'sglang' && chat && body.return_output_ids_in_sglext === true),
+      ctx.keepOutputIds === true ||
+      (ctx.dialect === 'sglang' && chat && body.return_output_ids_in_sglext === true),
     stop:
       typeof body.stop === 'string'
         ? [body.stop]

@@ -58,6 +58,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   protected abstract complete(usage: Usage): { done: E; result: () => R };
   /** Prefix keys of the prompt for cache-aware routing (RouteHints; asked once, only by fleets of several). */
   abstract prefixKeys(): number[] | undefined;
+  /** Prefix keys of the prompt and the tokens generated so far (RouteHints; asked at an attempt's end). */
+  abstract learnedKeys(): number[] | undefined;
 
   /**
    * @param expectedTokens the request's `maxTokens` (sizes the token store), if any

@@ -10,6 +10,7 @@ import type {
   AssistantMessage,
   ChatDoneEvent,
   ChatEvent,
+  ChatMessage,
   ChatReasoningEvent,
   ChatRequest,
   ChatResult,
@@ -60,6 +61,19 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
 
   prefixKeys(): number[] | undefined {
     return chatPrefixKeys(this.request.messages);
+  }
+
+  /** The messages and the assistant's reply so far, as the next turn sends it (reasoning is not part of it). */
+  learnedKeys(): number[] | undefined {
+    const reply: ChatMessage = { role: 'assistant', content: this.messageSoFar() };
+    if (this.toolParts.size > 0) {
+      reply.tool_calls = this.assembleToolCalls().map((call) => ({
+        id: call.id,
+        type: 'function',
+        function: { name: call.name, arguments: call.arguments },
+      }));
+    }
+    return chatPrefixKeys(this.request.messages, [reply]);
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {

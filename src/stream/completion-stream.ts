@@ -93,6 +93,14 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     return typeof prompt === 'string' ? textPrefixKeys(prompt) : idPrefixKeys(prompt);
   }
 
+  learnedKeys(): number[] | undefined {
+    const { prompt } = this.request;
+    if (typeof prompt === 'string') return textPrefixKeys(prompt, this.received.text());
+    // Ids with a gap (a token the server never sent) are not what the server holds.
+    const ids = this.stats.idsIncomplete ? undefined : this.doneTokenIds();
+    return ids === undefined ? undefined : idPrefixKeys(prompt, ids);
+  }
+
   protected decode(dialect: Dialect, event: SseEvent, wire: WireRequest): void {
     dialect.decodeCompletion(event, this, wire);
   }

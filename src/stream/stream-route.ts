@@ -20,6 +20,12 @@ import type { Attempt } from './attempt.js';
 export interface RouteHints {
   /** Prefix keys of the prompt (prefix-keys.ts); computed only for fleets of more than one. */
   prefixKeys(): number[] | undefined;
+  /**
+   * Prefix keys of the prompt followed by what was generated so far: the prefix the
+   * next turn of a conversation sends, and the one the server now holds. Undefined when
+   * the generated ids are not known exactly. Asked once per attempt that produced tokens.
+   */
+  learnedKeys(): number[] | undefined;
   /** An explicit session or affinity key. */
   readonly affinityKey: string | undefined;
 }
@@ -64,6 +70,13 @@ export class StreamRoute {
     const lease = attempt.lease;
     if (lease === undefined || lease.released) return;
     const ttftMs = attempt.firstTokenAt === undefined ? undefined : attempt.firstTokenAt - attempt.startedAt;
+    // The endpoint now holds the prompt and what it generated (whole or partial): the next
+    // turn's prefix. Once per attempt that produced output (a token, or a tool-call delta),
+    // from what is already stored; fleets of one keep no keys.
+    if (this.keys !== undefined && attempt.firstTokenAt !== undefined) {
+      const learned = this.hints.learnedKeys();
+      if (learned !== undefined) this.fleet.remember(lease, learned);
+    }
     this.fleet.release(lease, failure, attempt.tokens, ttftMs);
     if (failure !== undefined) this.failedAt(lease, failure);
   }

@@ -72,6 +72,36 @@ describe('prefix keys', () => {
     expect(k2.slice(0, 2)).toEqual(k1);
     expect(chatPrefixKeys([{ role: 'system', content: 'other' }])[0]).not.toBe(k1[0]);
   });
+
+  it('a tool call is keyed by id, name and arguments, whatever the order of its fields', () => {
+    const user = { role: 'user', content: 'weather?' };
+    const call = (args: unknown) => ({
+      id: 'c1',
+      type: 'function',
+      function: { name: 'get', arguments: args },
+    });
+    const written = { role: 'assistant', content: null, tool_calls: [call('{"city":"Oslo"}')] };
+    const reordered = {
+      role: 'assistant',
+      tool_calls: [{ function: { arguments: '{"city":"Oslo"}', name: 'get' }, type: 'function', id: 'c1' }],
+      content: '',
+    };
+    expect(chatPrefixKeys([user, reordered])).toEqual(chatPrefixKeys([user, written]));
+    // The arguments, the name or the id differing: another key.
+    for (const other of [
+      [call('{"city":"Bergen"}')],
+      [{ ...call('{"city":"Oslo"}'), id: 'c2' }],
+      [{ id: 'c1', function: { name: 'put', arguments: '{"city":"Oslo"}' } }],
+    ]) {
+      expect(chatPrefixKeys([user, { ...written, tool_calls: other }])[1]).not.toBe(
+        chatPrefixKeys([user, written])[1],
+      );
+    }
+    // Arguments given as an object are keyed as their JSON.
+    expect(chatPrefixKeys([user, { ...written, tool_calls: [call({ city: 'Oslo' })] }])).toEqual(
+      chatPrefixKeys([user, written]),
+    );
+  });
 });
 
 describe('PrefixCache', () => {
