@@ -3,7 +3,9 @@
  * entry points (streams, tokenize/detokenize, models).
  */
 import type { Dispatcher } from 'undici';
+import { normalizeBaseUrl } from './base-url.js';
 import { configuredDialect, detectEndpoint, startDiscovery, untilAborted } from './client-wiring.js';
+import { secretValues } from './credentials.js';
 import type { ServerIdentity } from './detection.js';
 import { makeLog, stderrLogger } from './diagnostics/logger.js';
 import { secretForms } from './diagnostics/redact.js';
@@ -16,13 +18,7 @@ import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
 import { Prober } from './fleet/probe.js';
 import { badJson, type JsonAnswer, requestJson } from './json-request.js';
 import { resolveHeaders, resolveTimeouts } from './option-values.js';
-import {
-  type ClientOptions,
-  type LogRecord,
-  normalizeBaseUrl,
-  type ResolvedOptions,
-  secretValues,
-} from './options.js';
+import type { ClientOptions, LogRecord, ResolvedOptions } from './options.js';
 import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
 import type { StreamContext } from './stream/context.js';

@@ -4,12 +4,13 @@
  * scrubbed of secrets and, unless asked not to, saved as a replayable fixture.
  */
 import { type Dispatcher, request as undiciRequest } from 'undici';
+import { requestHeaders } from './credentials.js';
 import { captureJsonFailure } from './diagnostics/json-capture.js';
 import { scrub, scrubError } from './diagnostics/redact.js';
 import type { WireRequest } from './dialects/dialect.js';
 import { AbortError, describeRequest, TimeoutError, TokenwireError } from './errors.js';
 import type { FleetEndpoint } from './fleet/fleet.js';
-import { type LogRecord, type ResolvedOptions, requestHeaders } from './options.js';
+import type { LogRecord, ResolvedOptions } from './options.js';
 import { decodeWholeBody } from './transport/body-decoder.js';
 import { httpError, networkError } from './transport/http-errors.js';
 import { contentCoding } from './transport/response-check.js';

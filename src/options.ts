@@ -5,6 +5,7 @@
  */
 
 import type { Dispatcher } from 'undici';
+import { normalizeBaseUrl, urlCredentials } from './base-url.js';
 import { DEFAULT_MAX_FIXTURE_BYTES, DEFAULT_MAX_FIXTURE_FILES } from './diagnostics/fixture-store.js';
 import { InvalidOptionError } from './errors.js';
 import type { DiscoveryOptions } from './fleet/discovery.js';
@@ -19,7 +20,7 @@ import {
   resolveTimeouts,
 } from './option-values.js';
 import type { TelemetryOptions } from './telemetry/telemetry.js';
-import { proxySecrets, resolveTransport } from './transport-options.js';
+import { resolveTransport } from './transport-options.js';
 import type { DialectName } from './types.js';
 
 /** Per-phase deadlines, in milliseconds. `0` disables a deadline. */
@@ -231,28 +232,6 @@ export const DEFAULT_RETRY: Required<RetryOptions> = {
   resume: true,
 };
 
-/** A URL as it may be shown: credentials (`user:pass@`) replaced, whatever else is wrong with it. */
-export function urlForDisplay(value: string): string {
-  return value.replace(/^(\s*[a-z][a-z0-9+.-]*:\/*)[^/?#\s]*@/i, '$1[redacted]@');
-}
-
-/** Normalises a base URL to the server root (no `/v1`, no trailing slash, no credentials). */
-export function normalizeBaseUrl(value: unknown, option = 'baseUrl'): string {
-  if (typeof value !== 'string' || value.trim() === '') bad(option, value, 'an http(s) URL');
-  const shown = urlForDisplay(value);
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    bad(option, shown, 'an http(s) URL such as http://127.0.0.1:8000');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') bad(option, shown, 'an http: or https: URL');
-  if (url.search !== '' || url.hash !== '') bad(option, shown, 'a URL without query or fragment');
-  let path = url.pathname.replace(/\/+$/, '');
-  if (path.endsWith('/v1')) path = path.slice(0, -3);
-  return `${url.protocol}//${url.host}${path}`;
-}
-
 /** Applies environment fallbacks, defaults and validation. */
 export function resolveOptions(
   options: ClientOptions = {},
@@ -369,47 +348,4 @@ function checkTelemetry(value: unknown): TelemetryOptions | false | undefined {
     bad('telemetry.captureContent', captureContent, 'a boolean');
   }
   return value as TelemetryOptions;
-}
-
-/**
- * The headers of every request: what it accepts, a JSON body's type, the user agent,
- * the user's headers, then the API key (last, so a user header cannot shadow it by case).
- */
-export function requestHeaders(
-  options: ResolvedOptions,
-  accept: string,
-  jsonBody: boolean,
-  version: string,
-): Record<string, string> {
-  const headers: Record<string, string> = {
-    accept,
-    'user-agent': `tokenwire/${version}`,
-    ...options.headers,
-  };
-  if (jsonBody) headers['content-type'] = 'application/json';
-  if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
-  else if (options.basicAuth !== undefined && headers.authorization === undefined) {
-    headers.authorization = `Basic ${Buffer.from(options.basicAuth).toString('base64')}`;
-  }
-  return headers;
-}
-
-/** The decoded `user:password` of a (valid) base URL, when it has any. */
-function urlCredentials(baseUrl: string): string | undefined {
-  const url = new URL(baseUrl.trim());
-  if (url.username === '' && url.password === '') return undefined;
-  return `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-}
-
-/**
- * What must never be shown or written: the API key and base-URL credentials, in every
- * form they can take (see `secretForms`), the Basic-auth header value included.
- */
-export function secretValues(options: ResolvedOptions): (string | undefined)[] {
-  const values = [options.apiKey, ...proxySecrets(options.proxy)];
-  if (options.basicAuth !== undefined) {
-    const password = options.basicAuth.slice(options.basicAuth.indexOf(':') + 1);
-    values.push(options.basicAuth, password, Buffer.from(options.basicAuth).toString('base64'));
-  }
-  return values;
 }

@@ -4,8 +4,9 @@
  * the common client flags (server, timeouts, retries, capture, debug).
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { normalizeBaseUrl, urlForDisplay } from '../base-url.js';
 import type { ClientOptions, Logger, TimeoutOptions } from '../index.js';
-import { DIALECT_NAMES, normalizeBaseUrl, urlForDisplay } from '../options.js';
+import { DIALECT_NAMES } from '../options.js';
 import { UsageError } from './exit-codes.js';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;

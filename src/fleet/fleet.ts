@@ -4,9 +4,11 @@
  * them. The engine's hook is narrow: `lease()` says where an attempt goes, `release()`
  * says how it ended. A client with one `baseUrl` is a fleet of one.
  */
+
+import { requestHeaders } from '../credentials.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { TokenwireError } from '../errors.js';
-import { type ResolvedOptions, requestHeaders } from '../options.js';
+import type { ResolvedOptions } from '../options.js';
 import { retryAfterMs } from '../retry/policy.js';
 import type { EndpointAttempt } from '../types.js';
 import type { ResolvedEndpoint } from './endpoint-options.js';

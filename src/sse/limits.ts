@@ -54,3 +54,14 @@ export class SseLimitError extends Error {
     this.limitBytes = limitBytes;
   }
 }
+
+/** A limit option as given (a non-negative integer of bytes), or `fallback` when not given. */
+export function checkLimitOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(
+      `SseParser option ${name} must be a non-negative integer of bytes, got ${String(value)}`,
+    );
+  }
+  return value;
+}

@@ -20,7 +20,13 @@
  */
 
 import { decodeUtf8 } from '../utf8.js';
-import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SseLimitError } from './limits.js';
+import { INITIAL_TAIL_BYTES, JoinedLines } from './joined-lines.js';
+import {
+  checkLimitOption,
+  DEFAULT_MAX_EVENT_BYTES,
+  DEFAULT_MAX_LINE_BYTES,
+  SseLimitError,
+} from './limits.js';
 
 import type { SseEvent, SseHandlers, SseParserOptions } from './types.js';
 
@@ -47,52 +53,8 @@ const FIELD_ERROR = Buffer.from('error');
 const FIELD_ID = Buffer.from('id');
 const FIELD_RETRY = Buffer.from('retry');
 
-/**
- * First size of the partial-line buffer; most split lines are one token chunk
- * (< 1 KiB). Below Node's pool threshold, so it is a slice of a shared slab.
- */
-const INITIAL_TAIL_BYTES = 512;
 /** The tail of a parser holding no partial line (shared: a Buffer per parser costs ~200 bytes). */
 const NO_TAIL = Buffer.alloc(0);
-
-/**
- * The lines of one field of one event joined by LF, as bytes. A string per line
- * would cost a heap object each (~32 bytes even for an empty `data:` line, so a
- * server sending millions of them without a blank line grew RSS ~6x what it
- * sent); bytes cost what was received. Only events of several data lines (or
- * any `error:` line) come here: the one-line event stays on the fast path.
- */
-class JoinedLines {
-  private bytes: Buffer;
-  private length: number;
-
-  constructor(first: Buffer, start: number, end: number) {
-    this.bytes = Buffer.allocUnsafe(Math.max(INITIAL_TAIL_BYTES, (end - start) * 2));
-    this.length = first.copy(this.bytes, 0, start, end);
-  }
-
-  static ofText(text: string): JoinedLines {
-    const bytes = Buffer.from(text, 'utf8');
-    return new JoinedLines(bytes, 0, bytes.length);
-  }
-
-  /** Adds a LF and the line `[start, end)`. The caller bounds the total (maxEventBytes). */
-  append(line: Buffer, start: number, end: number): void {
-    const needed = this.length + 1 + (end - start);
-    if (needed > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, this.bytes.length * 2));
-      this.bytes.copy(grown, 0, 0, this.length);
-      this.bytes = grown;
-    }
-    this.bytes[this.length] = LF;
-    line.copy(this.bytes, this.length + 1, start, end);
-    this.length = needed;
-  }
-
-  text(): string {
-    return decodeUtf8(this.bytes, 0, this.length);
-  }
-}
 
 /**
  * Where the value of field `name` starts in the line `[start, end)`, or -1 if the
@@ -112,16 +74,6 @@ function fieldValueStart(line: Buffer, start: number, end: number, name: Buffer)
   const valueStart = nameEnd + 1;
   // The spec strips exactly one space after the colon, no more.
   return valueStart < end && line[valueStart] === SPACE ? valueStart + 1 : valueStart;
-}
-
-function checkLimitOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(
-      `SseParser option ${name} must be a non-negative integer of bytes, got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { normalizeBaseUrl } from '../../src/base-url.js';
 import { Client, InvalidOptionError } from '../../src/index.js';
-import { normalizeBaseUrl, resolveOptions } from '../../src/options.js';
+import { resolveOptions } from '../../src/options.js';
 
 describe('options', () => {
   it.each([
