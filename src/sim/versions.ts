@@ -8,10 +8,12 @@
  * the simulator follows the table, and the recorded fixtures check both
  * (test/sim/recorded-compare.test.ts).
  *
- * A plain dialect name (`vllm`, `sglang`, …) is the simulator's own wire for
- * that server, as before; `llamacpp` is `llamacpp@b4748`'s. Rows whose label is
- * a plain name (`together`, `openai`, `openrouter`) drive only their refusals:
- * their encoders are the plain wires.
+ * A plain dialect name is that server's row: `vllm` is `vllm@0.11` and `sglang`
+ * is `sglang@0.5` (the current servers: `delta.reasoning`, vLLM's 400 for a
+ * non-zero priority, SGLang's end-of-stream chat ids), `llamacpp` is
+ * `llamacpp@b4748`'s (the recording the plain wire was built from); hosted rows'
+ * labels are plain names already. A test that needs an older wire names it
+ * (`vllm@0.10.1`).
  */
 import { WIRE_FACTS, type WireFacts, wireFactsByLabel } from '../dialects/wire-facts.js';
 import { DIALECTS, type SimDialect } from './request.js';
@@ -22,7 +24,7 @@ export interface SimWire {
   base: SimDialect;
   /** The emulated version's label, or the plain dialect name. */
   label: string;
-  /** The wire-facts row being emulated; undefined for a plain dialect name. */
+  /** The wire-facts row being emulated (a plain name is its row's alias: see PLAIN_NAMES). */
   facts?: WireFacts;
 }
 
@@ -45,7 +47,15 @@ export function resolveWire(name: string): SimWire | undefined {
   const row = WIRE_FACTS.find((candidate) => candidate.label === name && emulated(candidate));
   if (row !== undefined) return { base: row.dialect as SimDialect, label: row.label, facts: row };
   if (!(DIALECTS as readonly string[]).includes(name)) return undefined;
-  // The plain llama.cpp wire is the b4748 recording's: its row drives the encoder too.
-  const facts = name === 'llamacpp' ? wireFactsByLabel('llamacpp@b4748') : undefined;
+  const alias = PLAIN_NAMES[name as SimDialect];
+  const facts = alias === undefined ? undefined : wireFactsByLabel(alias);
   return { base: name as SimDialect, label: name, facts };
 }
+
+/** The row a plain name emulates (rows whose label is the plain name are found by label). */
+const PLAIN_NAMES: Partial<Record<SimDialect, string>> = {
+  vllm: 'vllm@0.11',
+  sglang: 'sglang@0.5',
+  // The plain llama.cpp wire is the b4748 recording's.
+  llamacpp: 'llamacpp@b4748',
+};

@@ -27,7 +27,8 @@ const IDS_FROM = Object.fromEntries(
 
 let sim: Simulator;
 beforeAll(async () => {
-  sim = await startSimulator({ dialect: 'vllm', seed: SEED });
+  // Priority scheduling on: 'what the server sees' sends non-zero priorities (vLLM's 400 otherwise).
+  sim = await startSimulator({ dialect: 'vllm', seed: SEED, priorityScheduling: true });
 });
 afterAll(async () => {
   await sim.close();

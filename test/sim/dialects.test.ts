@@ -262,7 +262,7 @@ describe('vLLM dialect', () => {
     expect(Object.keys(lp.top_logprobs[0])).toHaveLength(2);
   });
 
-  it('chat: role chunk first, content deltas, token_ids, reasoning_content, tool calls split inside escapes', async () => {
+  it('chat: role chunk first, content deltas, token_ids, reasoning (plain vllm is vllm@0.11), tool calls split inside escapes', async () => {
     const plain = dataJson(
       (
         await post(sim.url, '/v1/chat/completions', {
@@ -276,7 +276,7 @@ describe('vLLM dialect', () => {
     );
     expect(plain[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
     expect(plain[0].prompt_token_ids).toBeInstanceOf(Array);
-    expect(Object.keys(plain[1].choices[0].delta)).toEqual(['reasoning_content']);
+    expect(Object.keys(plain[1].choices[0].delta)).toEqual(['reasoning']);
     expect(Object.keys(plain[3].choices[0].delta)).toEqual(['content']);
     expect(plain[1].choices[0].token_ids).toHaveLength(1);
     const tools = dataJson(
@@ -333,7 +333,8 @@ describe('vLLM dialect', () => {
         )
       ).text,
     );
-    expect(Object.keys(inStream.at(-1)!.error)).toEqual(['message', 'type', 'code']);
+    // vllm@0.11's ErrorResponse, as its row's example (create_streaming_error_response).
+    expect(Object.keys(inStream.at(-1)!.error)).toEqual(['message', 'type', 'param', 'code']);
     const tok = JSON.parse((await post(sim.url, '/tokenize', { model: 'sim-model', prompt: 'hello' })).text);
     expect(Object.keys(tok)).toEqual(['count', 'max_model_len', 'tokens']);
     expect(

@@ -4,7 +4,7 @@
  * that row's refusals and wire facts.
  */
 import { describe, expect, it } from 'vitest';
-import { WIRE_FACTS } from '../../src/dialects/wire-facts.js';
+import { WIRE_FACTS, wireFactsByLabel } from '../../src/dialects/wire-facts.js';
 import { generate, SIM_VERSIONS, SIM_WIRES, startSimulator } from '../../src/sim/index.js';
 import { caught, testClient } from '../helpers/client.js';
 import { dataJson, post } from './helpers.js';
@@ -28,6 +28,36 @@ describe('named versions', () => {
       'fireworks',
     ]) {
       expect(SIM_WIRES).toContain(label);
+    }
+  });
+
+  it.each([
+    ['vllm', 'vllm@0.11'],
+    ['sglang', 'sglang@0.5'],
+    ['llamacpp', 'llamacpp@b4748'],
+  ])('plain %s answers exactly as %s (ids, clocks and timings aside)', async (plain, label) => {
+    const sim = await startSimulator({ dialect: plain });
+    try {
+      const bodies = [
+        ['/v1/completions', { prompt: [1, 2], max_tokens: 3, stream: true, return_token_ids: true }],
+        [
+          '/v1/chat/completions',
+          chat({ stream: true, sim_reasoning: 1, stream_options: { include_usage: true } }),
+        ],
+        ['/v1/chat/completions', chat({ stream: true, priority: 2 })],
+        ['/v1/chat/completions', chat({ stream: true, return_token_ids: true })],
+      ] as const;
+      for (const [path, body] of bodies) {
+        const same = (text: string) => text.replace(/"(id|created)":("[^"]*"|\d+)|"timings":\{[^}]*\}/g, '');
+        const asPlain = await post(sim.url, path, body);
+        const asLabel = await post(sim.url, path, body, { 'x-sim-dialect': label });
+        expect(asPlain.status, `${path} ${JSON.stringify(body)}`).toBe(asLabel.status);
+        expect(same(asPlain.text), `${path} ${JSON.stringify(body)}`).toBe(same(asLabel.text));
+      }
+      const version = await post(sim.url, wireFactsByLabel(label)!.detection.path!, undefined, {}, 'GET');
+      expect(version.status).toBe(200);
+    } finally {
+      await sim.close();
     }
   });
 
@@ -62,7 +92,7 @@ describe('named versions', () => {
 });
 
 describe('refusals, from the rows', () => {
-  it('sglang@0.5: return_token_ids on a streamed chat is the 400 SGLang sends; not streamed, or plain sglang, it is served', async () => {
+  it('sglang@0.5: return_token_ids on a streamed chat is the 400 SGLang sends; not streamed it is served; plain sglang is sglang@0.5 and refuses it too', async () => {
     const sim = await startSimulator({ dialect: 'sglang@0.5' });
     try {
       const refused = await post(
@@ -97,7 +127,8 @@ describe('refusals, from the rows', () => {
           'x-sim-dialect': 'sglang',
         },
       );
-      expect(plain.status).toBe(200);
+      expect(plain.status).toBe(400);
+      expect(plain.text).toBe(refused.text);
     } finally {
       await sim.close();
     }

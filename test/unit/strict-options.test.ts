@@ -22,7 +22,8 @@ function thrown(fn: () => unknown): InvalidOptionError {
 let sim: Simulator;
 let client: Client;
 beforeAll(async () => {
-  sim = await startSimulator({ dialect: 'vllm' });
+  // Priority scheduling on: the request passes a non-zero priority (vLLM's 400 otherwise).
+  sim = await startSimulator({ dialect: 'vllm', priorityScheduling: true });
   client = new Client({ baseUrl: sim.url, failedRequestsDir: false, logger: () => {} });
 });
 afterAll(async () => {
