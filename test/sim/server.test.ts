@@ -108,8 +108,10 @@ describe('simulator server', () => {
       });
       req.end(JSON.stringify({ prompt: [1], stream: true }));
     });
-    for (let i = 0; i < 100 && sim.report().openSockets === 0; i++)
+    // Wait for its keepalive to run (an open socket alone may still be the first request's).
+    for (let i = 0; i < 400 && (sim.report().faultsFired['keepalive-forever'] ?? 0) === 0; i++)
       await new Promise((r) => setTimeout(r, 5));
+    expect(sim.report().faultsFired['keepalive-forever']).toBe(1);
     expect(sim.report().openSockets).toBeGreaterThan(0);
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     await sim.close();
