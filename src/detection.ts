@@ -23,6 +23,15 @@ export interface ServerIdentity {
   dialect: DialectName;
   /** The version the server reported (`0.11.0`, `b10587-3f545becc`); undefined when it did not say. */
   version: string | undefined;
+  /**
+   * How the server was recognised, in the order it was learned: `host name`, `GET /v1/models`
+   * (`owned_by` or the `Server` header), and the info endpoint the version came from
+   * (`GET /version`, `GET /server_info`, `GET /props`). Empty when nothing identified it (the
+   * generic dialect is used); undefined when the dialect was named in the options.
+   */
+  detectedBy?: string[];
+  /** The info endpoint that answered with the version (`/version`), when one did. */
+  versionPath?: string;
 }
 
 /** A JSON GET: the answer, or undefined when the server has no such endpoint (HTTP error, not JSON). */
@@ -57,11 +66,14 @@ const UNKNOWN_PROBES: readonly (readonly [DialectName, string, InfoReader])[] = 
   ['vllm', '/version', vllmServerInfo],
 ];
 
-async function familyInfo(name: DialectName, get: GetJson): Promise<ServerInfo | undefined> {
+async function familyInfo(
+  name: DialectName,
+  get: GetJson,
+): Promise<{ info: ServerInfo; path: string } | undefined> {
   for (const [path, read] of INFO_ENDPOINTS[name] ?? []) {
     const answer = await get(path);
     const info = answer && read(answer.body);
-    if (info !== undefined) return info;
+    if (info !== undefined) return { info, path };
   }
   return undefined;
 }
@@ -70,23 +82,32 @@ async function familyInfo(name: DialectName, get: GetJson): Promise<ServerInfo |
 export async function detectServer(rootUrl: string, get: GetJson): Promise<Detected> {
   let name = dialectFromUrl(rootUrl);
   let info: ServerInfo | undefined;
+  let versionPath: string | undefined;
+  const detectedBy: string[] = name === undefined ? [] : ['host name'];
   if (name === undefined) {
     const models = await get('/v1/models');
     if (models !== undefined) name = detectDialect(models.body, models.headers);
     if (name !== undefined) {
-      info = await familyInfo(name, get);
+      detectedBy.push('GET /v1/models');
+      const found = await familyInfo(name, get);
+      info = found?.info;
+      versionPath = found?.path;
     } else {
       for (const [family, path, read] of UNKNOWN_PROBES) {
         const answer = await get(path);
         info = answer && read(answer.body);
         if (info !== undefined) {
           name = family;
+          versionPath = path;
           break;
         }
       }
     }
   }
+  if (versionPath !== undefined) detectedBy.push(`GET ${versionPath}`);
   const base = (name && dialectByName(name)) || dialectByName('openai')!;
   const dialect = info !== undefined && base.forServer ? base.forServer(info) : base;
-  return { dialect, identity: { dialect: dialect.name, version: info?.version }, recognised: name };
+  const identity: ServerIdentity = { dialect: dialect.name, version: info?.version, detectedBy };
+  if (versionPath !== undefined) identity.versionPath = versionPath;
+  return { dialect, identity, recognised: name };
 }

@@ -308,7 +308,12 @@ describe('server and version detection', () => {
       ),
     );
     const { client } = testClient(server.url);
-    expect(await client.server()).toEqual({ dialect: 'vllm', version });
+    expect(await client.server()).toEqual({
+      dialect: 'vllm',
+      version,
+      detectedBy: ['GET /v1/models', 'GET /version'],
+      versionPath: '/version',
+    });
     const result = await client.streamCompletion({ prompt: [1], maxTokens: 1 }).final();
     const body = server.requests.find((r) => r.method === 'POST')?.json as Record<string, unknown>;
     expect(body).toMatchObject(sent);
@@ -334,7 +339,12 @@ describe('server and version detection', () => {
       ),
     );
     const { client } = testClient(server.url);
-    expect(await client.server()).toEqual({ dialect: 'sglang', version: '0.5.3' });
+    expect(await client.server()).toEqual({
+      dialect: 'sglang',
+      version: '0.5.3',
+      detectedBy: ['GET /v1/models', 'GET /server_info'],
+      versionPath: '/server_info',
+    });
     await client.streamCompletion({ prompt: [1], maxTokens: 1, priority: 4 }).final();
     // Low values first on this server: our convention is passed as is.
     expect(server.requests.find((r) => r.method === 'POST')?.json).toMatchObject({ priority: 4 });
@@ -358,7 +368,12 @@ describe('server and version detection', () => {
         ),
       );
       const { client } = testClient(server.url);
-      expect(await client.server()).toEqual({ dialect: 'llamacpp', version: build });
+      expect(await client.server()).toEqual({
+        dialect: 'llamacpp',
+        version: build,
+        detectedBy: ['GET /v1/models', 'GET /props'],
+        versionPath: '/props',
+      });
       await client.streamChat({ messages: MESSAGES, maxTokens: 1 }).final();
       const body = server.requests.find((r) => r.method === 'POST')?.json as Record<string, unknown>;
       expect(body.stream_options, build).toEqual(usage);
@@ -377,7 +392,12 @@ describe('server and version detection', () => {
       ),
     );
     const { client } = testClient(server.url);
-    expect(await client.server()).toEqual({ dialect: 'sglang', version: '0.5.1' });
+    expect(await client.server()).toEqual({
+      dialect: 'sglang',
+      version: '0.5.1',
+      detectedBy: ['GET /server_info'],
+      versionPath: '/server_info',
+    });
     expect(server.requests.map((r) => r.url)).toEqual(['/v1/models', '/props', '/server_info']);
     await client.close();
   });
@@ -385,7 +405,7 @@ describe('server and version detection', () => {
   it('nothing answers: the generic dialect, no version; a named dialect probes nothing', async () => {
     server = await startServer(infoServer({}, legacyStream));
     const auto = testClient(server.url);
-    expect(await auto.client.server()).toEqual({ dialect: 'openai', version: undefined });
+    expect(await auto.client.server()).toEqual({ dialect: 'openai', version: undefined, detectedBy: [] });
     await auto.client.close();
     const before = server.requests.length;
     const named = testClient(server.url, { dialect: 'vllm' });
