@@ -24,6 +24,8 @@ export type { EndpointOption, RoutingOptions } from './fleet/endpoint-options.js
 export type { EndpointHealth, EndpointSnapshot, HealthOptions } from './fleet/endpoint-state.js';
 export type { RoutingPolicy } from './fleet/router.js';
 export type { ClientOptions, Logger, LogRecord, RetryOptions, TimeoutOptions } from './options.js';
+export { probeServer } from './probe/probe.js';
+export type { ProbeCheck, ProbeOptions, ProbeReport, ProbeStatus } from './probe/types.js';
 export { ChatStream } from './stream/chat-stream.js';
 export { CompletionStream } from './stream/completion-stream.js';
 export type { TelemetryOptions } from './telemetry/telemetry.js';
