@@ -20,6 +20,8 @@ export const EXIT = {
   stream: 6,
   /** `unsupported`: the server has no such endpoint or capability. */
   unsupported: 7,
+  /** `tokenwire probe`: the server does not do what the wire-facts table says (report it). */
+  disagreement: 8,
   /** Interrupted by Ctrl-C (SIGINT), like a shell's 128 + 2. */
   interrupted: 130,
   /** Ended by SIGTERM (a service manager, `kill`, a container stopping), like a shell's 128 + 15. */
@@ -36,6 +38,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   5    timeout (connect_timeout, headers_timeout, first_token_timeout, idle_timeout, total_timeout)
   6    bad stream (stream_truncated, protocol_error, server_error)
   7    unsupported by this server (unsupported)
+  8    probe: the server disagrees with the wire-facts table (worth reporting)
   130  interrupted (Ctrl-C); the partial summary is still printed
   143  terminated (SIGTERM); the request is aborted cleanly like Ctrl-C`;
 

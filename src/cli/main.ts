@@ -10,6 +10,7 @@ import { complete } from './commands/complete.js';
 import { demo } from './commands/demo.js';
 import { detokenize } from './commands/detokenize.js';
 import { models } from './commands/models.js';
+import { doctor, probe } from './commands/probe.js';
 import { replay } from './commands/replay.js';
 import { sim } from './commands/sim.js';
 import { tokenize } from './commands/tokenize.js';
@@ -17,7 +18,7 @@ import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { otelWanted, startOtel } from './otel.js';
 import { errorLines } from './report.js';
 
-const COMMANDS: Command[] = [complete, chat, tokenize, detokenize, models, replay, sim, demo];
+const COMMANDS: Command[] = [complete, chat, tokenize, detokenize, models, probe, doctor, replay, sim, demo];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
@@ -40,6 +41,7 @@ Examples:
   tokenwire demo
   tokenwire sim --port 8000 --fault reset-after:12:once
   tokenwire complete --base-url http://127.0.0.1:8000 --prompt 'Hello' --max-tokens 16
+  tokenwire probe --base-url http://127.0.0.1:8000
   TOKENWIRE_BASE_URL=http://127.0.0.1:8000 tokenwire chat --message 'Hi'`;
 }
 

@@ -87,7 +87,7 @@ export async function probeServer(options: ProbeOptions = {}): Promise<ProbeRepo
       firstTokenMs: requestTimeoutMs,
       idleMs: requestTimeoutMs,
       totalMs: requestTimeoutMs,
-      ...base.timeouts,
+      ...definedOnly(base.timeouts),
     },
   });
   const stop = () => void client.close();
@@ -184,4 +184,10 @@ function boundedInt(
     );
   }
   return value;
+}
+
+/** The entries of `record` that are set (an undefined one must not undo a default). */
+function definedOnly<T extends object>(record: T | undefined): Partial<T> {
+  if (record === undefined || record === null) return {};
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -22,7 +22,7 @@ afterAll(async () => {
   await openaiSim.close();
 });
 
-const COMMANDS = ['complete', 'chat', 'tokenize', 'detokenize', 'models', 'replay', 'sim', 'demo'];
+const COMMANDS = ['complete', 'chat', 'tokenize', 'detokenize', 'models', 'probe', 'replay', 'sim', 'demo'];
 
 describe.concurrent('help and version', () => {
   test.each(COMMANDS)('tokenwire %s --help exits 0 with usage and examples', async (name) => {
