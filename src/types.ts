@@ -113,6 +113,15 @@ export interface Usage {
   totalTokens: number | undefined;
   /** True when the server sent no usage and tokenwire computed it from what was streamed. */
   computed: boolean;
+  /**
+   * Prompt tokens the server served from its prefix cache (part of `promptTokens`), when it
+   * said: `usage.prompt_tokens_details.cached_tokens` (vLLM with
+   * `--enable-prompt-tokens-details` and SGLang with `--enable-cache-report`, both only when
+   * non-zero; llama.cpp 2026 always; OpenAI), llama.cpp native `timings.cache_n`. Absent when
+   * the server did not say. After a resume: the last attempt's count, at most `promptTokens`
+   * (the prompt is a prefix of what that attempt sent, and prefix caches count from the start).
+   */
+  cachedPromptTokens?: number;
 }
 
 /** What happened on the wire, for diagnostics. All times in milliseconds. */
@@ -166,6 +175,10 @@ export interface EndpointAttempt {
   tokens: number;
   /** The attempt's error code, when it failed: why the next attempt moved. */
   failed?: string;
+  /** The server's id of this attempt's completion (`id` of its chunks), when it sent one. */
+  responseId?: string;
+  /** The model this attempt's server named (`model` of its chunks), when it named one. */
+  model?: string;
 }
 
 /** The last event of every successful stream. */
@@ -179,6 +192,22 @@ export interface DoneEvent {
    * SGLang's `sglext`). `undefined` when the server sends none.
    */
   tokenIds: number[] | undefined;
+  /**
+   * The server's id of the completion: the `id` of its chunks (vLLM `cmpl-…` /
+   * `chatcmpl-…`, llama.cpp `chatcmpl-…`, SGLang's request id, OpenRouter `gen-…`, the
+   * same as its `X-Generation-Id` header). A resumed stream keeps the id of the attempt
+   * its output began with; every attempt's is in `stats.endpoints[i].responseId`.
+   * `undefined` when the server sent none (llama.cpp's native `/completion`).
+   */
+  responseId: string | undefined;
+  /**
+   * The model the server says generated the output: the `model` of its chunks (vLLM the
+   * served model name, llama.cpp the model file or alias, SGLang and some proxies echo the
+   * request's `model`). Of the attempt the output began with; a resume whose server names
+   * another model is reported as a `model_changed` warning, and each attempt's model is in
+   * `stats.endpoints[i].model`. `undefined` when the server named none.
+   */
+  model: string | undefined;
 }
 
 /** Events of a completion stream. */
@@ -193,6 +222,10 @@ export interface CompletionResult {
   finishReason: FinishReason;
   usage: Usage;
   stats: StreamStats;
+  /** The server's id of the completion (see `DoneEvent.responseId`). */
+  responseId: string | undefined;
+  /** The model the server says generated the output (see `DoneEvent.model`). */
+  model: string | undefined;
 }
 
 /** A text delta of the assistant's answer. */
@@ -252,4 +285,8 @@ export interface ChatResult {
   usage: Usage;
   stats: StreamStats;
   tokenIds: number[] | undefined;
+  /** The server's id of the completion (see `DoneEvent.responseId`). */
+  responseId: string | undefined;
+  /** The model the server says generated the output (see `DoneEvent.model`). */
+  model: string | undefined;
 }

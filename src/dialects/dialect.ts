@@ -20,6 +20,11 @@ export interface WireUsage {
   promptTokens?: number;
   completionTokens?: number;
   totalTokens?: number;
+  /**
+   * Prompt tokens served from the server's prefix cache, part of `promptTokens`:
+   * `usage.prompt_tokens_details.cached_tokens`, or llama.cpp native `timings.cache_n`.
+   */
+  cachedPromptTokens?: number;
 }
 
 /** An error reported inside a stream. */
@@ -71,6 +76,19 @@ export interface DecodeSink {
   toolCall(delta: ToolCallDelta): void;
   /** Per-stream state of a dialect's byte-level fast path; absent when the fast path is off. */
   readonly decoderState?: FastState;
+  /**
+   * True while the current attempt's response id and model are not read yet. A decoder
+   * reads them from the attempt's first JSON chunk only (one check per full-path chunk,
+   * nothing per fast-path token): see {@link DecodeSink.response}.
+   */
+  readonly responsePending?: boolean;
+  /**
+   * The server's id of this attempt's completion (the chunks' `id`) and the model it says
+   * generated it (`model`), each undefined where the chunk has none. Called with the first
+   * JSON chunk of an attempt, and again by a decoder whose server names the model only at
+   * the end (llama.cpp native `/completion`): a value already known is kept.
+   */
+  response?(id: string | undefined, model: string | undefined): void;
 }
 
 /** Resolved inputs to request building. */

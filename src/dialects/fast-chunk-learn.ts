@@ -20,6 +20,16 @@ export function newFastState(): FastState {
 }
 
 /**
+ * Drops the learned template when a new attempt starts: its first chunks go the full way
+ * (they carry the attempt's response id and model, which only the full path reads), and a
+ * template is learned again after them. Keeps the learning budget: per attempt, never per token.
+ */
+export function forgetTemplate(state: FastState): void {
+  state.template = undefined;
+  state.fullChunks = 0;
+}
+
+/**
  * Chunks a stream decodes the full way before it tries to learn: learning costs about
  * three JSON.parse calls, wasted on the shortest streams (a few tokens), and a long
  * stream hardly notices two more parses.

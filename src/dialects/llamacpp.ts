@@ -12,7 +12,7 @@
  * Facts and citations: wire-facts-llamacpp.ts.
  */
 import type { SamplingOptions } from '../types.js';
-import type { Dialect, ServerInfo } from './dialect.js';
+import type { Dialect, ServerInfo, WireUsage } from './dialect.js';
 import { chatLogprobContent, contentIds, contentLogprobs } from './logprob-shapes.js';
 import {
   chatBody,
@@ -24,6 +24,7 @@ import {
   numberArray,
   parseStreamEvent,
   reportUsageAndFinish,
+  stringOrUndefined,
 } from './openai-shapes.js';
 import { wireFactsFor } from './wire-facts.js';
 import { LLAMACPP_2026 } from './wire-facts-llamacpp.js';
@@ -90,12 +91,18 @@ function build(facts: WireFacts): Dialect {
       if (text !== '' || (ids !== undefined && ids.length > 0)) sink.tokens(ids, text, logprobs);
       if (typeof json.tokens_predicted === 'number') sink.serverTokenCount(json.tokens_predicted);
       if (json.stop === true) {
-        const usage: { promptTokens?: number; completionTokens?: number; totalTokens?: number } = {};
+        const usage: WireUsage = {};
         if (typeof json.tokens_evaluated === 'number') usage.promptTokens = json.tokens_evaluated;
         if (typeof json.tokens_predicted === 'number') usage.completionTokens = json.tokens_predicted;
         if (usage.promptTokens !== undefined && usage.completionTokens !== undefined) {
           usage.totalTokens = usage.promptTokens + usage.completionTokens;
         }
+        // The native stream names its model, and its cached prompt tokens, on the final event only.
+        const cached = json.timings?.cache_n;
+        if (typeof cached === 'number' && Number.isSafeInteger(cached) && cached >= 0)
+          usage.cachedPromptTokens = cached;
+        const model = stringOrUndefined(json.model);
+        if (model !== undefined) sink.response?.(undefined, model);
         sink.usage(usage);
         sink.finish(nativeFinishReason(json.stop_type));
         sink.end();

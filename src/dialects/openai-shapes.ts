@@ -59,7 +59,15 @@ export function parseStreamEvent(event: SseEvent, sink: DecodeSink): Json | unde
     sink.error(error);
     return undefined;
   }
+  // Once per attempt (the first JSON chunk): the id and model repeat on every chunk.
+  if (sink.responsePending === true)
+    sink.response?.(stringOrUndefined(json.id), stringOrUndefined(json.model));
   return json;
+}
+
+/** `value` when it is a non-empty string. */
+export function stringOrUndefined(value: Json): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /**
@@ -118,6 +126,11 @@ export function readUsage(usage: Json): WireUsage | undefined {
   if (typeof usage.prompt_tokens === 'number') out.promptTokens = usage.prompt_tokens;
   if (typeof usage.completion_tokens === 'number') out.completionTokens = usage.completion_tokens;
   if (typeof usage.total_tokens === 'number') out.totalTokens = usage.total_tokens;
+  // vLLM (with --enable-prompt-tokens-details), SGLang (with --enable-cache-report) and
+  // llama.cpp 2026: see the cachedTokens rows of the wire facts for where each was read.
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  if (typeof cached === 'number' && Number.isSafeInteger(cached) && cached >= 0)
+    out.cachedPromptTokens = cached;
   return out;
 }
 

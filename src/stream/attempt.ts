@@ -36,6 +36,10 @@ export interface Attempt {
   finishReason: string | undefined;
   usage: WireUsage | undefined;
   serverTokenCount: number | undefined;
+  /** The server's id of this attempt's completion (its chunks' `id`), once read. */
+  responseId: string | undefined;
+  /** The model this attempt's server named (its chunks' `model`), once read. */
+  model: string | undefined;
   tokens: number;
   ids: number;
   /** Tokens that came after the finish reason (an anomaly, reported once). */
@@ -281,6 +285,8 @@ export function newAttempt(init: {
     finishReason: undefined,
     usage: undefined,
     serverTokenCount: undefined,
+    responseId: undefined,
+    model: undefined,
     tokens: 0,
     ids: 0,
     tokensAfterFinish: 0,

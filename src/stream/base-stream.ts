@@ -7,6 +7,7 @@
  */
 import type { CapturedAttempt } from '../diagnostics/capture.js';
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
+import { forgetTemplate } from '../dialects/fast-chunk-learn.js';
 import { dialectByName } from '../dialects/index.js';
 import { AbortError, describeRequest, TokenwireError } from '../errors.js';
 import type { FleetEndpoint } from '../fleet/fleet.js';
@@ -125,6 +126,12 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
             this.dialect !== undefined && this.canResume(this.dialect),
             this.route.elsewhere(),
             0,
+          );
+          this.observer?.detectionFailed(
+            failure,
+            detections,
+            endpoint.rootUrl,
+            decision.retry ? decision.delayMs : undefined,
           );
           if (!decision.retry) {
             await this.failWithCapture(withNote(failure, decision), decision.reason);
@@ -306,6 +313,9 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     const base = extra === undefined ? endpoint.streamHeaders : endpoint.streamHeadersWith(extra);
     const headers = observer === undefined ? base : observer.headers(base);
     this.stats.attempts++;
+    // A new response: its first chunk names its id and model (read by the full path).
+    this.responsePending = true;
+    if (this.decoderState !== undefined) forgetTemplate(this.decoderState);
     observer?.attempt(this.stats.attempts, url, this.dialect?.name ?? 'unknown');
     const attempt = newAttempt({
       number: this.stats.attempts,

@@ -241,8 +241,18 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     };
     const tokenIds = this.doneTokenIds();
     const finishReason = this.finishReason ?? 'stop';
-    const done: ChatDoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds, message };
+    const { id: responseId, model } = this.callResponse;
+    const done: ChatDoneEvent = {
+      type: 'done',
+      finishReason,
+      usage,
+      stats: this.stats,
+      tokenIds,
+      responseId,
+      model,
+      message,
+    };
     const stats = this.stats;
-    return { done, result: () => ({ message, finishReason, usage, stats, tokenIds }) };
+    return { done, result: () => ({ message, finishReason, usage, stats, tokenIds, responseId, model }) };
   }
 }

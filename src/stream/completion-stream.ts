@@ -217,7 +217,16 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     const { received } = this;
     const tokenIds = this.doneTokenIds();
     const finishReason = this.finishReason ?? 'stop';
-    const done: DoneEvent = { type: 'done', finishReason, usage, stats: this.stats, tokenIds };
+    const { id: responseId, model } = this.callResponse;
+    const done: DoneEvent = {
+      type: 'done',
+      finishReason,
+      usage,
+      stats: this.stats,
+      tokenIds,
+      responseId,
+      model,
+    };
     const stats = this.stats;
     // Built only if final() is called: an iterating consumer never pays for it.
     const result = (): CompletionResult => ({
@@ -227,6 +236,8 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       finishReason,
       usage,
       stats,
+      responseId,
+      model,
     });
     return { done, result };
   }

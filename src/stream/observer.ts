@@ -7,6 +7,7 @@
  */
 import type { TokenwireError } from '../errors.js';
 import type { StreamStats, Usage } from '../types.js';
+import type { ResponseInfo } from './response-info.js';
 
 /** Receives a stream's events. Set once, before the stream starts (see StreamSink.observe). */
 export interface StreamObserver {
@@ -23,6 +24,22 @@ export interface StreamObserver {
    * read arrived at the same time (a burst), and a call per event would cost per token.
    */
   chunk(t: number): void;
+  /**
+   * The call's response id or model was read (once per attempt, from its first chunk; see
+   * response-info.ts for how attempts combine). `response` is the call's, as it stands now.
+   */
+  response(response: ResponseInfo): void;
+  /**
+   * Asking the endpoint what server it is (dialect detection) failed, before any request of
+   * this call: `detection` counts the call's failed detections, `retryDelayMs` is the wait
+   * before the next try (undefined when the call gives up).
+   */
+  detectionFailed(
+    failure: TokenwireError,
+    detection: number,
+    endpoint: string,
+    retryDelayMs: number | undefined,
+  ): void;
   /** The attempt failed with `failure` and the call goes on (`resume`: by continuation). */
   retry(resume: boolean, failure: TokenwireError, tokensReceived: number, delayMs: number): void;
   /** The call ended complete; `output.text()` is the generated text (read only if wanted). */

@@ -11,6 +11,7 @@ import type { LogRecord } from '../options.js';
 import type { RetryDecision } from '../retry/policy.js';
 import type { Attempt } from './attempt.js';
 import { toTokenId } from './ids.js';
+import type { ModelChange } from './response-info.js';
 import type { UsageMismatch } from './usage.js';
 
 type Log = (record: LogRecord) => void;
@@ -160,5 +161,23 @@ export function reportRetry(
     attempt,
     tokensReceived,
     delayMs: decision.delayMs,
+  });
+}
+
+/** A resumed attempt's server named another model than the one the output began with. */
+export function reportModelChanged(
+  log: Log,
+  attempt: Attempt,
+  change: ModelChange,
+  tokensReceived: number,
+): void {
+  log({
+    level: 'warn',
+    event: 'model_changed',
+    url: attempt.url.href,
+    model: change.after,
+    previousModel: change.before,
+    tokensReceived,
+    note: `the stream was resumed on a server that names its model ${JSON.stringify(change.after)}, not ${JSON.stringify(change.before)}: the output comes from both`,
   });
 }

@@ -69,6 +69,8 @@ export class StreamRoute {
   release(attempt: Attempt, failure: TokenwireError | undefined): void {
     const lease = attempt.lease;
     if (lease === undefined || lease.released) return;
+    if (attempt.responseId !== undefined) lease.record.responseId = attempt.responseId;
+    if (attempt.model !== undefined) lease.record.model = attempt.model;
     const ttftMs = attempt.firstTokenAt === undefined ? undefined : attempt.firstTokenAt - attempt.startedAt;
     // The endpoint now holds the prompt and what it generated (whole or partial): the next
     // turn's prefix. Once per attempt that produced output (a token, or a tool-call delta),

@@ -37,10 +37,12 @@ import {
   reportBadId,
   reportIdsIncomplete,
   reportIdsMissing,
+  reportModelChanged,
   reportParseError,
   reportServerError,
   reportTokenAfterFinish,
 } from './reports.js';
+import { CallResponse } from './response-info.js';
 
 /** Parse errors in a row after which the stream is declared garbage. */
 export const MAX_CONSECUTIVE_PARSE_ERRORS = 3;
@@ -81,6 +83,10 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   protected readonly watchdog = new Watchdog(this);
   /** @internal Who watches this call (telemetry), when anyone does: see observe(). */
   observer: StreamObserver | undefined = undefined;
+  /** The current attempt's response id and model are not read yet (DecodeSink member). */
+  responsePending = false;
+  /** @internal The call's response id and model (response-info.ts). */
+  readonly callResponse = new CallResponse();
 
   protected abstract readonly kind: 'completion' | 'chat';
   protected abstract decode(dialect: Dialect, event: SseEvent, wire: WireRequest): void;
@@ -231,6 +237,16 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
 
   usage(usage: WireUsage): void {
     this.attempt!.usage = usage;
+  }
+
+  response(id: string | undefined, model: string | undefined): void {
+    const attempt = this.attempt!;
+    this.responsePending = false;
+    attempt.responseId ??= id;
+    attempt.model ??= model;
+    const change = this.callResponse.merge(attempt, this.tokensBeforeAttempt > 0);
+    if (change !== undefined) reportModelChanged(this.ctx.log, attempt, change, this.received.length);
+    this.observer?.response(this.callResponse);
   }
 
   serverTokenCount(count: number): void {

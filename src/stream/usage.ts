@@ -23,26 +23,46 @@ export interface UsageInput {
 
 export function callUsage(input: UsageInput): Usage {
   const { reported } = input;
+  let usage: Usage;
   if (reported?.completionTokens !== undefined) {
     const completionTokens = input.tokensBeforeAttempt + reported.completionTokens;
     const extension = input.resumed ? input.tokensBeforeAttempt : 0;
     const promptTokens =
       reported.promptTokens === undefined ? undefined : Math.max(0, reported.promptTokens - extension);
-    return {
+    usage = {
       promptTokens,
       completionTokens,
       totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
       computed: false,
     };
+  } else {
+    const completionTokens = input.endIds ?? input.tokensReceived;
+    const { promptTokens } = input;
+    usage = {
+      promptTokens,
+      completionTokens,
+      totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
+      computed: true,
+    };
   }
-  const completionTokens = input.endIds ?? input.tokensReceived;
-  const { promptTokens } = input;
-  return {
-    promptTokens,
-    completionTokens,
-    totalTokens: promptTokens === undefined ? undefined : promptTokens + completionTokens,
-    computed: true,
-  };
+  const cached = cachedOfCall(reported?.cachedPromptTokens, usage.promptTokens, input.resumed);
+  if (cached !== undefined) usage.cachedPromptTokens = cached;
+  return usage;
+}
+
+/**
+ * The call's cached prompt tokens from the last attempt's count. A resumed attempt sent
+ * the prompt followed by the tokens received before it, and prefix caches count from the
+ * start: the prompt's share is at most the prompt's length (unknown length: not said).
+ */
+function cachedOfCall(
+  reported: number | undefined,
+  promptTokens: number | undefined,
+  resumed: boolean,
+): number | undefined {
+  if (reported === undefined) return undefined;
+  if (promptTokens === undefined) return resumed ? undefined : reported;
+  return Math.min(reported, promptTokens);
 }
 
 /** A usage number that contradicts what the stream knows from the ids. */

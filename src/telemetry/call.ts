@@ -6,6 +6,7 @@
 import type { Attributes, Span } from '@opentelemetry/api';
 import type { TokenwireError } from '../errors.js';
 import type { StreamObserver } from '../stream/observer.js';
+import type { ResponseInfo } from '../stream/response-info.js';
 import type { StreamStats, Usage } from '../types.js';
 import type { Api } from './api.js';
 import type { Instruments } from './instruments.js';
@@ -56,6 +57,10 @@ export class CallTelemetry implements StreamObserver {
   private traceCarrier: Record<string, string> | undefined;
   private mergedFor: Readonly<Record<string, string>> | undefined;
   private merged: Readonly<Record<string, string>> | undefined;
+  /** The call's response id and model (the engine's object, read when the call ends). */
+  private responseInfo: ResponseInfo | undefined;
+  /** The response model the metric attributes carry. */
+  private metricModel: string | undefined;
 
   constructor(private readonly start: CallStart) {
     this.provider = start.provider;
@@ -103,6 +108,32 @@ export class CallTelemetry implements StreamObserver {
     this.lastChunkAt = t;
   }
 
+  response(response: ResponseInfo): void {
+    this.responseInfo = response;
+    if (response.model !== this.metricModel) {
+      this.metricModel = response.model;
+      this.metricAttributes = this.baseMetricAttributes();
+    }
+  }
+
+  detectionFailed(
+    failure: TokenwireError,
+    detection: number,
+    endpoint: string,
+    retryDelayMs: number | undefined,
+  ): void {
+    const attributes: Attributes = {
+      [ATTR.errorType]: failure.code,
+      [ATTR.errorPhase]: failure.phase,
+      // The message names the endpoint and what went wrong, never a key (scrubbed before).
+      [ATTR.errorMessage]: failure.message,
+      [ATTR.detection]: detection,
+      [ATTR.endpoint]: endpoint,
+    };
+    if (retryDelayMs !== undefined) attributes[ATTR.delayMs] = Math.round(retryDelayMs);
+    this.start.span?.addEvent(EVENT.detectionFailed, attributes);
+  }
+
   retry(resume: boolean, failure: TokenwireError, tokensReceived: number, delayMs: number): void {
     this.lastFailure = failure.code;
     this.tokensSoFar = tokensReceived;
@@ -130,6 +161,8 @@ export class CallTelemetry implements StreamObserver {
         ...this.callAttributes(stats, stats.tokens),
       };
       if (usage.promptTokens !== undefined) attributes[ATTR.usageInputTokens] = usage.promptTokens;
+      if (usage.cachedPromptTokens !== undefined)
+        attributes[ATTR.usageCacheReadInputTokens] = usage.cachedPromptTokens;
       if (this.start.shared.captureContent) {
         attributes[ATTR.outputMessages] = JSON.stringify([
           {
@@ -185,6 +218,7 @@ export class CallTelemetry implements StreamObserver {
       [ATTR.providerName]: this.provider ?? 'unknown',
     };
     if (this.start.model !== undefined) attributes[ATTR.requestModel] = this.start.model;
+    if (this.metricModel !== undefined) attributes[ATTR.responseModel] = this.metricModel;
     if (this.address !== undefined) {
       attributes[ATTR.serverAddress] = this.address;
       attributes[ATTR.serverPort] = this.port;
@@ -200,6 +234,15 @@ export class CallTelemetry implements StreamObserver {
       [ATTR.idsIncomplete]: stats.idsIncomplete,
       [ATTR.tokensReceived]: tokens,
     };
+    const response = this.responseInfo;
+    if (response?.id !== undefined) attributes[ATTR.responseId] = response.id;
+    if (response?.model !== undefined) attributes[ATTR.responseModel] = response.model;
+    // Several attempts, several server ids: all of them, in order, to find each in server logs.
+    let ids: string[] | undefined;
+    for (const endpoint of stats.endpoints) {
+      if (endpoint.responseId !== undefined) (ids ??= []).push(endpoint.responseId);
+    }
+    if (ids !== undefined && ids.length > 1) attributes[ATTR.responseIds] = ids;
     if (this.firstChunkAt !== undefined) {
       attributes[ATTR.responseTimeToFirstChunk] = (this.firstChunkAt - this.startedAt) / 1000;
     }

@@ -5,8 +5,13 @@
  * v1.41; no tagged release yet), `docs/gen-ai/gen-ai-spans.md` at 002c8a6 (the
  * inference span: name `{gen_ai.operation.name} {gen_ai.request.model}`, kind CLIENT,
  * its attributes) and `docs/gen-ai/gen-ai-metrics.md` at 004902b (the four client
- * histograms, their units and advised bucket boundaries). Names under `tokenwire.*`
- * are ours.
+ * histograms, their units and advised bucket boundaries). `gen_ai.response.id`,
+ * `gen_ai.response.model` and `gen_ai.usage.cache_read.input_tokens` (Recommended; "SHOULD
+ * be included in `gen_ai.usage.input_tokens`", which prompt_tokens already is) from
+ * gen-ai-spans.md at 9430220; gen-ai-metrics.md at 7269173 lists `gen_ai.response.model` as
+ * Recommended on the client metrics, and only `input` and `output` as `gen_ai.token.type`
+ * values: cached tokens are not a token type of `gen_ai.client.token.usage`, so they are
+ * recorded on spans only. Names under `tokenwire.*` are ours.
  */
 
 /** `gen_ai.operation.name` of a completions call and of a chat call. */
@@ -27,9 +32,12 @@ export const ATTR = {
   requestPresencePenalty: 'gen_ai.request.presence_penalty',
   requestStream: 'gen_ai.request.stream',
   responseFinishReasons: 'gen_ai.response.finish_reasons',
+  responseId: 'gen_ai.response.id',
+  responseModel: 'gen_ai.response.model',
   responseTimeToFirstChunk: 'gen_ai.response.time_to_first_chunk',
   usageInputTokens: 'gen_ai.usage.input_tokens',
   usageOutputTokens: 'gen_ai.usage.output_tokens',
+  usageCacheReadInputTokens: 'gen_ai.usage.cache_read.input_tokens',
   inputMessages: 'gen_ai.input.messages',
   outputMessages: 'gen_ai.output.messages',
   tokenType: 'gen_ai.token.type',
@@ -47,6 +55,9 @@ export const ATTR = {
   delayMs: 'tokenwire.retry.delay_ms',
   previousEndpoint: 'tokenwire.endpoint.previous',
   endpoint: 'tokenwire.endpoint',
+  detection: 'tokenwire.detection',
+  errorMessage: 'tokenwire.error.message',
+  responseIds: 'tokenwire.response_ids',
 } as const;
 
 /** Span events (tokenwire's own: the conventions define none for retries). */
@@ -54,6 +65,7 @@ export const EVENT = {
   retry: 'tokenwire.retry',
   resume: 'tokenwire.resume',
   endpointChange: 'tokenwire.endpoint_change',
+  detectionFailed: 'tokenwire.detection_failed',
 } as const;
 
 /** Metric names: the four GenAI client histograms, then tokenwire's counters. */

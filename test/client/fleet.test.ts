@@ -42,6 +42,9 @@ async function fleet(
   return { client, logs, cluster };
 }
 
+/** A vLLM completion id as the simulator writes it (its per-request value is checked elsewhere). */
+const CMPL_ID = expect.stringMatching(/^cmpl-[0-9a-f]{32}$/);
+
 const requestsPerReplica = (c: Cluster) => c.stats().perReplica.map((s) => s.requests);
 
 async function uninterrupted(): Promise<number[]> {
@@ -98,7 +101,9 @@ describe('policies on loopback', () => {
   it('a fleet of one: every attempt says "only"', async () => {
     const { client } = await fleet({ replicas: 1 });
     const result = await client.streamCompletion({ prompt: PROMPT, maxTokens: 3 }).final();
-    expect(result.stats.endpoints).toEqual([{ url: cluster!.urls[0], chosenBy: 'only', tokens: 3 }]);
+    expect(result.stats.endpoints).toEqual([
+      { url: cluster!.urls[0], chosenBy: 'only', tokens: 3, responseId: CMPL_ID, model: 'sim-model' },
+    ]);
   });
 });
 
@@ -161,9 +166,25 @@ describe('failover', () => {
       expect(result.ids, `reset after ${k}`).toEqual(expected);
       expect(result.stats.resumes).toBe(1);
       expect(result.stats.endpoints).toEqual([
-        { url: cluster!.urls[0], chosenBy: 'round-robin', tokens: k, failed: 'connection_reset' },
-        { url: cluster!.urls[1], chosenBy: 'round-robin', tokens: N - k },
+        {
+          url: cluster!.urls[0],
+          chosenBy: 'round-robin',
+          tokens: k,
+          failed: 'connection_reset',
+          responseId: CMPL_ID,
+          model: 'sim-model',
+        },
+        {
+          url: cluster!.urls[1],
+          chosenBy: 'round-robin',
+          tokens: N - k,
+          responseId: CMPL_ID,
+          model: 'sim-model',
+        },
       ]);
+      // The output began on the first replica: its response id is the call's. (The replicas
+      // share a seed and count requests each from 1, so their ids are the same here.)
+      expect(result.responseId).toBe(result.stats.endpoints[0].responseId);
       // The continuation carried prompt + received ids to the second replica.
       const sent = cluster!.replicas[1].report().requests[0].body as { prompt: number[]; max_tokens: number };
       expect(sent.prompt).toEqual([...PROMPT, ...expected.slice(0, k)]);
@@ -292,7 +313,9 @@ describe('health', () => {
     const other = await client.streamCompletion({ prompt: PROMPT, maxTokens: 2 }).final();
     expect(other.stats.endpoints[0].url).toBe(cluster.urls[1]);
     const first = await running;
-    expect(first.stats.endpoints).toEqual([{ url: cluster.urls[0], chosenBy: 'round-robin', tokens: 10 }]);
+    expect(first.stats.endpoints).toEqual([
+      { url: cluster.urls[0], chosenBy: 'round-robin', tokens: 10, responseId: CMPL_ID, model: 'sim-model' },
+    ]);
     expect(client.endpoints().map((e) => e.url)).toEqual([cluster.urls[1]]);
     client.addEndpoint(cluster.urls[0]);
     expect(client.endpoints().map((e) => e.url)).toEqual([cluster.urls[1], cluster.urls[0]]);

@@ -79,7 +79,16 @@ describe('recorded llama.cpp 2026 (b10587) completions', () => {
     expect(result.ids).toEqual(ids);
     expect(result.text).toBe(recordedText(name, 'text'));
     expect(result.finishReason).toBe('length');
-    expect(result.usage).toEqual({ promptTokens: 3, completionTokens: 8, totalTokens: 11, computed: false });
+    // prompt_tokens_details.cached_tokens: 2 in the recording; id and model on every chunk.
+    expect(result.usage).toEqual({
+      promptTokens: 3,
+      completionTokens: 8,
+      totalTokens: 11,
+      computed: false,
+      cachedPromptTokens: 2,
+    });
+    expect(result.responseId).toBe('chatcmpl-am5YrMvCiQJd0NaDojxqWahwjrMgJXwv');
+    expect(result.model).toBe('models/tiny-32.gguf');
     expect(result.stats.idsIncomplete).toBe(false);
     expect(server.requests[0].json).toMatchObject({ logprobs: 1 });
     await client.close();
@@ -105,6 +114,16 @@ describe('recorded llama.cpp 2026 (b10587) completions', () => {
     const result = await client.streamCompletion({ prompt: [1, 2, 3], maxTokens: 8, native: true }).final();
     expect(result.ids).toEqual(ids);
     expect(result.finishReason).toBe('length');
+    // No id in the native stream; the model and timings.cache_n only on its final event.
+    expect(result.responseId).toBeUndefined();
+    expect(result.model).toBe('models/tiny-32.gguf');
+    expect(result.usage).toEqual({
+      promptTokens: 3,
+      completionTokens: 8,
+      totalTokens: 11,
+      computed: false,
+      cachedPromptTokens: 2,
+    });
     await client.close();
   });
 
@@ -167,7 +186,15 @@ describe('recorded llama.cpp 2026 (b10587) chat', () => {
     const result = await client
       .streamChat({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 8 })
       .final();
-    expect(result.usage).toEqual({ promptTokens: 41, completionTokens: 8, totalTokens: 49, computed: false });
+    expect(result.usage).toEqual({
+      promptTokens: 41,
+      completionTokens: 8,
+      totalTokens: 49,
+      computed: false,
+      cachedPromptTokens: 40,
+    });
+    expect(result.responseId).toBe('chatcmpl-FWqUNECeyHt3OBJth7YCOYpNpcTCTUXR');
+    expect(result.model).toBe('models/tiny-32.gguf');
     expect(result.message.content).toBe(recordedText('11_chat_stream_include_usage.txt', 'content'));
     await client.close();
   });

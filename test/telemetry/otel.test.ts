@@ -5,6 +5,7 @@
  * sent to the server; nothing at all without a provider.
  */
 
+import { createHash } from 'node:crypto';
 import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -47,13 +48,25 @@ function base(operation: string) {
     'gen_ai.operation.name': operation,
     'gen_ai.provider.name': 'vllm',
     'gen_ai.request.model': 'm',
+    'gen_ai.response.model': 'm',
     'server.address': '127.0.0.1',
     'server.port': port,
   };
 }
 
+/**
+ * The `id` the simulator (seed 7) sends in every chunk of its request number `seq`:
+ * `cmpl-`/`chatcmpl-` and the first 32 hex digits of sha256("7:seq").
+ */
+function simResponseId(server: Simulator, path: string, nth = 0): string {
+  const seq = server.report().requests.filter((r) => r.path === path)[nth].seq;
+  const hex = createHash('sha256').update(`7:${seq}`).digest('hex').slice(0, 32);
+  return `${path === '/v1/chat/completions' ? 'chatcmpl' : 'cmpl'}-${hex}`;
+}
+
 describe('a completion', () => {
   it('is one CLIENT span "text_completion m" with the request, usage and tokenwire attributes', async () => {
+    sim.resetReport();
     const { client } = traced();
     const result = await client
       .streamCompletion({
@@ -93,6 +106,7 @@ describe('a completion', () => {
       'gen_ai.request.frequency_penalty': 0.2,
       'gen_ai.request.stop_sequences': ['never-in-output'],
       'gen_ai.response.finish_reasons': ['length'],
+      'gen_ai.response.id': simResponseId(sim, '/v1/completions'),
       'gen_ai.response.time_to_first_chunk': 'checked',
       'gen_ai.usage.input_tokens': 4,
       'gen_ai.usage.output_tokens': 8,
@@ -102,6 +116,8 @@ describe('a completion', () => {
       'tokenwire.ids_incomplete': false,
       'tokenwire.tokens_received': 8,
     });
+    expect(result.responseId).toBe(span.attributes['gen_ai.response.id']);
+    expect(result.model).toBe('m');
   });
 
   it('records the four GenAI histograms with the conventions’ buckets, one chunk interval per chunk after the first', async () => {
@@ -172,6 +188,7 @@ describe('a chat', () => {
   it('is a "chat m" span with usage, and content only when opted in', async () => {
     const messages = [{ role: 'user', content: 'secret prompt' }];
     for (const captureContent of [false, true]) {
+      sim.resetReport();
       otel = otelHarness();
       const { client } = testClient(sim.url, {
         dialect: 'vllm',
@@ -188,8 +205,13 @@ describe('a chat', () => {
         'gen_ai.request.max_tokens': 6,
         'gen_ai.response.finish_reasons': ['length'],
         'gen_ai.usage.output_tokens': 6,
+        'gen_ai.response.id': simResponseId(sim, '/v1/chat/completions'),
+        'gen_ai.response.model': 'm',
         'tokenwire.attempts': 1,
       });
+      expect(span.attributes['gen_ai.response.id']).toMatch(/^chatcmpl-[0-9a-f]{32}$/);
+      expect(result.responseId).toBe(span.attributes['gen_ai.response.id']);
+      expect(span.attributes['gen_ai.usage.cache_read.input_tokens']).toBeUndefined();
       expect(span.attributes['gen_ai.usage.input_tokens']).toBe(result.usage.promptTokens);
       if (captureContent) {
         expect(JSON.parse(span.attributes['gen_ai.input.messages'] as string)).toEqual([
@@ -220,6 +242,7 @@ describe('a chat', () => {
 
 describe('a resumed stream', () => {
   it('has one tokenwire.resume event with the reason and tokens so far, and counts the resume', async () => {
+    sim.resetReport();
     const { client } = traced({
       headers: { 'x-sim-fault': 'reset-after:4:once' },
       retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
@@ -248,6 +271,18 @@ describe('a resumed stream', () => {
       'gen_ai.usage.output_tokens': 8,
       'gen_ai.response.finish_reasons': ['length'],
     });
+    // The id is the first attempt's (where the output began); the span lists both in order.
+    const first = simResponseId(sim, '/v1/completions', 0);
+    const second = simResponseId(sim, '/v1/completions', 1);
+    expect(first).not.toBe(second);
+    expect(span.attributes['gen_ai.response.id']).toBe(first);
+    expect(span.attributes['tokenwire.response_ids']).toEqual([first, second]);
+    expect(span.attributes['gen_ai.response.model']).toBe('m');
+    expect(result.responseId).toBe(first);
+    expect(result.stats.endpoints.map((e) => [e.responseId, e.model])).toEqual([
+      [first, 'm'],
+      [second, 'm'],
+    ]);
     const resumes = await otel.points('tokenwire.client.resumes');
     expect(resumes.map((p) => ({ attributes: p.attributes, value: p.value }))).toEqual([
       { attributes: { ...base('text_completion'), 'error.type': 'connection_reset' }, value: 1 },
@@ -273,14 +308,19 @@ describe('a retried stream', () => {
     ]);
     expect(span.attributes['tokenwire.attempts']).toBe(3);
     const retries = await otel.points('tokenwire.client.retries');
+    // The retries came before any chunk: no response model was known yet.
+    const { 'gen_ai.response.model': _none, ...beforeResponse } = base('text_completion');
     expect(retries.map((p) => ({ attributes: p.attributes, value: p.value }))).toEqual([
-      { attributes: { ...base('text_completion'), 'error.type': 'http_error' }, value: 2 },
+      { attributes: { ...beforeResponse, 'error.type': 'http_error' }, value: 2 },
     ]);
+    expect(span.attributes['tokenwire.response_ids']).toBeUndefined();
+    expect(span.attributes['gen_ai.response.id']).toMatch(/^cmpl-[0-9a-f]{32}$/);
   });
 });
 
 describe('a failed stream', () => {
   it('ends the span with status ERROR, error.type = the error code, and no token usage', async () => {
+    sim.resetReport();
     const { client } = traced({ headers: { 'x-sim-fault': 'error-after:3' } });
     const error = await caught(() => client.streamCompletion({ prompt: PROMPT, maxTokens: 8 }).final());
     await client.close();
@@ -294,6 +334,9 @@ describe('a failed stream', () => {
       'tokenwire.error.phase': 'stream',
       'tokenwire.attempts': 1,
       'tokenwire.tokens_received': 3,
+      // The response the 3 tokens came from, for the server's logs.
+      'gen_ai.response.id': simResponseId(sim, '/v1/completions'),
+      'gen_ai.response.model': 'm',
     });
     expect(span.attributes['gen_ai.usage.output_tokens']).toBeUndefined();
     expect(span.attributes['gen_ai.response.finish_reasons']).toBeUndefined();
