@@ -112,6 +112,20 @@ export const LLAMACPP_B4748: WireFacts = {
   tokenize: { tokenize: '/tokenize', detokenize: '/detokenize', cite: [b4748Fixture('tokenize.json')] },
 };
 
+/** 2026 usage always says how many prompt tokens came from the cache (0 too); b4748's never did. */
+const CACHED_2026 = {
+  when: 'always',
+  cite: [
+    F26('examples/01_v1cmpl_stream_plain.txt', '"prompt_tokens_details":{"cached_tokens":0}'),
+    F26('examples/11_chat_stream_include_usage.txt', '"prompt_tokens_details":{"cached_tokens":40}'),
+    llamaSource(
+      'server-task.cpp',
+      'server_task_result_cmpl_final::usage_json_oaicompat (cached_tokens = n_prompt_tokens_cache)',
+      '17f5f8a80d8ac9c18c23ecb2321640daeec77096',
+    ),
+  ],
+} as const;
+
 /** llama.cpp 2026 master, build b10587 (recorded). */
 export const LLAMACPP_2026: WireFacts = {
   label: 'llamacpp@2026',
@@ -130,6 +144,7 @@ export const LLAMACPP_2026: WireFacts = {
       when: 'always',
       where: 'finish-chunk',
       cite: [F26('examples/01_v1cmpl_stream_plain.txt'), F26('examples/07_v1cmpl_stream_include_usage.txt')],
+      cachedTokens: CACHED_2026,
     },
     finishOn: 'separate',
     end: '[DONE]',
@@ -154,6 +169,7 @@ export const LLAMACPP_2026: WireFacts = {
       when: 'include_usage',
       where: 'usage-chunk',
       cite: [F26('examples/10_chat_stream_plain.txt'), F26('examples/11_chat_stream_include_usage.txt')],
+      cachedTokens: CACHED_2026,
     },
     roleChunk: 'role-null',
     finishOn: 'separate',

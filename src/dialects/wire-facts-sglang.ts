@@ -15,6 +15,18 @@ const COMPLETIONS = (where: string) =>
   );
 const SERVER_ARGS = (where: string) => sglangSource('server_args.py', where);
 const HTTP_SERVER = (where: string) => sglangSource('entrypoints/http_server.py', where);
+/** Cached prompt tokens in usage: only with --enable-cache-report, only when not 0. */
+const CACHED_TOKENS = {
+  when: 'nonzero-with-flag',
+  flag: '--enable-cache-report',
+  cite: [
+    sglangSource(
+      'entrypoints/openai/usage_processor.py',
+      'calculate_streaming_usage / _details_if_cached (`{"cached_tokens": N} only when N > 0`)',
+      '9e738dbafab35954e694d4f038a29ea48923ff6e',
+    ),
+  ],
+} as const;
 
 /** SGLang main as read in 2026-12 (0.5.x). */
 export const SGLANG_CURRENT: WireFacts = {
@@ -35,6 +47,7 @@ export const SGLANG_CURRENT: WireFacts = {
       when: 'include_usage',
       where: 'usage-chunk',
       cite: [COMPLETIONS('_generate_completion_stream: final_usage_chunk with choices=[]')],
+      cachedTokens: CACHED_TOKENS,
     },
     finishOn: 'last-token',
     end: '[DONE]',
@@ -61,6 +74,7 @@ export const SGLANG_CURRENT: WireFacts = {
       when: 'include_usage',
       where: 'usage-chunk',
       cite: [CHAT('_generate_chat_stream: usage_chunk with choices=[] after the sglext chunk')],
+      cachedTokens: CACHED_TOKENS,
     },
     roleChunk: 'role-empty',
     finishOn: 'separate',

@@ -57,6 +57,16 @@ export interface UsageFact extends Cited {
   when: 'include_usage' | 'always' | 'never';
   /** `usage-chunk`: a last `choices: []` chunk; `finish-chunk`: on the chunk with `finish_reason`; `native-final`: counts on the native final event. */
   where: 'usage-chunk' | 'finish-chunk' | 'native-final' | 'none';
+  /** Whether the usage says how many prompt tokens came from the prefix cache; absent: never, or not verified. */
+  cachedTokens?: CachedTokensFact;
+}
+
+/** `usage.prompt_tokens_details.cached_tokens`: when a server sends it. */
+export interface CachedTokensFact extends Cited {
+  /** `always`: in every usage, 0 included; `nonzero-with-flag`: only when the server runs with `flag`, and only when not 0. */
+  when: 'always' | 'nonzero-with-flag';
+  /** The server's command-line flag that turns it on. */
+  flag?: string;
 }
 
 /** An error inside an open stream. */

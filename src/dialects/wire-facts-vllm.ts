@@ -100,6 +100,17 @@ export const VLLM_CURRENT: WireFacts = {
       when: 'include_usage',
       where: 'usage-chunk',
       cite: [COMPLETION_SERVING('completion_stream_generator: final_usage_chunk with choices=[]')],
+      cachedTokens: {
+        when: 'nonzero-with-flag',
+        flag: '--enable-prompt-tokens-details',
+        cite: [
+          vllmSource(
+            'entrypoints/openai/completion/serving.py',
+            'completion_stream_generator: `if self.enable_prompt_tokens_details and num_cached_tokens`',
+            'cc139d8ea6ff4db984778a3e77e95e1d1c7f1362',
+          ),
+        ],
+      },
     },
     finishOn: 'last-token',
     end: '[DONE]',
@@ -126,6 +137,17 @@ export const VLLM_CURRENT: WireFacts = {
       when: 'include_usage',
       where: 'usage-chunk',
       cite: [CHAT_SERVING('chat_completion_stream_generator: final usage chunk')],
+      cachedTokens: {
+        when: 'nonzero-with-flag',
+        flag: '--enable-prompt-tokens-details',
+        cite: [
+          vllmSource(
+            'entrypoints/openai/chat_completion/serving.py',
+            'chat_completion_stream_generator: `if self.enable_prompt_tokens_details and num_cached_tokens`',
+            '5e918640d7b65820db5beaa98c2a99925bff7c17',
+          ),
+        ],
+      },
     },
     roleChunk: 'role-empty',
     finishOn: 'last-token',
