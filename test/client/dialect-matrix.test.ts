@@ -2,13 +2,23 @@
  * The dialect matrix (issue 14): for every row of the wire-facts table × completions
  * and chat, the real Client against the simulator emulating that row's version. What
  * is expected is read from the row itself (never restated here): ids live or at the
- * end, server usage or computed, every HTTP error status it lists and its in-stream
- * error, its refusals, and resume exactly where it says resume is possible.
+ * end, server usage or computed, every HTTP error status it lists (and, for the causes a
+ * client can provoke — a prompt past the context, a missing prompt — the row's body fields and
+ * message), its in-stream error, its refusals, and resume exactly where it says resume is
+ * possible. Causes no client request can provoke (malformed JSON, an unknown path) are left to
+ * test/sim/recorded-compare.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WIRE_FACTS, type WireFacts, wireFactsFor } from '../../src/dialects/wire-facts.js';
 import type { ChatEvent, ClientOptions, CompletionEvent, TokenwireError } from '../../src/index.js';
-import { generate, SIM_VERSIONS, type Simulator, startSimulator, tokenize } from '../../src/sim/index.js';
+import {
+  generate,
+  SIM_VERSIONS,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+  tokenize,
+} from '../../src/sim/index.js';
 import { renderChat } from '../../src/sim/request.js';
 import { BOS_ID, VOCAB } from '../../src/sim/vocab.js';
 import { caught, testClient } from '../helpers/client.js';
@@ -55,16 +65,13 @@ interface Run {
   done: Extract<CompletionEvent | ChatEvent, { type: 'done' }>;
 }
 
-async function run(
-  sim: Simulator,
-  row: WireFacts,
-  kind: Kind,
-  options: {
-    headers?: Record<string, string>;
-    client?: ClientOptions;
-    request?: Record<string, unknown>;
-  } = {},
-): Promise<Run> {
+interface RunOptions {
+  headers?: Record<string, string>;
+  client?: ClientOptions;
+  request?: Record<string, unknown>;
+}
+
+async function run(sim: Simulator, row: WireFacts, kind: Kind, options: RunOptions = {}): Promise<Run> {
   const { client } = testClient(sim.url, {
     dialect: clientDialect(row),
     headers: { 'x-sim-seed': String(SEED), ...options.headers },
@@ -203,6 +210,41 @@ describe.each(WIRE_FACTS.map((row) => [row.label, row] as const))('%s through th
           .map((fact) => bodyShape(fact.body));
         expect(shapes).toContain(bodyShape(error.body ?? ''));
         expect(error.partial).toEqual([]);
+      },
+    );
+
+    /** How the Client can make a server answer with one of its listed HTTP errors (by the row's cause). */
+    const provoke = (cause: string): (RunOptions & { sim?: SimulatorOptions }) | undefined => {
+      if (/missing prompt/.test(cause))
+        return kind === 'completions' ? { request: { extraBody: { prompt: null } } } : undefined;
+      if (/context|validation/.test(cause) && !/non-stream/.test(cause))
+        return { sim: { maxModelLen: promptOf(row, kind).length } };
+      return undefined;
+    };
+    const causes = row.httpErrors.filter((fact) => provoke(fact.cause) !== undefined);
+    it.each(causes.map((fact) => [fact.cause, fact] as const))(
+      'HTTP error for "%s": the row’s status, body fields and message',
+      async (cause, fact) => {
+        const { sim: simOptions, ...options } = provoke(cause)!;
+        const own = await startSimulator({ dialect: row.label, ...simOptions });
+        try {
+          const error = (await caught(() => run(own, row, kind, options))) as unknown as TokenwireError;
+          expect(error.code).toBe('http_error');
+          expect(error.status).toBe(fact.status);
+          const sent = JSON.parse(error.body ?? 'null');
+          const listed = JSON.parse(fact.body.replace('…', ''));
+          const fields = (json: Record<string, unknown>) =>
+            Object.keys(typeof json.error === 'object' ? (json.error as object) : json).sort();
+          expect(fields(sent)).toEqual(fields(listed));
+          const message = serverMessage(fact.body);
+          if (!message.includes('…')) {
+            const pattern = message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\d+/g, '\\d+');
+            expect(serverMessage(error.body)).toMatch(new RegExp(`^${pattern}$`));
+          }
+          expect(error.message).toContain(serverMessage(error.body));
+        } finally {
+          await own.close();
+        }
       },
     );
 
