@@ -196,6 +196,30 @@ describe.each(WIRE_FACTS.map((row) => [row.label, row] as const))('%s through th
       if (facts.usage.when === 'always') expect(done.usage.promptTokens).toBe(promptOf(row, kind).length);
     });
 
+    if (kind === 'chat' && facts.reasoningField !== undefined) {
+      it(`reasoning in delta.${facts.reasoningField} arrives as reasoning events, apart from the answer`, async () => {
+        const { client } = testClient(sim.url, {
+          dialect: clientDialect(row),
+          headers: { 'x-sim-seed': String(SEED), 'x-sim-reasoning': '2' },
+        });
+        try {
+          const events: ChatEvent[] = [];
+          for await (const event of client.streamChat({ messages: MESSAGES, maxTokens: N }))
+            events.push(event);
+          const reasoning = events.filter((event) => event.type === 'reasoning');
+          const done = events.at(-1) as Extract<ChatEvent, { type: 'done' }>;
+          expect(reasoning.length).toBeGreaterThan(0);
+          expect(done.message.reasoning).toBe(reasoning.map((event) => event.text).join(''));
+          expect(done.message.reasoning?.length).toBeGreaterThan(0);
+          expect(done.message.content.length).toBeGreaterThan(0);
+          expect(done.usage.completionTokens).toBe(N);
+          if (facts.ids.delivery !== 'none') expect(done.tokenIds).toEqual(expected());
+        } finally {
+          await client.close();
+        }
+      });
+    }
+
     it.each([...new Set(row.httpErrors.map((error) => error.status))])(
       'HTTP %i before the stream is http_error with the server message, in the row’s body shape',
       async (status) => {

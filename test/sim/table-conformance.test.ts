@@ -111,7 +111,28 @@ async function check(row: WireFacts, endpoint: 'completions' | 'chat') {
   }
 }
 
+/** Chat reasoning goes in the delta field the row names (and never in the other name). */
+async function checkReasoning(row: WireFacts) {
+  const field = row.chat.reasoningField;
+  if (field === undefined) return;
+  const sim = await startSimulator({ dialect: row.label });
+  try {
+    const body = { ...row.chat.ids.ask, max_tokens: MAX, stream: true, sim_reasoning: 2 };
+    const res = await post(sim.url, row.chat.path, { ...body, messages: [{ role: 'user', content: 'hi' }] });
+    const deltas = chunksOf(res.text).chunks.map((chunk) => chunk.choices?.[0]?.delta ?? {});
+    const other = field === 'reasoning' ? 'reasoning_content' : 'reasoning';
+    expect(deltas.filter((delta) => typeof delta[field] === 'string' && delta[field] !== '')).toHaveLength(2);
+    expect(
+      deltas.filter((delta) => other in delta),
+      `${row.label}: no ${other}`,
+    ).toEqual([]);
+  } finally {
+    await sim.close();
+  }
+}
+
 describe.each(ROWS.map((row) => [row.label, row] as const))('%s streams as its row says', (_label, row) => {
   it('completions', () => check(row, 'completions'));
   it('chat', () => check(row, 'chat'));
+  it(`chat reasoning in delta.${row.chat.reasoningField ?? '(none)'}`, () => checkReasoning(row));
 });
