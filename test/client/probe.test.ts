@@ -14,6 +14,7 @@ import { SIM_VERSIONS, type Simulator, startSimulator } from '../../src/sim/inde
 import { caught } from '../helpers/client.js';
 import { type SeenRequest, startServer, type TestServer } from '../helpers/http-server.js';
 import { probeOptionsFor } from '../helpers/probe.js';
+import { unverifiedFacts } from '../helpers/servers-doc.js';
 
 const ROWS = WIRE_FACTS.filter((row) => SIM_VERSIONS.includes(row.label));
 const KEY = 'sk-probe-secret-0123456789abcdef';
@@ -74,6 +75,20 @@ describe('probeServer against the simulator emulating each row', () => {
     expect(byFact(report, 'completions.ids').unverified === true).toBe(
       row.completions.ids.verified === false,
     );
+  });
+
+  it("docs/servers.md's list of unverified facts names only lines the probe prints", async () => {
+    const row = WIRE_FACTS.find((r) => r.label === 'vllm@0.11')!;
+    sim = await startSimulator({ dialect: row.label });
+    const report = await probeServer(probeOptionsFor(row, sim.url));
+    const printed = new Set(report.checks.map((c) => c.fact));
+    const named = unverifiedFacts().flatMap((f) =>
+      f.check.includes('`tokenwire probe` line')
+        ? [...f.check.matchAll(/`([a-z]+\.[A-Za-z.]+)`/g)].map((m) => m[1])
+        : [],
+    );
+    expect(named.length).toBeGreaterThan(10);
+    for (const fact of named) expect(printed.has(fact), fact).toBe(true);
   });
 
   it('vLLM priority: the 400 with its message, beside the table', async () => {

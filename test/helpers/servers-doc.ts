@@ -147,6 +147,121 @@ function rowSection(row: WireFacts): string[] {
   return lines;
 }
 
+/** One fact marked `verified: false`, and how a user checks it on their server. */
+interface UnverifiedFact {
+  row: string;
+  fact: string;
+  /** The `tokenwire probe` output line(s) that show it, or another way when the probe cannot. */
+  check: string;
+}
+
+const probeLine = (...facts: string[]) =>
+  `\`tokenwire probe\` line${facts.length > 1 ? 's' : ''} ${facts.map((f) => `\`${f}\``).join(', ')}`;
+
+function endpointUnverified(row: WireFacts, kind: 'completions' | 'chat'): UnverifiedFact[] {
+  const endpoint = row[kind];
+  const out: UnverifiedFact[] = [];
+  const name = kind === 'completions' ? 'Completions' : 'Chat';
+  if (endpoint.ids.verified === false) {
+    const lines = [`${kind}.ids`];
+    if (endpoint.ids.promptField) lines.push(`${kind}.promptIds`);
+    lines.push(`${kind}.resume`);
+    out.push({ row: row.label, fact: `${name} ids: ${idsSummary(endpoint)}`, check: probeLine(...lines) });
+  }
+  if (endpoint.usage.verified === false) {
+    out.push({
+      row: row.label,
+      fact: `${name} usage: ${usageSummary(endpoint)}`,
+      check: probeLine(`${kind}.usage.includeUsage`, `${kind}.usage.withoutIncludeUsage`),
+    });
+  }
+  return out;
+}
+
+/** Every fact of the table marked `verified: false`, with the way to check it. */
+export function unverifiedFacts(): UnverifiedFact[] {
+  const out: UnverifiedFact[] = [];
+  for (const row of WIRE_FACTS) {
+    out.push(...endpointUnverified(row, 'completions'), ...endpointUnverified(row, 'chat'));
+    for (const error of row.httpErrors.filter((e) => e.verified === false)) {
+      out.push({
+        row: row.label,
+        fact: `HTTP ${error.status} (${error.cause}): \`${error.body}\``,
+        check:
+          error.status === 401
+            ? "not by the probe: `tokenwire models --base-url URL --api-key wrong` prints the server's 401 body"
+            : 'not by the probe: send such a request with `tokenwire complete --base-url URL …`; the error line shows the body',
+      });
+    }
+    if (row.inStreamError.verified === false) {
+      out.push({
+        row: row.label,
+        fact: `in-stream error (${row.inStreamError.shape}, ${row.inStreamError.doneAfter ? '[DONE] after' : 'no [DONE] after'})`,
+        check:
+          'not by the probe (a healthy server sends none): a failed stream is saved under the failed-requests directory; `tokenwire replay --show FILE` shows its bytes',
+      });
+    }
+    for (const refusal of row.refusals.filter((r) => r.verified === false)) {
+      out.push({
+        row: row.label,
+        fact: `refuses ${refusal.trigger}`,
+        check:
+          refusal.body.priority !== undefined
+            ? probeLine('completions.priority', 'chat.priority')
+            : 'not by the probe: send such a request with `tokenwire complete`/`chat`',
+      });
+    }
+    if (row.priority.verified === false) {
+      out.push({
+        row: row.label,
+        fact: `priority: ${prioritySummary(row)}`,
+        check:
+          row.priority.field === undefined
+            ? 'not by the probe (tokenwire sends no priority there): add `"priority": 1` to the curl request above and see that it is accepted'
+            : probeLine('completions.priority', 'chat.priority'),
+      });
+    }
+    if (row.detection.verified === false) {
+      const { path, requestIdHeader } = row.detection;
+      out.push({
+        row: row.label,
+        fact: `detection: ${path ? `version at \`GET ${path}\`` : 'by host name or `owned_by`'}${requestIdHeader ? `; request id in \`${requestIdHeader}\`` : ''}`,
+        check: path
+          ? `${probeLine('detection.versionPath')} (and the \`dialect:\` line above the checks)`
+          : `the probe's \`dialect:\` line (how it was detected)${requestIdHeader ? `; the header: \`curl -sN -D - …\` on one request` : ''}`,
+      });
+    }
+    if (row.tokenize?.verified === false) {
+      out.push({
+        row: row.label,
+        fact: `tokenize: \`${row.tokenize.tokenize}\`, \`${row.tokenize.detokenize}\``,
+        check: probeLine('tokenize.endpoints'),
+      });
+    }
+  }
+  return out;
+}
+
+function unverifiedSection(): string[] {
+  const lines = [
+    '## Facts not verified, and how to check them on your server',
+    '',
+    'Run `tokenwire probe --base-url URL --model NAME` (add `--api-key KEY` or set `TOKENWIRE_API_KEY`; the key is',
+    'never printed). It sends one tiny request of each kind and prints one line per fact: `ok` when the server does',
+    'what the row below says, `DISAGREE` (with what the table says) when it does not — please report those, with',
+    'the `dialect:` line — and `-` when it could not compare. Exit code 8 means at least one disagreement.',
+    '`--json` gives the same report for scripts. The line that shows each fact:',
+    '',
+    '| row | fact (not verified) | how to check it |',
+    '|---|---|---|',
+  ];
+  for (const fact of unverifiedFacts()) {
+    lines.push(`| \`${fact.row}\` | ${cell(fact.fact)} | ${cell(fact.check)} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
 /** docs/servers.md as the table says it. */
 export function renderServersDoc(): string {
   const lines = [
@@ -156,7 +271,7 @@ export function renderServersDoc(): string {
     '`UPDATE_DOCS=1 npx vitest run test/unit/wire-facts-docs.test.ts`. Every fact names where it was verified:',
     'the upstream file and function (and the commit read, or `main as indexed 2026-12`), or a recorded',
     'fixture in `test/fixtures/`. Facts marked **not verified** come from vendor documentation or notes only;',
-    '`tokenwire probe` checks them against your server.',
+    '`tokenwire probe` checks them against your server (see the list below).',
     '',
     '## Where this differs from PROTOCOLS.md',
     '',
@@ -167,9 +282,9 @@ export function renderServersDoc(): string {
     '- vLLM chat `logprobs.content[]` entries have no `id`: with `return_token_ids` the ids are in',
     '  `choices[i].token_ids`; before 0.10.2 they are spelled `"token_id:N"` in `logprobs.content[].token`.',
     '',
-    '## Checking a fact marked not verified on your server',
+    '## The raw events, by hand',
     '',
-    'Send one tiny streamed request with the fields the row asks for and look at the raw events',
+    'To see what `tokenwire probe` reads, send one tiny streamed request with the fields the row asks for and look at the raw events',
     '(`curl -sN` shows them as the server writes them), for example:',
     '',
     '```sh',
@@ -186,6 +301,7 @@ export function renderServersDoc(): string {
     '`wire`), and an `ids_missing` warning when a server that should send ids did not.',
     '',
   ];
+  lines.push(...unverifiedSection());
   for (const row of WIRE_FACTS) lines.push(...rowSection(row));
   return `${lines.join('\n').trimEnd()}\n`;
 }
