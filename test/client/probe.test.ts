@@ -188,6 +188,16 @@ describe('probeServer against a server that disagrees', () => {
     expect(error.message).toContain(`127.0.0.1:${port}`);
   });
 
+  it('a key the server refuses (HTTP 401) ends the probe with the HTTP error', async () => {
+    sim = await startSimulator({ dialect: 'vllm@0.11' });
+    const error = await caught(() =>
+      probeServer({ baseUrl: sim!.url, headers: { 'x-sim-fault': 'status:401' }, logger: () => {} }),
+    );
+    expect(error.code).toBe('http_error');
+    expect(error.status).toBe(401);
+    expect(error.message).toContain(sim.url);
+  });
+
   it('refuses options that are not for one server, naming them', async () => {
     const error = await caught(() =>
       probeServer({ baseUrl: 'http://127.0.0.1:1', endpoints: ['http://127.0.0.1:2'] } as ProbeOptions),
