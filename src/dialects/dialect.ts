@@ -13,6 +13,8 @@ export interface WireRequest {
   /** Path relative to the server root, e.g. `/v1/completions`. */
   path: string;
   body: Record<string, unknown>;
+  /** Headers this request needs beside the endpoint's (a session routing header); the caller's own win. */
+  headers?: Record<string, string>;
 }
 
 /** Usage numbers as a server reports them (any may be missing). */

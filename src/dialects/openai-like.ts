@@ -5,6 +5,7 @@
  * (priority, sampling, tokenize, extra decoding).
  */
 import type { DialectName, SamplingOptions } from '../types.js';
+import { forwardAffinity } from './affinity.js';
 import type { DecodeSink, Dialect, ServerInfo, WireRequest } from './dialect.js';
 import { fastDecodeCompletionBytes } from './fast-chunk.js';
 import { learnCompletionTemplate, mayLearn } from './fast-chunk-learn.js';
@@ -57,6 +58,7 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
   const finishReasons = facts.finishReasons;
   const decodeCompletionExtra = spec.decodeCompletionExtra;
   const decodeChatExtra = spec.decodeChatExtra;
+  const affinity = facts.affinity;
   const dialect: Dialect = {
     name: spec.name,
     facts,
@@ -67,7 +69,7 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
       const body = completionBody(input, dialect, completionUsage);
       Object.assign(body, completionAsk);
       if (input.request.logprobs && body.logprobs === undefined) body.logprobs = 1;
-      return { path: '/v1/completions', body };
+      return forwardAffinity({ path: '/v1/completions', body }, input.request, affinity, false);
     },
     decodeCompletion(event, sink) {
       const json = parseStreamEvent(event, sink);
@@ -89,7 +91,7 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
         body.continue_final_message = true;
         body.add_generation_prompt = false;
       }
-      return { path: '/v1/chat/completions', body };
+      return forwardAffinity({ path: '/v1/chat/completions', body }, input.request, affinity, true);
     },
     decodeChat(event, sink) {
       const json = parseStreamEvent(event, sink);

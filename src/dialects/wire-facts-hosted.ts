@@ -145,6 +145,16 @@ export const FIREWORKS: WireFacts = {
   finishReasons: { stop: 'stop', length: 'length', tool_calls: 'tool_calls' },
   priority: IGNORED_PRIORITY,
   detection: { cite: [NOTES], ownedBy: 'fireworks', verified: false },
+  affinity: {
+    header: 'x-session-affinity',
+    readBy: 'Fireworks: requests with the same identifier are routed to the same server (its prompt cache)',
+    cite: [
+      docs(
+        'https://docs.fireworks.ai/guides/prompt-caching',
+        'Optimizing inference request for caching: the `user` field or the `x-session-affinity` header',
+      ),
+    ],
+  },
 };
 
 /**
@@ -183,6 +193,23 @@ export const OPENAI: WireFacts = {
   },
   priority: IGNORED_PRIORITY,
   detection: { cite: [NOTES], ownedBy: 'openai', verified: false },
+  affinity: {
+    chatField: 'prompt_cache_key',
+    maxLength: 64,
+    readBy:
+      'OpenAI: combined with the prompt prefix hash to route to a machine holding the prefix (chat completions; the legacy completions API has no such field)',
+    cite: [
+      docs(
+        'openai/openai-node src/resources/chat/completions/completions.ts',
+        'ChatCompletionCreateParamsBase.prompt_cache_key (src/resources/completions.ts CompletionCreateParamsBase has none), at 7b7d6ca',
+      ),
+      docs('https://developers.openai.com/api/docs/guides/prompt-caching', 'How it works: Cache Routing'),
+      docs(
+        'theopenco/llmgateway PR 3110',
+        "recorded 400: Invalid 'prompt_cache_key': string too long. Expected a string with maximum length 64 (string_above_max_length)",
+      ),
+    ],
+  },
 };
 
 const OPENROUTER_DOCS = docs('https://openrouter.ai/docs/api-reference/streaming');

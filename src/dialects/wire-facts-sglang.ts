@@ -153,6 +153,23 @@ export const SGLANG_CURRENT: WireFacts = {
     ownedBy: 'sglang',
     cite: [HTTP_SERVER('server_info (GET /server_info; /get_server_info is the deprecated alias)')],
   },
+  affinity: {
+    header: 'x-smg-routing-key',
+    readBy:
+      'the SGLang Model Gateway (consistent_hashing and manual policies: one worker per key) and SGLang itself (its OpenAI endpoints take it as the request routing key, for `--schedule-policy routing-key`)',
+    cite: [
+      {
+        kind: 'source',
+        ref: 'sgl-project/sglang sgl-model-gateway/src/policies/consistent_hashing.rs',
+        where: 'HEADER_ROUTING_KEY = "x-smg-routing-key", ConsistentHashingPolicy::select_worker_impl',
+        revision: 'ef23c7ecfb2fb1250988d7cb489302b1b24f82c0',
+      },
+      docs(
+        'sgl-project/sglang PR 34897',
+        'the OpenAI entrypoints extract x-smg-routing-key into routing_key (--schedule-policy routing-key)',
+      ),
+    ],
+  },
   tokenize: {
     tokenize: '/v1/tokenize',
     detokenize: '/v1/detokenize',

@@ -113,6 +113,22 @@ export interface PriorityFact extends Cited {
   without?: 'http-400' | 'ignored' | 'abort-if-configured';
 }
 
+/**
+ * Where a request's `session` / `affinityKey` goes so that the server, or the router in
+ * front of it, keeps a session on one replica (its prefix cache). Only where a cited
+ * source shows it is read; a row without it forwards nothing.
+ */
+export interface AffinityFact extends Cited {
+  /** A request header carrying the key (a header no server rejects). */
+  header?: string;
+  /** A chat request body field carrying the key. */
+  chatField?: string;
+  /** Longest value the body field takes: a longer key is sent as its SHA-256 (hex, 64 characters). */
+  maxLength?: number;
+  /** Who reads it, and for what. */
+  readBy: string;
+}
+
 /** One endpoint's stream of one server version. */
 export interface EndpointFacts {
   path: string;
@@ -177,6 +193,8 @@ export interface WireFacts {
   >;
   priority: PriorityFact;
   detection: DetectionFact;
+  /** How a request's session key is forwarded, where one is read (none: not forwarded). */
+  affinity?: AffinityFact;
   /** Tokenize/detokenize paths, when the server has them. */
   tokenize?: { tokenize: string; detokenize: string } & Cited;
 }

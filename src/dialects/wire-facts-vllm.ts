@@ -78,6 +78,32 @@ const TOKENIZE = {
   verified: false,
 } as const;
 
+/**
+ * vLLM reads no session key itself (unknown headers are ignored; its `cache_salt` salts the
+ * prefix cache against other tenants — vllm/entrypoints/openai/protocol.py
+ * `CompletionRequest.cache_salt`, at ec3b890 — it isolates, it does not route). The routers
+ * in front of it read `x-session-id`.
+ */
+const AFFINITY = {
+  header: 'x-session-id',
+  readBy:
+    'the vLLM router (consistent_hash, rendezvous_hash and sticky policies: the first session header they read) and the production-stack router run with `--session-key x-session-id`',
+  cite: [
+    {
+      kind: 'source',
+      ref: 'vllm-project/router src/policies/hash_key.rs',
+      where: 'SESSION_HEADER_NAMES (x-session-id first), extract_hash_key, extract_session_id',
+      revision: 'b6f455eb2c55f6aabaac3c6cae11a9aa01c3c770',
+    },
+    {
+      kind: 'source',
+      ref: 'vllm-project/production-stack src/vllm_router/routers/routing_logic.py',
+      where: 'SessionRouter.route_request, extract_session_id: the header named by --session-key',
+      revision: '5ae0b10828491c579173ae41a17a33901c3dd7b4',
+    },
+  ],
+} as const;
+
 /** vLLM ≥ 0.10.2: ids live with `return_token_ids`. */
 export const VLLM_CURRENT: WireFacts = {
   label: 'vllm@0.11',
@@ -169,6 +195,7 @@ export const VLLM_CURRENT: WireFacts = {
   finishReasons: FINISH,
   priority: PRIORITY,
   detection: DETECTION,
+  affinity: AFFINITY,
   tokenize: TOKENIZE,
 };
 
@@ -221,5 +248,6 @@ export const VLLM_LEGACY: WireFacts = {
   finishReasons: FINISH,
   priority: PRIORITY,
   detection: DETECTION,
+  affinity: AFFINITY,
   tokenize: TOKENIZE,
 };

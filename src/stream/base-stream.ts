@@ -310,7 +310,9 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     const url = endpoint.url(wire.path);
     const observer = this.observer;
     const extra = this.ctx.requestHeaders;
-    const base = extra === undefined ? endpoint.streamHeaders : endpoint.streamHeadersWith(extra);
+    let base = extra === undefined ? endpoint.streamHeaders : endpoint.streamHeadersWith(extra);
+    // The dialect's own (a session routing header); a header of the caller's of that name wins.
+    if (wire.headers !== undefined) base = { ...wire.headers, ...base };
     const headers = observer === undefined ? base : observer.headers(base);
     this.stats.attempts++;
     // A new response: its first chunk names its id and model (read by the full path).

@@ -5,7 +5,13 @@
  * test/unit/wire-facts-docs.test.ts` rewrites them.
  */
 import { WIRE_FACTS } from '../../src/dialects/wire-facts.js';
-import type { Citation, Cited, EndpointFacts, WireFacts } from '../../src/dialects/wire-facts-types.js';
+import type {
+  AffinityFact,
+  Citation,
+  Cited,
+  EndpointFacts,
+  WireFacts,
+} from '../../src/dialects/wire-facts-types.js';
 
 /** Markers around the generated table in README.md. */
 export const README_START = '<!-- dialect-table:start (generated from src/dialects/wire-facts.ts) -->';
@@ -50,6 +56,15 @@ function usageSummary(endpoint: EndpointFacts): string {
     usage.when
   ];
   return `${where}, ${when}`;
+}
+
+function affinitySummary(fact: AffinityFact): string {
+  const carriers = [
+    fact.header && `header \`${fact.header}\``,
+    fact.chatField &&
+      `chat body \`${fact.chatField}\`${fact.maxLength ? ` (a key over ${fact.maxLength} characters as its SHA-256)` : ''}`,
+  ].filter(Boolean);
+  return `${carriers.join(', ')}: read by ${fact.readBy}`;
 }
 
 function prioritySummary(row: WireFacts): string {
@@ -106,7 +121,7 @@ function rowSection(row: WireFacts): string[] {
   ];
   lines.push(...endpointSection('Completions', row.completions), ...endpointSection('Chat', row.chat));
   lines.push(
-    '#### Errors, refusals, priority, detection',
+    '#### Errors, refusals, priority, detection, session key',
     '',
     '| fact | value | verified in |',
     '|---|---|---|',
@@ -138,6 +153,11 @@ function rowSection(row: WireFacts): string[] {
     detection.requestIdHeader && `request id in \`${detection.requestIdHeader}\``,
   ].filter(Boolean);
   lines.push(`| detection | ${cell(how.join('; ') || 'by URL')} | ${cell(cites(detection))} |`);
+  lines.push(
+    row.affinity
+      ? `| session key (\`session\`, \`affinityKey\`) | ${cell(affinitySummary(row.affinity))} | ${cell(cites(row.affinity))} |`
+      : '| session key (`session`, `affinityKey`) | not sent (no source shows this server reads one) | |',
+  );
   if (row.tokenize) {
     lines.push(
       `| tokenize | \`${row.tokenize.tokenize}\`, \`${row.tokenize.detokenize}\` | ${cell(cites(row.tokenize))} |`,
