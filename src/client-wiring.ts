@@ -44,6 +44,7 @@ export function startDiscovery(
   log: (record: LogRecord) => void,
 ): { discovery: Discovery; started: Promise<void> } {
   const template = new URL(rootUrl);
+  const headers = nameHeaders(template, rawOptions);
   const discovery = new Discovery(
     template,
     options.intervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS,
@@ -54,6 +55,7 @@ export function startDiscovery(
           ...rawOptions,
           discovery: undefined,
           endpoints: [url],
+          headers,
         });
         fleet.add(endpoints[0]);
       }
@@ -63,6 +65,20 @@ export function startDiscovery(
     (error) => log({ level: 'warn', event: 'discovery_failed', url: template.href, error: String(error) }),
   );
   return { discovery, started: discovery.start() };
+}
+
+/**
+ * The headers of an endpoint found by address. Over https the connection is for the
+ * name: its requests carry it as Host, from which undici takes the TLS servername (SNI,
+ * and the name the certificate is checked against: undici `lib/core/request.js`
+ * `getServerName(this.host)`, 7.30). `tls.servername`, when set, is that name instead
+ * (the request then keeps the address as Host, as any endpoint does). A Host header of
+ * the caller's own is kept.
+ */
+function nameHeaders(template: URL, options: ClientOptions): Record<string, string> | undefined {
+  const tls = options.tls as { servername?: unknown } | undefined;
+  if (template.protocol !== 'https:' || tls?.servername !== undefined) return options.headers;
+  return { host: template.host, ...options.headers };
 }
 
 /**

@@ -273,6 +273,13 @@ function unrecoverable(
         'the server sent an interim "100 Continue" that was not asked for; RFC 9110 says to ignore it, but the HTTP layer (undici) closes the connection instead. Turn Expect/100-continue handling off in the server or proxy',
     };
   }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    // Trusted, but for another name: a CA would not help.
+    return {
+      code: 'connection_error',
+      message: `TLS certificate not accepted (${code}: ${reason}): the certificate is not for the name connected to; use a URL with a name it is for, or give that name as tls.servername`,
+    };
+  }
   if (code !== undefined && UNTRUSTED_CERT.has(code)) {
     return {
       code: 'connection_error',
