@@ -20,6 +20,8 @@ export interface TapRecord {
   body: string | undefined;
   /** The final response status, when one arrived. */
   status: number | undefined;
+  /** The response's `content-encoding`, when it had one (its bytes are then not readable as they are). */
+  encoding: string | undefined;
   /** Response body bytes, at most TAP_MAX_RESPONSE_BYTES. */
   chunks: Buffer[];
   bytes: number;
@@ -39,6 +41,7 @@ export class WireTap extends Dispatcher {
       path: options.path,
       body: typeof options.body === 'string' ? options.body : bodyText(options.body),
       status: undefined,
+      encoding: undefined,
       chunks: [],
       bytes: 0,
     };
@@ -48,7 +51,10 @@ export class WireTap extends Dispatcher {
     const recording: Dispatcher.DispatchHandler = {
       onConnect: (abort) => target.onConnect(abort),
       onHeaders: (status, headers, resume, statusText) => {
-        if (status >= 200) record.status = status;
+        if (status >= 200) {
+          record.status = status;
+          record.encoding = contentEncoding(headers);
+        }
         return target.onHeaders(status, headers, resume, statusText);
       },
       onData: (chunk) => {
@@ -76,5 +82,19 @@ export class WireTap extends Dispatcher {
 
 function bodyText(body: unknown): string | undefined {
   if (Buffer.isBuffer(body) || body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
+  return undefined;
+}
+
+/** The `content-encoding` value in undici's raw header list (name, value, name, value, …). */
+function contentEncoding(headers: Buffer[] | string[] | null | undefined): string | undefined {
+  if (!Array.isArray(headers)) return undefined;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (String(headers[i]).toLowerCase() === 'content-encoding') {
+      const value = String(headers[i + 1])
+        .trim()
+        .toLowerCase();
+      return value === '' || value === 'identity' ? undefined : value;
+    }
+  }
   return undefined;
 }

@@ -30,7 +30,8 @@ type Json = Record<string, unknown>;
 
 /** Reads the events of `record`'s answer (an SSE body); undefined when it was not one. */
 export function readWire(record: TapRecord | undefined): WireReading | undefined {
-  if (record === undefined || record.status !== 200) return undefined;
+  // A compressed answer (the Client decodes it; the tap keeps the bytes as sent) is not read here.
+  if (record === undefined || record.status !== 200 || record.encoding !== undefined) return undefined;
   const reading: WireReading = {
     events: 0,
     promptIdsEchoed: false,

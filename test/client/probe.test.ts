@@ -7,6 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WIRE_FACTS } from '../../src/dialects/wire-facts.js';
 import { type ProbeOptions, type ProbeReport, probeServer } from '../../src/index.js';
@@ -169,6 +170,39 @@ describe('probeServer against a server that disagrees', () => {
     expect(byFact(report, 'completions.priority')).toMatchObject({ status: 'agree', observed: 'accepted' });
     expect(report.disagreements).toBe(report.checks.filter((c) => c.status === 'disagree').length);
     expect(report.disagreements).toBeGreaterThanOrEqual(6);
+  });
+
+  it('a compressed stream: what the Client decoded is compared, the raw bytes are not read as text', async () => {
+    server = await startServer((req, res) => {
+      if (req.method === 'GET') {
+        textOnlyVllm(req, res);
+        return;
+      }
+      const chunk = (ids: number[], finish: string | null, first: boolean) => ({
+        choices: [
+          {
+            index: 0,
+            text: 'x'.repeat(ids.length),
+            token_ids: ids,
+            ...(first ? { prompt_token_ids: [1, 2] } : {}),
+            finish_reason: finish,
+          },
+        ],
+      });
+      const body = `data: ${JSON.stringify(chunk([5], null, true))}\n\ndata: ${JSON.stringify(chunk([6], 'length', false))}\n\ndata: [DONE]\n\n`;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.end(gzipSync(body));
+    });
+    const report = await probeServer({ baseUrl: server.url, logger: () => {} });
+    expect(byFact(report, 'completions.ids')).toMatchObject({
+      status: 'agree',
+      observed: 'live (2 ids with 2 tokens)',
+    });
+    // Before: the gzip bytes were read as SSE, found no echo, and said DISAGREE.
+    expect(byFact(report, 'completions.promptIds')).toMatchObject({
+      status: 'unchecked',
+      observed: 'not seen',
+    });
   });
 
   it('never shows the API key, even when the server echoes it in its errors', async () => {
