@@ -10,6 +10,7 @@ import type { Logger, LogRecord } from '../options.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { LiveOutput } from './live.js';
 import { countRecord, errorJson, errorLines, PREFIX, type Progress, partialSummary } from './report.js';
+import { exitForSignal, watchStopSignals } from './signals.js';
 
 /** What every stream output mode needs. */
 export interface StreamOutput {
@@ -66,31 +67,22 @@ export async function runStream<E>(
 ): Promise<number> {
   const { live, progress } = output;
   let stream: Abortable<E> | undefined;
-  let signal: 'SIGINT' | 'SIGTERM' | undefined;
-  const exitFor = (s: 'SIGINT' | 'SIGTERM'): number => (s === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
-  const onSignal = (received: 'SIGINT' | 'SIGTERM'): void => {
-    if (signal !== undefined) {
-      // A second signal: the user (or the service manager) wants out now.
-      process.exit(exitFor(received));
-    }
-    signal = received;
-    stream?.abort(`interrupted (${received})`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = watchStopSignals((received) => stream?.abort(`interrupted (${received})`));
   try {
     stream = start();
-    if (signal !== undefined) stream.abort(`interrupted (${signal})`);
+    const early = signals.received();
+    if (early !== undefined) stream.abort(`interrupted (${early})`);
     for await (const event of stream) onEvent(event);
     return EXIT.ok;
   } catch (error) {
     live.finish();
     const partial = error instanceof TokenwireError ? error.partial.length : progress.tokens;
     if (output.json) process.stdout.write(`${errorJson(error, partial)}\n`);
+    const signal = signals.received();
     if (signal !== undefined && error instanceof TokenwireError && error.code === 'aborted') {
       const what = signal === 'SIGINT' ? 'interrupted' : 'terminated';
       if (!output.quiet) process.stderr.write(`${partialSummary(what, partial, progress)}\n`);
-      return exitFor(signal);
+      return exitForSignal(signal);
     }
     for (const line of errorLines(error)) process.stderr.write(`${line}\n`);
     if (!output.quiet && partial > 0 && !output.json) {
@@ -99,7 +91,6 @@ export async function runStream<E>(
     return exitCodeFor(error);
   } finally {
     live.finish();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
-import { completeArgs, jsonLines, libraryResult, runCli } from './run-cli.js';
+import { completeArgs, jsonLines, libraryResult, runCli, runCliUntilSignal } from './run-cli.js';
 
 let sim: Simulator;
 /** The same simulator, slowed down, for interrupting mid-stream. */
@@ -109,19 +109,11 @@ describe.concurrent('tokenwire complete', () => {
   });
 
   test('Ctrl-C mid-stream: exit 130, the partial text, the partial summary', async () => {
-    let sent = false;
-    const result = await runCli(
+    const result = await runCliUntilSignal(
       ['complete', '--base-url', slowSim.url, '--prompt', 'x', '--max-tokens', '2000'],
-      {
-        onStdout(child, stdout) {
-          if (!sent && stdout.length > 20) {
-            sent = true;
-            child.kill('SIGINT');
-          }
-        },
-      },
+      'SIGINT',
     );
-    expect(sent).toBe(true);
+    expect(result.sent).toBe(true);
     expect(result.code).toBe(130);
     expect(result.stdout.length).toBeGreaterThan(20);
     const lines = result.stderr.trim().split('\n');

@@ -63,6 +63,27 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   });
 }
 
+/**
+ * Runs `tokenwire ...args` and sends it `signal` once its stdout is longer than
+ * `afterChars` (mid-stream); `sent` says whether that happened before it exited.
+ */
+export async function runCliUntilSignal(
+  args: string[],
+  signal: NodeJS.Signals,
+  afterChars = 20,
+): Promise<CliResult & { sent: boolean }> {
+  let sent = false;
+  const result = await runCli(args, {
+    onStdout(child, stdout) {
+      if (!sent && stdout.length > afterChars) {
+        sent = true;
+        child.kill(signal);
+      }
+    },
+  });
+  return { ...result, sent };
+}
+
 /** The arguments of `tokenwire complete` against `baseUrl` with `prompt`; the caller adds the rest. */
 export function completeArgs(baseUrl: string, prompt: string): string[] {
   return ['complete', '--base-url', baseUrl, '--prompt', prompt];

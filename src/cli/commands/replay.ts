@@ -9,6 +9,7 @@ import { capturedCode, readFixture, showFixture } from '../fixture.js';
 import { LiveOutput } from '../live.js';
 import { newProgress, PREFIX } from '../report.js';
 import { cliLogger } from '../run-stream.js';
+import { exitForSignal, watchStopSignals } from '../signals.js';
 
 const HELP = `Usage: tokenwire replay FILE [--base-url URL] [--show] [options]
 
@@ -25,7 +26,8 @@ attempt, no retry or resume (to reproduce the first attempt), unless --retries
 is given. Timeouts are the defaults unless given: the fixture does not record them.
 The generated text goes to stdout (not with --quiet), the verdict to stderr:
   tokenwire: replay: fails the same way (idle_timeout)
-The exit code is the replay's own outcome (0 when it now succeeds).
+The exit code is the replay's own outcome (0 when it now succeeds); Ctrl-C or
+SIGTERM aborts the replay cleanly (exit 130 or 143).
 
   --show          print the captured request, response head and raw stream bytes,
                   readably, and send nothing
@@ -78,12 +80,12 @@ function replayHeaders(headers: Record<string, string>): Record<string, string> 
   return kept;
 }
 
-function startReplay(client: Client, fixture: FailedRequestFixture, endpoint: string) {
+function startReplay(client: Client, fixture: FailedRequestFixture, endpoint: string, signal: AbortSignal) {
   const body = fixture.attempts[0].request.body as Record<string, unknown>;
   if (body === null || typeof body !== 'object')
     throw new UsageError('the captured body is not a JSON object');
   if (fixture.kind === 'chat') {
-    return client.streamChat({ messages: body.messages as never, extraBody: body });
+    return client.streamChat({ messages: body.messages as never, extraBody: body, signal });
   }
   if (fixture.kind !== 'completion') throw new UsageError(`cannot replay a ${fixture.kind} request`);
   const prompt = body.prompt ?? body.prompt_token_ids;
@@ -91,20 +93,25 @@ function startReplay(client: Client, fixture: FailedRequestFixture, endpoint: st
     throw new UsageError('the captured completion body has no prompt');
   }
   const native = !endpoint.startsWith('/v1/');
-  return client.streamCompletion({ prompt: prompt as number[] | string, native, extraBody: body });
+  return client.streamCompletion({ prompt: prompt as number[] | string, native, extraBody: body, signal });
 }
 
 /** Re-sends a captured JSON call through the library; what it got, in a few words. */
-async function replayJson(client: Client, fixture: FailedRequestFixture, endpoint: string): Promise<string> {
+async function replayJson(
+  client: Client,
+  fixture: FailedRequestFixture,
+  endpoint: string,
+  signal: AbortSignal,
+): Promise<string> {
   const body = (fixture.attempts[0].request.body ?? {}) as Record<string, unknown>;
-  if (endpoint === '/v1/models') return `${(await client.models()).length} models`;
+  if (endpoint === '/v1/models') return `${(await client.models({ signal })).length} models`;
   if (endpoint.endsWith('/detokenize')) {
     if (!Array.isArray(body.tokens)) throw new UsageError('the captured detokenize body has no "tokens"');
-    return `${JSON.stringify(await client.detokenize(body.tokens as number[]))}`;
+    return `${JSON.stringify(await client.detokenize(body.tokens as number[], { signal }))}`;
   }
   const text = body.prompt ?? body.content;
   if (typeof text !== 'string') throw new UsageError('the captured tokenize body has no text');
-  return `${(await client.tokenize(text)).length} ids`;
+  return `${(await client.tokenize(text, { signal })).length} ids`;
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -138,13 +145,16 @@ async function run(argv: string[]): Promise<number> {
   const target = `${client.baseUrl}${endpoint}`;
   process.stderr.write(`${PREFIX} replay: ${request.method} ${target} (captured: ${before})\n`);
   let tokens = 0;
+  // Ctrl-C or SIGTERM aborts the replay cleanly (exit 130 or 143), like any request command.
+  const stop = new AbortController();
+  const signals = watchStopSignals((received) => stop.abort(`interrupted (${received})`));
   try {
     if (fixture.kind === 'json') {
-      const got = await replayJson(client, fixture, endpoint);
+      const got = await replayJson(client, fixture, endpoint, stop.signal);
       process.stderr.write(`${PREFIX} replay: now succeeds: ${got} (captured: ${before})\n`);
       return EXIT.ok;
     }
-    const stream = startReplay(client, fixture, endpoint);
+    const stream = startReplay(client, fixture, endpoint, stop.signal);
     for await (const event of stream) {
       if (event.type === 'token' || event.type === 'text') {
         tokens++;
@@ -160,6 +170,14 @@ async function run(argv: string[]): Promise<number> {
   } catch (error) {
     live.finish();
     if (!(error instanceof TokenwireError) || error.code === 'invalid_option') throw error;
+    const signal = signals.received();
+    if (signal !== undefined && error.code === 'aborted') {
+      const what = signal === 'SIGINT' ? 'interrupted' : 'terminated';
+      process.stderr.write(
+        `${PREFIX} replay: ${what} after ${error.partial.length || tokens} tokens (captured: ${before})\n`,
+      );
+      return exitForSignal(signal);
+    }
     process.stderr.write(`${PREFIX} ${error.message}\n`);
     const verdict =
       error.code === before
@@ -169,6 +187,7 @@ async function run(argv: string[]): Promise<number> {
     if (error.fixturePath) process.stderr.write(`${PREFIX} this replay was saved to ${error.fixturePath}\n`);
     return exitCodeFor(error);
   } finally {
+    signals.dispose();
     await client.close();
   }
 }

@@ -5,6 +5,7 @@ import { SIM_WIRES } from '../../sim/versions.js';
 import { bool, type FlagSpec, int, list, parse, str } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
+import { type StopSignal, watchStopSignals } from '../signals.js';
 import { SIM_FAULTS_HELP, SIM_HEADERS_HELP } from '../sim-faults.js';
 
 const FLAGS: FlagSpec = {
@@ -103,6 +104,12 @@ async function run(argv: string[]): Promise<number> {
     log: quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`),
   };
   let servers: { urls: readonly string[]; report(): SimReport[]; close(): Promise<void> };
+  // Watched from before the servers start, so that a signal while they start stops them too.
+  let stop: (signal: StopSignal) => void = () => {};
+  const stopped = new Promise<StopSignal>((resolve) => {
+    stop = resolve;
+  });
+  const signals = watchStopSignals((signal) => stop(signal));
   try {
     if (str(values, 'replicas') === undefined) {
       const simulator = await startSimulator({ ...common, port: int(values, 'port', 0) });
@@ -116,6 +123,7 @@ async function run(argv: string[]): Promise<number> {
       };
     }
   } catch (error) {
+    signals.dispose();
     const message = (error as Error).message;
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new UsageError(`--port ${str(values, 'port')} is in use (${message})`);
@@ -131,12 +139,10 @@ async function run(argv: string[]): Promise<number> {
       `tokenwire: ${what} (${dialect ?? 'vllm'}${faults === '' ? '' : `, faults ${faults}`}) on ${servers.urls.join(', ')}; Ctrl-C stops it\n`,
     );
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopped;
   const reports = servers.report();
   await servers.close();
+  signals.dispose();
   if (!quiet) {
     const faultsFired: Record<string, number> = {};
     let requests = 0;
