@@ -133,8 +133,11 @@ describe('the packed tarball', () => {
       env,
       timeout: 120_000,
       maxBuffer: 64 * 1024 * 1024,
-    }).catch((error: { stdout?: string; stderr?: string }) => {
-      throw new Error(`attw found problems:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+    }).catch((error: Error & { stdout?: string; stderr?: string; signal?: NodeJS.Signals | null }) => {
+      // attw exits non-zero with its report when it finds problems; a binary that is missing,
+      // cannot start or is killed (the timeout) prints nothing: its own error says what happened.
+      const why = `${error.message.split('\n')[0]}${error.signal ? ` (killed by ${error.signal})` : ''}`;
+      throw new Error(`attw failed: ${why}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
     });
     const report = JSON.parse(result.stdout) as { problems: Record<string, { resolutionKind?: string }[]> };
     // node10 (TypeScript's pre-"exports" resolution) cannot see subpaths; the profile ignores it.
