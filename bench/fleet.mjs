@@ -1,12 +1,14 @@
 /**
  * `npm run bench -- --scenarios fleet`: one Client over a cluster of simulated
- * replicas (bench/fleet-cluster.mjs, its own process). Five measurements:
+ * replicas (bench/fleet-cluster.mjs, its own process). Six measurements:
  *
  *   affinity  4 replicas, SESSIONS multi-turn sessions × 6 turns sharing a system
  *             prompt: prefix-cache hit rate as the replicas report it (cached prompt
  *             tokens / prompt tokens) with cache-aware routing, round-robin, and one
  *             replica per session (the ideal pinning); time-averaged in-flight per
  *             replica, max/mean.
+ *   samples   (only with --only samples) the same, sessions in groups of 4 sharing their
+ *             first turn (4 samples of one question), longer answers, short later user turns.
  *   hetero    4 replicas, one 3× slower: p50/p99 time to first token, least-outstanding
  *             against round-robin, closed loop.
  *   chaos     greedy streams over 4 replicas while replicas are killed and restarted
@@ -124,12 +126,21 @@ function sampleLoad(c, everyMs = 10) {
 
 // ---- affinity -----------------------------------------------------------------------
 
-async function affinity() {
+/**
+ * `sessions`: every session its own first user turn (32 ids), answers of 16-47 tokens.
+ * `samples`: sessions in groups of 4 sharing their first turn (4 samples of one question,
+ * seeded sampling), answers of 64-191 tokens, later user turns of 8 ids: there, only the
+ * generated ids tell one sample's next turn from its siblings'.
+ */
+async function affinity(variant = 'sessions') {
+  const samples = variant === 'samples';
   const SESSIONS = quick ? 40 : 200;
   const TURNS = 6;
   const SYSTEM = 512;
-  const USER = 32;
-  const OUT = 32;
+  const FIRST_USER = 32;
+  const USER = samples ? 8 : 32;
+  const OUT = samples ? 128 : 32;
+  const GROUP = samples ? 4 : 1;
   const system = randomIds(SYSTEM, seeded(1));
   const rows = [];
   for (const mode of ['cache-aware', 'round-robin', 'one replica per session']) {
@@ -154,13 +165,15 @@ async function affinity() {
       Array.from({ length: SESSIONS }, async (_, s) => {
         const random = seeded(1000 + s);
         const client = clients[s % clients.length];
-        let prompt = [...system, ...randomIds(USER, random)];
+        const group = Math.floor(s / GROUP);
+        let prompt = [...system, ...randomIds(FIRST_USER, GROUP > 1 ? seeded(5000 + group) : random)];
+        const sampling = samples ? { temperature: 1, seed: s } : undefined;
         for (let turn = 0; turn < TURNS; turn++) {
           // A user's think time and answer lengths vary: sessions do not move in lockstep
           // (in lockstep, round-robin over 4 would send each session to one replica by chance).
           await sleep(random() * 40);
           const maxTokens = OUT / 2 + Math.floor(random() * OUT);
-          const result = await client.streamCompletion({ prompt, maxTokens }).final();
+          const result = await client.streamCompletion({ prompt, maxTokens, sampling }).final();
           prompt = [...prompt, ...result.ids, ...randomIds(USER, random)];
         }
       }),
@@ -181,7 +194,7 @@ async function affinity() {
   }
   const ideal = rows[2].hitRate;
   for (const row of rows) row.ofIdeal = row.hitRate / ideal;
-  return { sessions: SESSIONS, turns: TURNS, systemTokens: SYSTEM, rows };
+  return { variant, sessions: SESSIONS, turns: TURNS, systemTokens: SYSTEM, group: GROUP, out: OUT, rows };
 }
 
 // ---- heterogeneous replicas -------------------------------------------------------------
@@ -457,10 +470,13 @@ const lines = [
     .join(' ')}.`,
   '',
 ];
-if (only.includes('affinity')) {
-  const a = (report.affinity = await affinity());
+for (const variant of ['affinity', 'samples']) {
+  if (!only.includes(variant)) continue;
+  const a = (report[variant] = await affinity(variant === 'affinity' ? 'sessions' : 'samples'));
   lines.push(
-    `## Cache affinity: 4 replicas, ${a.sessions} sessions × ${a.turns} turns, ${a.systemTokens}-token shared system prompt`,
+    variant === 'affinity'
+      ? `## Cache affinity: 4 replicas, ${a.sessions} sessions × ${a.turns} turns, ${a.systemTokens}-token shared system prompt`
+      : `## Cache affinity, samples: 4 replicas, ${a.sessions} sessions × ${a.turns} turns in groups of ${a.group} sharing their first turn, answers of ${a.out / 2}-${a.out + a.out / 2 - 1} tokens, ${a.systemTokens}-token shared system prompt`,
     '',
     '| routing | prefix-cache hit rate | of one-replica-per-session | requests per replica | in-flight per replica (time avg) | max/mean in-flight |',
     '|---|---|---|---|---|---|',
