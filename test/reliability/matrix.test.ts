@@ -15,6 +15,7 @@ import {
   LIVE_IDS,
   MATRIX,
   MAX_TOKENS,
+  type MatrixCase,
   type MatrixDialect,
   PROMPT,
   renderMatrixDoc,
@@ -24,11 +25,12 @@ import {
 const sims = new Map<MatrixDialect, Simulator>();
 const baselines = new Map<MatrixDialect, CompletionResult>();
 
-async function run(dialect: MatrixDialect, fault: string) {
+async function run(dialect: MatrixDialect, fault: string, timeouts?: MatrixCase['timeouts']) {
   const { client, logs } = testClient(sims.get(dialect)!.url, {
     dialect,
     headers: fault === '' ? {} : { 'x-sim-fault': fault },
     ...CLIENT_OPTIONS,
+    timeouts: { ...CLIENT_OPTIONS.timeouts, ...timeouts },
   });
   const started = performance.now();
   try {
@@ -66,7 +68,7 @@ describe('reliability matrix', () => {
   it.each(MATRIX.map((row) => [row.fault === '' ? '(none)' : row.fault, row] as const))(
     '%s × every dialect',
     async (_name, row) => {
-      const cells = await Promise.all(DIALECTS.map((dialect) => run(dialect, row.fault)));
+      const cells = await Promise.all(DIALECTS.map((dialect) => run(dialect, row.fault, row.timeouts)));
       DIALECTS.forEach((dialect, i) => {
         const cell = cells[i];
         const expected = row.outcome(dialect);
