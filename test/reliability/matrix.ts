@@ -43,7 +43,7 @@ export interface MatrixCase {
    * Clocks for this row instead of {@link CLIENT_OPTIONS}' (a fault about framing, not time,
    * whose slow delivery would otherwise race the first-token clock on a loaded machine).
    */
-  timeouts?: Partial<(typeof CLIENT_OPTIONS)['timeouts']>;
+  timeouts?: { headersMs?: number; firstTokenMs?: number; idleMs?: number; totalMs?: number };
 }
 
 const ok = (resumes = 0, attempts = 1, parseErrors?: number): Outcome => ({
