@@ -8,7 +8,8 @@
  * It is what the client's Agent makes per origin (its `factory`), so the Agent still
  * routes by origin and sees each connection's connect/disconnect events as before.
  */
-import { buildConnector, Client, Dispatcher, errors } from 'undici';
+import { buildConnector, Client, type Dispatcher, errors } from 'undici';
+import { PromiseDispatcher } from './promise-dispatcher.js';
 
 /** A request waiting for a connection. */
 interface Waiting {
@@ -34,7 +35,7 @@ export interface IdleStackPoolOptions {
   client: Client.Options;
 }
 
-export class IdleStackPool extends Dispatcher {
+export class IdleStackPool extends PromiseDispatcher {
   private readonly origin: string | URL;
   private readonly options: IdleStackPoolOptions;
   private readonly clientOptions: Client.Options;
@@ -80,29 +81,17 @@ export class IdleStackPool extends Dispatcher {
     return true;
   }
 
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
+  protected closeAll(): Promise<void> {
     if (this.closing === undefined) {
       this.closing = new Promise<void>((resolve) => {
         this.finishClose = resolve;
       }).then(() => this.closeClients());
       if (this.waitingCount() === 0) this.finishClose!();
     }
-    if (callback === undefined) return this.closing;
-    this.closing.then(callback, callback);
+    return this.closing;
   }
 
-  override destroy(): Promise<void>;
-  override destroy(error: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(error: Error | null, callback: () => void): void;
-  override destroy(
-    errorOrCallback?: Error | null | (() => void),
-    maybeCallback?: () => void,
-  ): Promise<void> | void {
-    const callback = typeof errorOrCallback === 'function' ? errorOrCallback : maybeCallback;
-    const error = typeof errorOrCallback === 'function' ? null : (errorOrCallback ?? null);
+  protected destroyAll(error: Error | null): Promise<void> {
     if (this.destroyedWith === undefined) {
       const destroying = [...this.clients].map((client) => client.destroy(error));
       const reason = error ?? new errors.ClientDestroyedError();
@@ -112,8 +101,7 @@ export class IdleStackPool extends Dispatcher {
       this.finishClose?.();
       this.destroyedWith = Promise.all(destroying).then(() => undefined);
     }
-    if (callback === undefined) return this.destroyedWith;
-    this.destroyedWith.then(callback, callback);
+    return this.destroyedWith;
   }
 
   /** An idle connection, a new one while below the limit, or undefined (the request waits). */

@@ -10,7 +10,8 @@
  * proxy); proxied ones go through undici's ProxyAgent (a CONNECT tunnel, TLS to the server
  * inside it).
  */
-import { type Agent, Dispatcher, ProxyAgent } from 'undici';
+import { type Agent, type Dispatcher, ProxyAgent } from 'undici';
+import { PromiseDispatcher } from './promise-dispatcher.js';
 
 /** Origins whose route is remembered (a client talks to a handful). */
 const MAX_ROUTES = 256;
@@ -82,7 +83,7 @@ export interface ProxiedOptions {
  * Sends each request direct (the client's own pool) or through the proxy its origin has,
  * decided once per origin.
  */
-export class ProxyRouter extends Dispatcher {
+export class ProxyRouter extends PromiseDispatcher {
   private readonly routes = new Map<string, Dispatcher>();
   private readonly proxies = new Map<string, ProxyAgent>();
 
@@ -122,32 +123,16 @@ export class ProxyRouter extends Dispatcher {
     return agent;
   }
 
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    const closing = Promise.all([
-      this.direct.close(),
-      ...[...this.proxies.values()].map((p) => p.close()),
-    ]).then(() => undefined);
-    if (callback === undefined) return closing;
-    closing.then(callback, callback);
+  protected closeAll(): Promise<void> {
+    return Promise.all([this.direct.close(), ...[...this.proxies.values()].map((p) => p.close())]).then(
+      () => undefined,
+    );
   }
 
-  override destroy(): Promise<void>;
-  override destroy(error: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(error: Error | null, callback: () => void): void;
-  override destroy(
-    errorOrCallback?: Error | null | (() => void),
-    maybeCallback?: () => void,
-  ): Promise<void> | void {
-    const callback = typeof errorOrCallback === 'function' ? errorOrCallback : maybeCallback;
-    const error = typeof errorOrCallback === 'function' ? null : (errorOrCallback ?? null);
-    const destroying = Promise.all([
+  protected destroyAll(error: Error | null): Promise<void> {
+    return Promise.all([
       this.direct.destroy(error),
       ...[...this.proxies.values()].map((p) => p.destroy(error)),
     ]).then(() => undefined);
-    if (callback === undefined) return destroying;
-    destroying.then(callback, callback);
   }
 }
