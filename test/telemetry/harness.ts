@@ -81,3 +81,36 @@ export function otelHarness(): OtelHarness {
     },
   };
 }
+
+/** A span's events as the tests compare them: name and attributes. */
+export function eventsOf(span: ReadableSpan): { name: string; attributes: unknown }[] {
+  return span.events.map((e) => ({ name: e.name, attributes: e.attributes }));
+}
+
+/** The `tokenwire.resume` event after attempt 1 broke with a connection reset after `tokens` tokens. */
+export function resumeAfterReset(tokens: number, delayMs: unknown) {
+  return {
+    name: 'tokenwire.resume',
+    attributes: {
+      'error.type': 'connection_reset',
+      'tokenwire.error.phase': 'stream',
+      'tokenwire.attempt': 1,
+      'tokenwire.tokens_received': tokens,
+      'tokenwire.retry.delay_ms': delayMs,
+    },
+  };
+}
+
+/** The `tokenwire.endpoint_change` event of attempt 2, sent to `endpoint` after a reset on `previous`. */
+export function endpointChangeAfterReset(previous: string, endpoint: string, tokens: number) {
+  return {
+    name: 'tokenwire.endpoint_change',
+    attributes: {
+      'tokenwire.endpoint.previous': previous,
+      'tokenwire.endpoint': endpoint,
+      'error.type': 'connection_reset',
+      'tokenwire.attempt': 2,
+      'tokenwire.tokens_received': tokens,
+    },
+  };
+}
