@@ -4,6 +4,7 @@
  * builds below 10587 are taken as b4748 (the decoder accepts both shapes).
  */
 import { b4748Fixture, llama2026Fixture, llamaSource } from './wire-facts-cite.js';
+import { LLAMACPP_HOLDBACK } from './wire-facts-holdback.js';
 import type { WireFacts } from './wire-facts-types.js';
 
 const F26 = llama2026Fixture;
@@ -109,6 +110,8 @@ export const LLAMACPP_B4748: WireFacts = {
       b4748Fixture('README.md', '/props exists'),
     ],
   },
+  // Read at 2026 master only: b4748's server.cpp is taken to hold back the same way.
+  stopHoldback: { ...LLAMACPP_HOLDBACK, verified: false },
   tokenize: { tokenize: '/tokenize', detokenize: '/detokenize', cite: [b4748Fixture('tokenize.json')] },
 };
 
@@ -227,5 +230,6 @@ export const LLAMACPP_2026: WireFacts = {
     ownedBy: 'llamacpp',
     cite: [F26('examples/34_props.txt'), F26('examples/33_v1_models.txt')],
   },
+  stopHoldback: LLAMACPP_HOLDBACK,
   tokenize: TOKENIZE_2026,
 };

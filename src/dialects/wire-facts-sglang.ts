@@ -4,6 +4,7 @@
  * See wire-facts-types.ts.
  */
 import { docs, sglangSource } from './wire-facts-cite.js';
+import { SGLANG_HOLDBACK } from './wire-facts-holdback.js';
 import type { WireFacts } from './wire-facts-types.js';
 
 const CHAT = (where: string) => sglangSource('entrypoints/openai/serving_chat.py', where);
@@ -170,6 +171,7 @@ export const SGLANG_CURRENT: WireFacts = {
       ),
     ],
   },
+  stopHoldback: SGLANG_HOLDBACK,
   tokenize: {
     tokenize: '/v1/tokenize',
     detokenize: '/v1/detokenize',

@@ -34,6 +34,31 @@ export interface Cited {
 /** When ids arrive: with each chunk, once at the end of the stream, or never. */
 export type IdsDelivery = 'live' | 'end' | 'none';
 
+/**
+ * How a server holds back streamed text that may be the beginning of a stop string. Only
+ * the text is held: the chunk of every token is still sent, with its ids, while its text
+ * waits. Text held when a stream breaks is never sent, so a resume must recover it.
+ */
+export interface StopHoldbackFact extends Cited {
+  /**
+   * `suffix`: the last (longest stop string − 1) characters of the output are held while it
+   * runs (vLLM); `partial`: all text not yet sent is held while it ends with the beginning of a
+   * stop string (llama.cpp); `none`: text goes out as it is decoded (SGLang), so the beginning
+   * of a stop string may be sent before the stop string completes.
+   */
+  mode: 'suffix' | 'partial' | 'none';
+  /** What `suffix` lengths count: code points (a Python `str`, vLLM). */
+  unit?: 'codepoint';
+  /**
+   * What the end of the generation does with held text: `flush` sends it with the last
+   * chunk whatever the finish (vLLM); `lost-at-length` sends it when the last token is EOS
+   * but never when max_tokens ends the stream (llama.cpp: the final chunk has no text).
+   */
+  atFinish: 'flush' | 'lost-at-length' | 'none';
+  /** Request fields that turn the holdback off (vLLM `include_stop_str_in_output: true`). */
+  offWhen?: Readonly<Record<string, unknown>>;
+}
+
 /** How a server gives the ids of generated tokens on one endpoint. */
 export interface IdsFact extends Cited {
   delivery: IdsDelivery;
@@ -195,6 +220,8 @@ export interface WireFacts {
   detection: DetectionFact;
   /** How a request's session key is forwarded, where one is read (none: not forwarded). */
   affinity?: AffinityFact;
+  /** How streamed text that may begin a stop string is held back; undefined when not known. */
+  stopHoldback?: StopHoldbackFact;
   /** Tokenize/detokenize paths, when the server has them. */
   tokenize?: { tokenize: string; detokenize: string } & Cited;
 }

@@ -3,6 +3,7 @@
  * (`return_tokens_as_token_ids` through logprobs). See wire-facts-types.ts.
  */
 import { docs, vllmSource } from './wire-facts-cite.js';
+import { VLLM_HOLDBACK } from './wire-facts-holdback.js';
 import type { WireFacts } from './wire-facts-types.js';
 
 const COMPLETION_SERVING = (where: string) =>
@@ -196,6 +197,7 @@ export const VLLM_CURRENT: WireFacts = {
   priority: PRIORITY,
   detection: DETECTION,
   affinity: AFFINITY,
+  stopHoldback: VLLM_HOLDBACK,
   tokenize: TOKENIZE,
 };
 
@@ -249,5 +251,6 @@ export const VLLM_LEGACY: WireFacts = {
   priority: PRIORITY,
   detection: DETECTION,
   affinity: AFFINITY,
+  stopHoldback: VLLM_HOLDBACK,
   tokenize: TOKENIZE,
 };
