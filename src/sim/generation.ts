@@ -5,7 +5,9 @@
  * then the scripted tool call), and max_tokens bounds all of them together,
  * tool-call fragments included.
  */
+import type { StopHoldbackFact } from '../dialects/wire-facts-types.js';
 import { Generator } from './generator.js';
+import { SimHoldback } from './holdback.js';
 import { mergeSteps, type Step, type StepKind, toolSteps } from './steps.js';
 import { idsToBytes, incompleteTail } from './tokenizer.js';
 import { EOS_ID, VOCAB } from './vocab.js';
@@ -28,10 +30,14 @@ export interface GenerationPlan {
   /**
    * Stop strings (the request's `stop`), checked in the generated content only (as vLLM
    * does: `check_stop_strings` over its output text, never the prompt). Generation ends on
-   * the token that completes one, finish 'stop', its text cut before the stop string. Unlike
-   * vLLM the simulator does not hold back text that may begin one.
+   * the token that completes one, finish 'stop', its text cut before the stop string.
    */
   stop?: readonly string[];
+  /**
+   * How streamed content that may begin a stop string is held back (the emulated server's
+   * `stopHoldback`); undefined: not at all.
+   */
+  holdback?: StopHoldbackFact['mode'];
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -52,12 +58,18 @@ export class Generation {
   finishReason: FinishReason | undefined;
   /** Every id produced, when the plan kept them. */
   readonly outputIds: number[] | undefined;
-  /** The end of the content sent so far (longest stop string − 1 characters), for stop strings. */
+  /** The end of the content generated so far (longest stop string − 1 characters), for stop strings. */
   private stopTail = '';
+  /** Characters of content generated so far. */
+  private contentLength = 0;
+  /** Holds back content that may begin a stop string, when the plan has stop strings. */
+  private readonly holdback: SimHoldback | undefined;
 
   constructor(private readonly plan: GenerationPlan) {
     this.generator = new Generator(plan.seed, plan.eosAfter, plan.promptIds);
     this.outputIds = plan.keepIds ? [] : undefined;
+    const stops = plan.stop?.filter((stop) => stop !== '') ?? [];
+    if (stops.length > 0) this.holdback = new SimHoldback(plan.holdback ?? 'none', stops);
   }
 
   /** The next step, or undefined when the generation is over. */
@@ -98,31 +110,35 @@ export class Generation {
     const out = tail === 0 ? combined : combined.subarray(0, combined.length - tail);
     this.pending = tail === 0 ? EMPTY : Buffer.from(combined.subarray(combined.length - tail));
     const text = out.toString('utf8');
-    if (kind === 'content' && plan.stop !== undefined && plan.stop.length > 0) {
-      const cut = this.stopCut(text, plan.stop);
-      if (cut !== undefined) {
+    if (kind === 'content' && this.holdback !== undefined) {
+      const stopAt = this.stopAt(text, plan.stop as readonly string[]);
+      const end = stopAt !== undefined ? 'stop' : eos ? 'eos' : last ? 'length' : 'running';
+      const sent = this.holdback.push(text, end, stopAt);
+      if (stopAt !== undefined) {
         this.finishReason = 'stop';
         this.pending = EMPTY;
-        const kept = Buffer.from(cut);
-        return { ids: [id], text: cut, bytes: kept, held: false, kind };
+        return { ids: [id], text: sent, bytes: Buffer.from(sent), held: false, kind };
       }
+      return { ids: [id], text: sent, bytes: sent === text ? out : Buffer.from(sent), held: tail > 0, kind };
     }
     return { ids: [id], text, bytes: out, held: tail > 0, kind };
   }
 
   /**
-   * When `text` completes a stop string (possibly begun in earlier text), the part of `text`
-   * before the stop string's beginning ('' when it began earlier); else undefined.
+   * When `text` completes a stop string (possibly begun in earlier text), where that stop
+   * string begins in the whole content; else undefined.
    */
-  private stopCut(text: string, stops: readonly string[]): string | undefined {
+  private stopAt(text: string, stops: readonly string[]): number | undefined {
     const window = this.stopTail + text;
+    const windowStart = this.contentLength - this.stopTail.length;
+    this.contentLength += text.length;
     let first = -1;
     for (const stop of stops) {
       if (stop === '') continue;
       const at = window.indexOf(stop);
       if (at !== -1 && (first === -1 || at < first)) first = at;
     }
-    if (first !== -1) return window.slice(this.stopTail.length, Math.max(first, this.stopTail.length));
+    if (first !== -1) return windowStart + first;
     const keep = Math.max(0, ...stops.map((stop) => stop.length - 1));
     this.stopTail = keep === 0 ? '' : window.slice(-keep);
     return undefined;

@@ -5,8 +5,9 @@
  * `SimHttpError`, which the server renders in the dialect's error shape.
  */
 import { createHash } from 'node:crypto';
-import type { WireFacts } from '../dialects/wire-facts.js';
+import { type WireFacts, wireFactsFor } from '../dialects/wire-facts.js';
 import { type FinishReason, Generation } from './generation.js';
+import { holdbackMode } from './holdback.js';
 import { llamaBuild } from './llamacpp-builds.js';
 import { B4748, checkContext, checkLlamaContext, checkModel, checkRefusals } from './refusals.js';
 import { isVocabId, tokenize } from './tokenizer.js';
@@ -270,6 +271,7 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
         : Array.isArray(body.stop)
           ? body.stop.map(String)
           : undefined,
+    holdback: holdbackMode(ctx.facts ?? wireFactsFor(ctx.dialect), body),
   });
   const logprobsValue = chat
     ? body.logprobs === true
