@@ -216,6 +216,19 @@ export class Client {
     return text;
   }
 
+  /** `detokenize` on one endpoint with a known dialect (a stream's held text at a resume). */
+  private async detokenizeOn(
+    endpoint: FleetEndpoint,
+    dialect: Dialect,
+    ids: readonly number[],
+    model: string | undefined,
+  ): Promise<string | undefined> {
+    if (!dialect.detokenizeRequest || !dialect.parseDetokenize) return undefined;
+    const wire = dialect.detokenizeRequest(ids, model ?? endpoint.options.model ?? this.options.model);
+    const json = await this.requestJson('POST', wire, this.lifetime.signal, endpoint, false);
+    return dialect.parseDetokenize(json.body);
+  }
+
   /** The server's models (`GET /v1/models`). */
   async models(options: { signal?: AbortSignal } = {}): Promise<ModelInfo[]> {
     const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, options.signal);
@@ -270,6 +283,7 @@ export class Client {
       secrets: this.secrets,
       fleet: this.fleet,
       detect: (endpoint) => this.detect(endpoint, this.lifetime.signal),
+      detokenize: (endpoint, dialect, ids, model) => this.detokenizeOn(endpoint, dialect, ids, model),
       liveStreams: this.liveStreams,
       version: VERSION,
     };

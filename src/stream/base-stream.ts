@@ -63,6 +63,27 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   abstract learnedKeys(): number[] | undefined;
 
   /**
+   * Before a continuation is built (after `failure` broke the stream): the error to end the
+   * stream with instead when it cannot continue exactly (held-text.ts), else undefined.
+   */
+  protected async beforeContinuation(
+    _endpoint: FleetEndpoint,
+    _dialect: Dialect,
+    _failure: TokenwireError,
+  ): Promise<TokenwireError | undefined> {
+    return undefined;
+  }
+
+  /** Before a stream that ended well is completed: the error to end it with instead, else undefined. */
+  protected async beforeSuccess(
+    _attempt: Attempt,
+    _endpoint: FleetEndpoint,
+    _dialect: Dialect,
+  ): Promise<TokenwireError | undefined> {
+    return undefined;
+  }
+
+  /**
    * @param expectedTokens the request's `maxTokens` (sizes the token store), if any
    * @param affinityKey the request's `session` / `affinityKey`, if any
    */
@@ -101,6 +122,7 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   private async run(): Promise<void> {
     let resume = false;
     let detections = 0;
+    let lastFailure: TokenwireError | undefined;
     for (;;) {
       const lease = this.route.take(this.stats.endpoints) ?? (await this.waitForEndpoint());
       if (lease === undefined || this.finished) return;
@@ -154,6 +176,15 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       }
       this.dialect = dialect;
       this.routeModel = endpoint.options.model;
+      const refusal =
+        resume && lastFailure !== undefined
+          ? await this.beforeContinuation(endpoint, dialect, lastFailure)
+          : undefined;
+      if (refusal !== undefined || this.finished) {
+        this.route.release(undefined, undefined);
+        if (refusal !== undefined && !this.finished) await this.failWithCapture(refusal, 'not resumed');
+        return;
+      }
       const wire = this.buildRequest(dialect, resume);
       if (wire === undefined) {
         throw new TokenwireError('internal: no request could be built', {
@@ -176,9 +207,13 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
           await this.failWithCapture(noOutputError(attempt, this.received.events()), 'no output');
           return;
         }
-        this.succeed(attempt);
+        const failed = await this.beforeSuccess(attempt, endpoint, dialect);
+        if (this.finished) return;
+        if (failed !== undefined) await this.failWithCapture(failed, 'not completed');
+        else this.succeed(attempt);
         return;
       }
+      lastFailure = failure;
       this.tokensBeforeAttempt = this.received.length;
       if (this.lengthReached(failure, dialect)) {
         this.succeedAtLength(attempt, failure);

@@ -3,6 +3,8 @@
  * continuation (prompt + received ids, remaining max tokens).
  */
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
+import { describeRequest, TokenwireError } from '../errors.js';
+import type { FleetEndpoint } from '../fleet/fleet.js';
 import { idPrefixKeys, textPrefixKeys } from '../fleet/prefix-keys.js';
 import type { SseEvent } from '../sse/types.js';
 import type {
@@ -13,11 +15,13 @@ import type {
   TokenEvent,
   Usage,
 } from '../types.js';
-import { promptMismatchError } from './attempt.js';
+import { type Attempt, promptMismatchError } from './attempt.js';
 import { BaseStream } from './base-stream.js';
 import type { StreamContext } from './context.js';
 import { remainingTokens } from './continuation.js';
-import { logStopTextAtResume, ResumeStopCheck } from './stop-strings.js';
+import { CONTEXT_IDS, type HoldbackModel, holdbackModel } from './held-text.js';
+import { completingToken, cutHeldText, recoverHeldText } from './resume-text.js';
+import { ResumeStopCheck } from './stop-strings.js';
 
 /**
  * A streaming completion. Iterate it for `token` events and one final `done`
@@ -43,6 +47,18 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   private heldFrom = 0;
   /** The prompt ids the current attempt sent (undefined for a text prompt). */
   private sentPromptIds: readonly number[] | undefined;
+  /** How the server holds back text that may begin a stop string (known at the first resume). */
+  private holdback: HoldbackModel | undefined;
+  /** Text the server held back when the stream broke, recovered: it goes before the next text. */
+  private heldByServer = '';
+  /** How much of the current attempt's first text was `heldByServer` (not the server's output). */
+  private prefixInAttempt = 0;
+  /** Index in `received` of the current attempt's first token. */
+  private attemptStart = 0;
+  /** Tokens received when the held text was last recovered (nothing new since: nothing to ask). */
+  private recoveredAt = -1;
+  /** A stop string matched after a resume on a server that holds text back: settled before success. */
+  private stopMatch: { kept: number; completedAt: number } | undefined;
 
   constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
     super(ctx, request.signal, request.maxTokens, request.session ?? request.affinityKey);
@@ -73,10 +89,15 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       }
       if (maxTokens !== undefined) maxTokens = remainingTokens(maxTokens, this.received.length);
       const stopCheck = (this.stopCheck ??= new ResumeStopCheck(request.stop));
-      if (stopCheck.tailLength > 0) logStopTextAtResume(this.ctx);
-      // Held text is generated text: it is part of what the stop string may straddle.
-      if (!stopCheck.arm(this.received.textTail(stopCheck.tailLength))) this.releaseHeld();
+      // Text not delivered yet (held here, or held by the server and recovered) is generated
+      // text: a stop string may begin in it, and it goes out only once that is decided.
+      const heldFrom = this.held === undefined ? this.received.length : this.heldFrom;
+      const delivered = this.received.textTail(stopCheck.tailLength, heldFrom);
+      const undelivered = this.received.textFrom(heldFrom) + this.heldByServer;
+      if (!stopCheck.arm(delivered, undelivered)) this.releaseHeld();
     }
+    this.attemptStart = this.received.length;
+    this.prefixInAttempt = 0;
     this.sentPromptIds = Array.isArray(prompt) ? prompt : undefined;
     const wire = dialect.completionRequest({
       model: request.model ?? this.routeModel ?? this.model,
@@ -86,6 +107,70 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     });
     if (request.extraBody) Object.assign(wire.body, request.extraBody);
     return wire;
+  }
+
+  /**
+   * A server that holds back text that may begin a stop string sent every id but not all of
+   * their text: recover that text from its detokenizer, or refuse to continue without it.
+   */
+  protected override async beforeContinuation(
+    endpoint: FleetEndpoint,
+    dialect: Dialect,
+    failure: TokenwireError,
+  ): Promise<TokenwireError | undefined> {
+    if (this.received.length === 0 || this.received.length === this.recoveredAt) return undefined;
+    const { request } = this;
+    const model = (this.holdback ??= holdbackModel(dialect, request.stop, request.extraBody));
+    if (model.kind === 'none') return undefined;
+    const outcome = await recoverHeldText(this.ctx, endpoint, dialect, model, {
+      ids: this.received.completeIds(),
+      context: (this.promptIdList ?? []).slice(-CONTEXT_IDS),
+      streamed: this.received.text(),
+      attemptChars: this.received.textFrom(this.attemptStart).length - this.prefixInAttempt,
+      model: request.model ?? endpoint.options.model ?? this.model,
+    });
+    if (typeof outcome !== 'string') return this.refuse(failure, outcome.reason, endpoint);
+    this.heldByServer = outcome;
+    this.recoveredAt = this.received.length;
+    return undefined;
+  }
+
+  /** The break's error, saying why the stream was not continued (it keeps every token in `partial`). */
+  private refuse(failure: TokenwireError, reason: string, endpoint: FleetEndpoint): TokenwireError {
+    this.ctx.log({ level: 'warn', event: 'resume_stop_text', url: endpoint.rootUrl, note: reason });
+    failure.message = `${failure.message} (not resumed: ${reason})`;
+    return failure;
+  }
+
+  /** A stop string found after a resume on a server that holds text back: which token completed it. */
+  protected override async beforeSuccess(
+    attempt: Attempt,
+    endpoint: FleetEndpoint,
+    dialect: Dialect,
+  ): Promise<TokenwireError | undefined> {
+    const match = this.stopMatch;
+    if (match === undefined) return undefined;
+    this.stopMatch = undefined;
+    const first = this.attemptStart;
+    const ids = this.received.idArray();
+    const outcome = await completingToken(this.ctx, endpoint, dialect, {
+      // An exact continuation had every id before it.
+      context: [...(this.promptIdList ?? []), ...(ids.slice(0, first) as number[])].slice(-CONTEXT_IDS),
+      ids: ids.slice(first),
+      streamed: this.received.textFrom(first).slice(this.prefixInAttempt),
+      completedAt: match.completedAt,
+      model: this.request.model ?? endpoint.options.model ?? this.model,
+    });
+    if (typeof outcome === 'number') {
+      this.settleStop(match.kept, first + outcome + 1);
+      return undefined;
+    }
+    const reason = `a stop string completed across the resume point, and which token completed it could not be told (${outcome.reason})`;
+    this.ctx.log({ level: 'warn', event: 'resume_stop_text', url: endpoint.rootUrl, note: reason });
+    return new TokenwireError(
+      `unsupported: ${reason}; the server held back its text, so the tokens after the stop string cannot be told apart${describeRequest('POST', attempt.url.href)}`,
+      { code: 'unsupported', phase: 'stream', retryable: false, partial: this.received.events() },
+    );
   }
 
   prefixKeys(): number[] | undefined {
@@ -146,6 +231,13 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     // The attempt failed earlier in this same event (a prompt echo that does not match).
     if (this.attempt!.settled) return;
     const verdict = this.stopCheck === undefined ? 'pass' : this.stopCheck.feed(text);
+    if (this.heldByServer !== '') {
+      // The text the server held back at the break comes before the continuation's (the
+      // stop check had it already, as undelivered text).
+      text = this.heldByServer + text;
+      this.prefixInAttempt = this.heldByServer.length;
+      this.heldByServer = '';
+    }
     switch (verdict) {
       case 'pass':
         this.emitTokens(ids, text, logprobs, false);
@@ -157,18 +249,46 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
         this.emitTokens(ids, text, logprobs, true);
         this.releaseHeld();
         return;
-      case 'match':
+      case 'match': {
         // A stop string that began before the resume point ends here: the server would have
-        // stopped, so the text after its beginning is dropped (the ids still count) and the
-        // stream ends as 'stop'.
-        this.emitTokens(ids, '', logprobs, true);
-        for (const event of this.held!) event.text = '';
-        this.received.blankTextsFrom(this.heldFrom);
-        this.releaseHeld();
+        // stopped, so the text from its beginning on is dropped and the stream ends as 'stop'.
+        this.emitTokens(ids, text, logprobs, true);
+        const { kept, completedAt } = this.stopCheck!;
+        // A server that holds text back may have shown the end of the stop string tokens after
+        // the one that completed it: which one is settled (asking the server) before the end.
+        if (this.holdback?.kind === 'held') this.stopMatch = { kept, completedAt };
+        else this.settleStop(kept, this.received.length);
         this.finish('stop');
         this.completeEarly();
         return;
+      }
     }
+  }
+
+  /**
+   * Ends the held text where the stop string begins (`kept` characters of it stay) and drops
+   * the tokens from `tokens` on, then hands the held events to the consumer.
+   */
+  private settleStop(kept: number, tokens: number): void {
+    const held = this.held!;
+    const from = this.heldFrom;
+    const keep = Math.max(0, tokens - from);
+    const texts = cutHeldText(
+      held.map((event) => event.text),
+      kept,
+      keep,
+    );
+    const dropped = held.length - keep;
+    held.length = keep;
+    for (let i = 0; i < keep; i++) {
+      held[i].text = texts[i];
+      this.received.setText(from + i, texts[i]);
+    }
+    if (dropped > 0) {
+      this.received.truncate(from + keep);
+      this.stats.tokens -= dropped;
+    }
+    this.releaseHeld();
   }
 
   /** Hands the held token events to the consumer, in order. */
@@ -214,6 +334,12 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   protected complete(usage: Usage): { done: DoneEvent; result: () => CompletionResult } {
     // The stream ended with text still undecided: no stop string completed, so it is output.
     this.releaseHeld();
+    if (this.heldByServer !== '' && this.received.length > 0) {
+      // Recovered held text, and the continuation ended without a token to carry it.
+      const last = this.received.length - 1;
+      this.received.setText(last, this.received.lastText() + this.heldByServer);
+      this.heldByServer = '';
+    }
     const { received } = this;
     const tokenIds = this.doneTokenIds();
     const finishReason = this.finishReason ?? 'stop';

@@ -18,6 +18,17 @@ export interface StreamContext {
    * gives up (abort, its own deadline) does not stop it for the others.
    */
   detect(endpoint: FleetEndpoint): Promise<Dialect>;
+  /**
+   * The server's text of `ids` (its detokenize endpoint, on `endpoint`), for text a server held
+   * back when a stream broke; undefined when the dialect has no such endpoint. Throws the
+   * request's error. Absent where the caller cannot make such requests (tokenwire/fetch).
+   */
+  detokenize?(
+    endpoint: FleetEndpoint,
+    dialect: Dialect,
+    ids: readonly number[],
+    model: string | undefined,
+  ): Promise<string | undefined>;
   /** The client's unfinished streams, which close() ends (a stream removes itself when it ends). */
   liveStreams: Set<{ abort(reason?: unknown): void }>;
   version: string;

@@ -95,15 +95,39 @@ export class ReceivedTokens {
     for (let i = index; i < this.length; i++) this.texts[i] = '';
   }
 
+  /** Replaces the text of token `index` (text settled after a resume: held text, a stop string). */
+  setText(index: number, text: string): void {
+    this.texts[index] = text;
+  }
+
+  /** The text of the tokens from `index` on. */
+  textFrom(index: number): string {
+    let text = '';
+    for (let i = index; i < this.length; i++) text += this.texts[i];
+    return text;
+  }
+
+  /** Forgets the tokens from `length` on (generated past a stop string the server did not see). */
+  truncate(length: number): void {
+    for (let i = length; i < this.length; i++) {
+      if (this.wideIds === undefined ? this.idSlots[i] === NO_ID : this.wideIds[i] === undefined)
+        this.missingIds--;
+      this.texts[i] = '';
+      if (this.logprobs !== undefined) this.logprobs[i] = undefined;
+    }
+    if (this.wideIds !== undefined) this.wideIds.length = Math.min(this.wideIds.length, length);
+    this.length = Math.min(this.length, length);
+  }
+
   /** The text of the last token, or undefined when there is none. */
   lastText(): string | undefined {
     return this.length > 0 ? this.texts[this.length - 1] : undefined;
   }
 
-  /** At least the last `length` characters of the text (whole tokens). */
-  textTail(length: number): string {
+  /** At least the last `length` characters of the text of the tokens before `end` (whole tokens). */
+  textTail(length: number, end = this.length): string {
     let tail = '';
-    for (let i = this.length - 1; i >= 0 && tail.length < length; i--) tail = this.texts[i] + tail;
+    for (let i = end - 1; i >= 0 && tail.length < length; i--) tail = this.texts[i] + tail;
     return tail;
   }
 

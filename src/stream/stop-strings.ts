@@ -40,11 +40,17 @@ export type StopVerdict = 'pass' | 'hold' | 'release' | 'match';
 export class ResumeStopCheck {
   private readonly stops: readonly string[];
   private readonly longest: number;
-  /** The end of the text before the resume (at most longest − 1 characters). */
+  /** The end of the text delivered before the resume (at most longest − 1 characters). */
   private before = '';
-  /** New text since the resume, while a straddling match is still possible. */
+  /** Text not delivered: what was undecided at the resume, then the new text since. */
   private after = '';
+  /** Where a stop string must begin to be this check's (the server of the continuation cannot see it). */
+  private boundary = 0;
   private armed = false;
+  /** After a 'match': how many characters of the undelivered text come before the stop string. */
+  kept = 0;
+  /** After a 'match': how many characters of the new text complete the stop string. */
+  completedAt = 0;
 
   constructor(stop: string | string[] | undefined) {
     this.stops = stopList(stop);
@@ -52,15 +58,18 @@ export class ResumeStopCheck {
   }
 
   /**
-   * At a resume: `tail` is (at least the end of) the text generated so far, delivered or
-   * held. Returns whether a straddling stop string is possible (text is then held).
+   * At a resume: `delivered` is (at least the end of) the text delivered so far, `undelivered`
+   * the generated text not delivered yet (held here, or recovered from what the server held
+   * back). Returns whether a stop string begun in them may still complete: the undelivered
+   * text and the new text are then held until that is decided.
    */
-  arm(tail: string): boolean {
-    this.after = '';
+  arm(delivered: string, undelivered = ''): boolean {
+    this.after = undelivered;
     this.armed = false;
-    if (this.longest < 2 || tail === '') return false;
-    this.before = tail.slice(-(this.longest - 1));
-    this.armed = this.liveCandidate(this.before, this.before.length);
+    if (this.longest < 2 || delivered + undelivered === '') return false;
+    this.before = delivered.slice(-(this.longest - 1));
+    this.boundary = this.before.length + undelivered.length;
+    this.armed = this.liveCandidate(this.before + undelivered, this.boundary);
     return this.armed;
   }
 
@@ -74,11 +83,13 @@ export class ResumeStopCheck {
     if (!this.armed) return 'pass';
     this.after += text;
     const window = this.before + this.after;
-    const boundary = this.before.length;
+    const boundary = this.boundary;
     for (const stop of this.stops) {
       for (let at = window.indexOf(stop); at !== -1 && at < boundary; at = window.indexOf(stop, at + 1)) {
         if (at + stop.length > boundary) {
           this.armed = false;
+          this.kept = Math.max(0, at - this.before.length);
+          this.completedAt = at + stop.length - boundary;
           return 'match';
         }
       }

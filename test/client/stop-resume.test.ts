@@ -73,7 +73,7 @@ async function run(kind: 'completion' | 'chat', tokens: string[], stop: string[]
   script = tokens;
   requests = 0;
   const { client } = testClient(server.url, {
-    dialect: 'vllm',
+    dialect: kind === 'completion' ? 'sglang' : 'vllm',
     retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
   });
   try {
