@@ -225,7 +225,8 @@ export class Client {
   ): Promise<string | undefined> {
     if (!dialect.detokenizeRequest || !dialect.parseDetokenize) return undefined;
     const wire = dialect.detokenizeRequest(ids, model ?? endpoint.options.model ?? this.options.model);
-    const json = await this.requestJson('POST', wire, this.lifetime.signal, endpoint, false);
+    // Not captured as a failed request: the stream it serves captures its own failure.
+    const json = await requestJson(this.streamContext, 'POST', wire, this.lifetime.signal, endpoint, false);
     return dialect.parseDetokenize(json.body);
   }
 

@@ -4,6 +4,8 @@
  * message at the end. Reuses the whole engine of BaseStream.
  */
 import type { Dialect, ToolCallDelta, WireRequest } from '../dialects/dialect.js';
+import type { TokenwireError } from '../errors.js';
+import type { FleetEndpoint } from '../fleet/fleet.js';
 import { chatPrefixKeys } from '../fleet/prefix-keys.js';
 import type { SseEvent } from '../sse/types.js';
 import type {
@@ -18,10 +20,13 @@ import type {
   ToolCall,
   Usage,
 } from '../types.js';
+import type { Attempt } from './attempt.js';
 import { BaseStream } from './base-stream.js';
 import type { StreamContext } from './context.js';
 import { remainingTokens } from './continuation.js';
-import { logStopTextAtResume, ResumeStopCheck } from './stop-strings.js';
+import { CONTEXT_IDS, type HoldbackModel, holdbackModel } from './held-text.js';
+import { completingToken, cutHeldText, notResumed, recoverHeldText, untoldStop } from './resume-text.js';
+import { ResumeStopCheck } from './stop-strings.js';
 
 interface ToolCallParts {
   index: number;
@@ -52,6 +57,20 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private stopCheck: ResumeStopCheck | undefined;
   /** Text events whose text waits for a stop-string decision (after a resume only). */
   private held: ChatTextEvent[] | undefined;
+  /** Index in `received` of the first held event's first token. */
+  private heldFrom = 0;
+  /** How the server holds back text that may begin a stop string (known at the first resume). */
+  private holdback: HoldbackModel | undefined;
+  /** Text the server held back when the stream broke, recovered: it goes before the next text. */
+  private heldByServer = '';
+  /** How much of the current attempt's first text was `heldByServer`. */
+  private prefixInAttempt = 0;
+  /** Index in `received` of the current attempt's first token. */
+  private attemptStart = 0;
+  /** Tokens received when the held text was last recovered. */
+  private recoveredAt = -1;
+  /** A stop string matched after a resume on a server that holds text back: settled before success. */
+  private stopMatch: { kept: number; completedAt: number } | undefined;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
     super(ctx, request.signal, request.maxTokens, request.session ?? request.affinityKey);
@@ -77,7 +96,8 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {
-    const soFar = this.messageSoFar();
+    // Text the server held back at the break (recovered) is part of the message so far.
+    const soFar = this.messageSoFar() + this.heldByServer;
     const continueAssistant = resume && soFar !== '' ? soFar : undefined;
     if (continueAssistant !== undefined && !this.approximateResume) {
       // The server re-tokenizes the partial message: the ids need not be the ones it generated,
@@ -91,10 +111,14 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     }
     if (continueAssistant !== undefined) {
       this.stopCheck ??= new ResumeStopCheck(this.request.stop);
-      if (this.stopCheck.tailLength > 0) logStopTextAtResume(this.ctx);
-      // Held text is generated text: it is part of what the stop string may straddle.
-      if (!this.stopCheck.arm(continueAssistant)) this.releaseHeld();
+      // Text not delivered yet (held here, or by the server and recovered) is generated text: a
+      // stop string may begin in it, and it goes out only once that is decided.
+      let undelivered = '';
+      for (const event of this.held ?? []) undelivered += event.text;
+      if (!this.stopCheck.arm(this.content, undelivered + this.heldByServer)) this.releaseHeld();
     }
+    this.attemptStart = this.received.length;
+    this.prefixInAttempt = 0;
     const request = this.request;
     const maxTokens =
       resume && request.maxTokens !== undefined
@@ -120,7 +144,11 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     // UTF-8 character): the partial message cannot spell it, so the server would generate it
     // again and its id would come twice. With no text at all there is nothing to continue.
     const last = this.received.lastText();
-    if (this.messageSoFar() === '' || last === undefined || last === '') return false;
+    if (this.messageSoFar() === '' || last === undefined) return false;
+    // On a server that holds back text that may begin a stop string, the emptiness may be that:
+    // the held text is then recovered before the continuation, or the stream is not resumed.
+    const holdback = (this.holdback ??= holdbackModel(dialect, this.request.stop, this.request.extraBody));
+    if (last === '' && holdback.kind !== 'held') return false;
     return (
       dialect.chatRequest({ model: undefined, request: this.request, continueAssistant: 'x' }) !== undefined
     );
@@ -128,13 +156,16 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
 
   tokens(ids: readonly number[] | undefined, text: string): void {
     const verdict = this.stopCheck === undefined ? 'pass' : this.stopCheck.feed(text);
-    // A stop string that began before the resume point ends the message in this delta, as the
-    // server would have ended it: the ids still count, the text after its beginning is dropped.
-    const stopped = verdict === 'match';
-    if (stopped) text = '';
+    if (this.heldByServer !== '') {
+      // The text the server held back at the break comes before the continuation's.
+      text = this.heldByServer + text;
+      this.prefixInAttempt = this.heldByServer.length;
+      this.heldByServer = '';
+    }
+    const first = this.received.length;
     const hasIds = ids !== undefined && ids.length > 0;
     const checked = hasIds ? this.deliverIds(ids, text) : undefined;
-    if (!hasIds && !stopped) this.deliverToken({ type: 'token', id: undefined, text }, false);
+    if (!hasIds) this.deliverToken({ type: 'token', id: undefined, text }, false);
     const event: ChatTextEvent = { type: 'text', text };
     if (checked !== undefined) event.ids = checked;
     if (verdict === 'pass') {
@@ -143,14 +174,100 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       return;
     }
     // After a resume, text that may continue a stop string waits until that is decided.
-    (this.held ??= []).push(event);
+    if (this.held === undefined) {
+      this.held = [];
+      this.heldFrom = first;
+    }
+    this.held.push(event);
     if (verdict === 'release') this.releaseHeld();
-    else if (stopped) {
-      for (const held of this.held) held.text = '';
-      this.releaseHeld();
+    else if (verdict === 'match') {
+      // A stop string that began before the resume point ends the message here, as the server
+      // would have ended it: the text from its beginning on is dropped. A server that holds text
+      // back may have shown its end tokens late: which token completed it is settled first.
+      const { kept, completedAt } = this.stopCheck!;
+      if (this.holdback?.kind === 'held') this.stopMatch = { kept, completedAt };
+      else this.settleStop(kept, this.received.length);
       this.finish('stop');
       this.completeEarly();
     }
+  }
+
+  /** Ends the held text `kept` characters in and drops the tokens from `tokens` on, then releases it. */
+  private settleStop(kept: number, tokens: number): void {
+    const held = this.held!;
+    // Each held event carries its ids' tokens (one token when it came without ids).
+    let keepEvents = 0;
+    for (let at = this.heldFrom; keepEvents < held.length && at < tokens; keepEvents++) {
+      const event = held[keepEvents];
+      const count = event.ids?.length ?? 1;
+      if (event.ids !== undefined && at + count > tokens) event.ids = event.ids.slice(0, tokens - at);
+      at += count;
+    }
+    const texts = cutHeldText(
+      held.map((event) => event.text),
+      kept,
+      keepEvents,
+    );
+    held.length = keepEvents;
+    for (let i = 0; i < keepEvents; i++) held[i].text = texts[i];
+    if (tokens < this.received.length) {
+      this.stats.tokens -= this.received.length - tokens;
+      this.received.truncate(tokens);
+    }
+    this.releaseHeld();
+  }
+
+  /**
+   * A server that holds back text that may begin a stop string sent every id but not all of
+   * their text: recover that text from its detokenizer, or refuse to continue without it.
+   */
+  protected override async beforeContinuation(
+    endpoint: FleetEndpoint,
+    dialect: Dialect,
+    failure: TokenwireError,
+  ): Promise<TokenwireError | undefined> {
+    if (this.received.length === 0 || this.received.length === this.recoveredAt) return undefined;
+    const { request } = this;
+    const model = (this.holdback ??= holdbackModel(dialect, request.stop, request.extraBody));
+    if (model.kind === 'none') return undefined;
+    let streamed = '';
+    for (const event of this.held ?? []) streamed += event.text;
+    const outcome = await recoverHeldText(this.ctx, endpoint, dialect, model, {
+      ids: this.received.completeIds(),
+      context: (this.promptIdList ?? []).slice(-CONTEXT_IDS),
+      streamed: this.content + streamed,
+      attemptChars: this.received.textFrom(this.attemptStart).length - this.prefixInAttempt,
+      model: request.model ?? endpoint.options.model ?? this.model,
+    });
+    if (typeof outcome !== 'string') return notResumed(this.ctx, failure, outcome.reason, endpoint.rootUrl);
+    this.heldByServer = outcome;
+    this.recoveredAt = this.received.length;
+    return undefined;
+  }
+
+  /** A stop string found after a resume on a server that holds text back: which token completed it. */
+  protected override async beforeSuccess(
+    attempt: Attempt,
+    endpoint: FleetEndpoint,
+    dialect: Dialect,
+  ): Promise<TokenwireError | undefined> {
+    const match = this.stopMatch;
+    if (match === undefined) return undefined;
+    this.stopMatch = undefined;
+    const first = this.attemptStart;
+    const ids = this.received.idArray();
+    const outcome = await completingToken(this.ctx, endpoint, dialect, {
+      context: [...(this.promptIdList ?? []), ...(ids.slice(0, first) as number[])].slice(-CONTEXT_IDS),
+      ids: ids.slice(first),
+      streamed: this.received.textFrom(first).slice(this.prefixInAttempt),
+      completedAt: match.completedAt,
+      model: this.request.model ?? endpoint.options.model ?? this.model,
+    });
+    if (typeof outcome !== 'number') {
+      return untoldStop(this.ctx, outcome.reason, attempt.url.href, this.received.events());
+    }
+    this.settleStop(match.kept, first + outcome + 1);
+    return undefined;
   }
 
   /** The assistant message generated so far, held text included. */
@@ -231,6 +348,12 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   protected complete(usage: Usage): { done: ChatDoneEvent; result: () => ChatResult } {
     // The stream ended with text still undecided: no stop string completed, so it is output.
     this.releaseHeld();
+    if (this.heldByServer !== '') {
+      // Recovered held text, and the continuation ended without a delta to carry it.
+      this.content += this.heldByServer;
+      this.queue.push({ type: 'text', text: this.heldByServer });
+      this.heldByServer = '';
+    }
     const toolCalls = this.assembleToolCalls();
     for (const call of toolCalls) this.queue.push({ type: 'tool_call', call });
     const message: AssistantMessage = {

@@ -3,7 +3,7 @@
  * continuation (prompt + received ids, remaining max tokens).
  */
 import type { Dialect, WireRequest } from '../dialects/dialect.js';
-import { describeRequest, TokenwireError } from '../errors.js';
+import type { TokenwireError } from '../errors.js';
 import type { FleetEndpoint } from '../fleet/fleet.js';
 import { idPrefixKeys, textPrefixKeys } from '../fleet/prefix-keys.js';
 import type { SseEvent } from '../sse/types.js';
@@ -20,7 +20,7 @@ import { BaseStream } from './base-stream.js';
 import type { StreamContext } from './context.js';
 import { remainingTokens } from './continuation.js';
 import { CONTEXT_IDS, type HoldbackModel, holdbackModel } from './held-text.js';
-import { completingToken, cutHeldText, recoverHeldText } from './resume-text.js';
+import { completingToken, cutHeldText, notResumed, recoverHeldText, untoldStop } from './resume-text.js';
 import { ResumeStopCheck } from './stop-strings.js';
 
 /**
@@ -129,17 +129,10 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       attemptChars: this.received.textFrom(this.attemptStart).length - this.prefixInAttempt,
       model: request.model ?? endpoint.options.model ?? this.model,
     });
-    if (typeof outcome !== 'string') return this.refuse(failure, outcome.reason, endpoint);
+    if (typeof outcome !== 'string') return notResumed(this.ctx, failure, outcome.reason, endpoint.rootUrl);
     this.heldByServer = outcome;
     this.recoveredAt = this.received.length;
     return undefined;
-  }
-
-  /** The break's error, saying why the stream was not continued (it keeps every token in `partial`). */
-  private refuse(failure: TokenwireError, reason: string, endpoint: FleetEndpoint): TokenwireError {
-    this.ctx.log({ level: 'warn', event: 'resume_stop_text', url: endpoint.rootUrl, note: reason });
-    failure.message = `${failure.message} (not resumed: ${reason})`;
-    return failure;
   }
 
   /** A stop string found after a resume on a server that holds text back: which token completed it. */
@@ -165,12 +158,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       this.settleStop(match.kept, first + outcome + 1);
       return undefined;
     }
-    const reason = `a stop string completed across the resume point, and which token completed it could not be told (${outcome.reason})`;
-    this.ctx.log({ level: 'warn', event: 'resume_stop_text', url: endpoint.rootUrl, note: reason });
-    return new TokenwireError(
-      `unsupported: ${reason}; the server held back its text, so the tokens after the stop string cannot be told apart${describeRequest('POST', attempt.url.href)}`,
-      { code: 'unsupported', phase: 'stream', retryable: false, partial: this.received.events() },
-    );
+    return untoldStop(this.ctx, outcome.reason, attempt.url.href, this.received.events());
   }
 
   prefixKeys(): number[] | undefined {

@@ -4,6 +4,7 @@
  * holding server showed late. Both only at a resume or its stop string, never per token.
  */
 import type { Dialect } from '../dialects/dialect.js';
+import { describeRequest, TokenwireError } from '../errors.js';
 import type { FleetEndpoint } from '../fleet/fleet.js';
 import type { StreamContext } from './context.js';
 import { detokenizeInContext, type HoldbackModel, heldText } from './held-text.js';
@@ -124,4 +125,31 @@ export function cutHeldText(texts: readonly string[], kept: number, keep: number
   }
   if (left > 0 && keep > 0) out[keep - 1] += texts.slice(keep).join('').slice(0, left);
   return out;
+}
+
+/** The break's error, saying why the stream was not continued (it keeps every token in `partial`). */
+export function notResumed(
+  ctx: StreamContext,
+  failure: TokenwireError,
+  reason: string,
+  url: string,
+): TokenwireError {
+  ctx.log({ level: 'warn', event: 'resume_stop_text', url, note: reason });
+  failure.message = `${failure.message} (not resumed: ${reason})`;
+  return failure;
+}
+
+/** A stop string completed across a resume, and the token that completed it could not be told. */
+export function untoldStop(
+  ctx: StreamContext,
+  reason: string,
+  url: string,
+  partial: TokenwireError['partial'],
+): TokenwireError {
+  const why = `a stop string completed across the resume point, and which token completed it could not be told (${reason})`;
+  ctx.log({ level: 'warn', event: 'resume_stop_text', url, note: why });
+  return new TokenwireError(
+    `unsupported: ${why}; the server held its text back, so the tokens past the stop string cannot be told apart${describeRequest('POST', url)}`,
+    { code: 'unsupported', phase: 'stream', retryable: false, partial },
+  );
 }

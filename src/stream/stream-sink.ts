@@ -231,8 +231,11 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   }
 
   finish(reason: string): void {
-    this.attempt!.finishReason = reason;
-    this.attempt!.parseErrorsInRow = 0;
+    const attempt = this.attempt!;
+    // The client ended the attempt itself (a stop string across a resume) earlier in this event.
+    if (attempt.complete) return;
+    attempt.finishReason = reason;
+    attempt.parseErrorsInRow = 0;
   }
 
   usage(usage: WireUsage): void {
