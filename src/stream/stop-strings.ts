@@ -4,24 +4,10 @@
  * and ends in the new text would go unnoticed: the stream checks the joined text
  * itself. As the servers do with their own output, new text that may still continue
  * such a stop string is held back until it is decided: it is released when no stop
- * string can match any more, and dropped (with everything after the stop string's
- * beginning) when one completes.
+ * string can match any more, and cut where the stop string begins when one completes.
+ * Text the server itself held back at the break (held-text.ts) is undelivered text
+ * here: a stop string may begin in it.
  */
-import type { StreamContext } from './context.js';
-
-/**
- * At every resume of a stream with stop strings of two characters or more: the server may
- * have held back the end of its output (vLLM keeps the last longest − 1 characters until it
- * knows they are no stop string: `get_next_output_text` in vllm/v1/engine/detokenizer.py),
- * and text held when the stream broke is never sent.
- */
-export function logStopTextAtResume(ctx: Pick<StreamContext, 'log'>): void {
-  ctx.log({
-    level: 'warn',
-    event: 'resume_stop_text',
-    note: 'resumed with stop strings: text the server held back as a possible stop string when the stream broke was never sent',
-  });
-}
 
 /** The request's stop strings as a list (empty strings dropped). */
 export function stopList(stop: string | string[] | undefined): string[] {

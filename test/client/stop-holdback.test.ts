@@ -128,6 +128,39 @@ describe('vLLM holds back the last longest − 1 characters', () => {
   });
 });
 
+describe('vLLM chat', () => {
+  async function chat(url: string, stop: string[], fault?: string) {
+    const { client } = testClient(url, {
+      dialect: 'vllm',
+      headers: fault === undefined ? {} : { 'x-sim-fault': fault },
+      retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    try {
+      return await client
+        .streamChat({
+          messages: [{ role: 'user', content: 'go' }],
+          maxTokens: N,
+          sampling: { temperature: 0 },
+          stop,
+        })
+        .final();
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('a break while text is held: the continued message has it', async () => {
+    await withSim('vllm', async (sim) => {
+      const reference = await chat(sim.url, [NEVER]);
+      for (const k of [2, 5, 9]) {
+        const result = await chat(sim.url, [NEVER], `truncate-after:${k}:once`);
+        expect(result.stats.resumes, `break after ${k}`).toBe(1);
+        expect(result.message.content, `break after ${k}`).toBe(reference.message.content);
+      }
+    });
+  });
+});
+
 describe('llama.cpp holds back unsent text while it ends with a stop string’s beginning', () => {
   it('a break while text is held: the resumed text has it', async () => {
     await withSim('llamacpp@2026', async (sim) => {
