@@ -23,7 +23,13 @@ export const VLLM_HOLDBACK: StopHoldbackFact = {
   unit: 'codepoint',
   atFinish: 'flush',
   offWhen: { include_stop_str_in_output: true },
+  firstMatch: 'list-order',
   cite: [
+    vllmSource(
+      'engine/output_processor/stop_checker.py',
+      'StopChecker._check_stop_strings: `for stop_str in sampling_params.stop:` returns the first one found (check_stop_strings in v1/engine/detokenizer.py keeps the loop)',
+      '4c79cbef63fa0a0e1497d88c35753b6c04355ddd',
+    ),
     vllmSource(
       'v1/engine/detokenizer.py',
       'BaseIncrementalDetokenizer.__init__ (stop_buffer_length) and get_next_output_text(finished, delta)',
@@ -60,10 +66,11 @@ export const VLLM_HOLDBACK: StopHoldbackFact = {
 export const LLAMACPP_HOLDBACK: StopHoldbackFact = {
   mode: 'partial',
   atFinish: 'lost-at-length',
+  firstMatch: 'earliest-start',
   cite: [
     llamaSource(
       'server-context.cpp',
-      'process_token (find_stopping_strings full, then partial unless EOG; text_to_send = "" while held), send_partial_response, send_final_response (stream: content "")',
+      'process_token (find_stopping_strings full, then partial unless EOG; text_to_send = "" while held), send_partial_response, send_final_response (stream: content ""); find_stopping_strings keeps the match with the smallest pos',
       'fb4026604c67c682f552337ec9b91eced0abd35a',
     ),
   ],
@@ -79,7 +86,12 @@ export const LLAMACPP_HOLDBACK: StopHoldbackFact = {
 export const SGLANG_HOLDBACK: StopHoldbackFact = {
   mode: 'none',
   atFinish: 'none',
+  firstMatch: 'list-order',
   cite: [
+    sglangSource(
+      'managers/schedule_batch.py',
+      'Req._check_str_based_finish: `for stop_str in self.sampling_params.stop_strs:` ends at the first found',
+    ),
     sglangSource(
       'managers/detokenizer_manager.py',
       'event loop: output s.decoded_text + new_text while streaming, trim_eos (trim_matched_stop in later versions) only with a finished_reason',

@@ -57,6 +57,12 @@ export interface StopHoldbackFact extends Cited {
   atFinish: 'flush' | 'lost-at-length' | 'none';
   /** Request fields that turn the holdback off (vLLM `include_stop_str_in_output: true`). */
   offWhen?: Readonly<Record<string, unknown>>;
+  /**
+   * Which stop string ends the output when several complete in one step: the first of the
+   * request's list that is found (`list-order`: vLLM, SGLang) or the one that begins first
+   * (`earliest-start`: llama.cpp).
+   */
+  firstMatch: 'list-order' | 'earliest-start';
 }
 
 /** How a server gives the ids of generated tokens on one endpoint. */

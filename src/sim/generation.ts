@@ -34,10 +34,11 @@ export interface GenerationPlan {
    */
   stop?: readonly string[];
   /**
-   * How streamed content that may begin a stop string is held back (the emulated server's
-   * `stopHoldback`); undefined: not at all.
+   * How streamed content that may begin a stop string is held back, and which stop string
+   * wins when several complete in one token (the emulated server's `stopHoldback`);
+   * undefined: nothing held, the earliest one wins.
    */
-  holdback?: StopHoldbackFact['mode'];
+  holdback?: { mode: StopHoldbackFact['mode']; firstMatch: StopHoldbackFact['firstMatch'] };
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -69,7 +70,7 @@ export class Generation {
     this.generator = new Generator(plan.seed, plan.eosAfter, plan.promptIds);
     this.outputIds = plan.keepIds ? [] : undefined;
     const stops = plan.stop?.filter((stop) => stop !== '') ?? [];
-    if (stops.length > 0) this.holdback = new SimHoldback(plan.holdback ?? 'none', stops);
+    if (stops.length > 0) this.holdback = new SimHoldback(plan.holdback?.mode ?? 'none', stops);
   }
 
   /** The next step, or undefined when the generation is over. */
@@ -132,11 +133,14 @@ export class Generation {
     const window = this.stopTail + text;
     const windowStart = this.contentLength - this.stopTail.length;
     this.contentLength += text.length;
+    // vLLM and SGLang stop at the first of the list found; llama.cpp at the one that begins first.
+    const listOrder = this.plan.holdback?.firstMatch === 'list-order';
     let first = -1;
     for (const stop of stops) {
       if (stop === '') continue;
       const at = window.indexOf(stop);
       if (at !== -1 && (first === -1 || at < first)) first = at;
+      if (first !== -1 && listOrder) break;
     }
     if (first !== -1) return windowStart + first;
     const keep = Math.max(0, ...stops.map((stop) => stop.length - 1));

@@ -92,15 +92,16 @@ export function suffixStart(text: string, count: number): number {
 
 /**
  * How the emulated server holds back content that may begin a stop string (its wire-facts
- * row), or undefined when the request turns that off (vLLM `include_stop_str_in_output`).
+ * row; nothing when the request turns that off: vLLM `include_stop_str_in_output`), and
+ * which stop string wins when several complete at once.
  */
-export function holdbackMode(
+export function holdbackOf(
   facts: WireFacts,
   body: Record<string, unknown>,
-): StopHoldbackFact['mode'] | undefined {
+): { mode: StopHoldbackFact['mode']; firstMatch: StopHoldbackFact['firstMatch'] } | undefined {
   const fact = facts.stopHoldback;
   if (fact === undefined) return undefined;
   const off = fact.offWhen;
-  if (off !== undefined && Object.entries(off).every(([key, value]) => body[key] === value)) return undefined;
-  return fact.mode;
+  const isOff = off !== undefined && Object.entries(off).every(([key, value]) => body[key] === value);
+  return { mode: isOff ? 'none' : fact.mode, firstMatch: fact.firstMatch };
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { type WireFacts, wireFactsFor } from '../dialects/wire-facts.js';
 import { type FinishReason, Generation } from './generation.js';
-import { holdbackMode } from './holdback.js';
+import { holdbackOf } from './holdback.js';
 import { llamaBuild } from './llamacpp-builds.js';
 import { B4748, checkContext, checkLlamaContext, checkModel, checkRefusals } from './refusals.js';
 import { isVocabId, tokenize } from './tokenizer.js';
@@ -271,7 +271,7 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
         : Array.isArray(body.stop)
           ? body.stop.map(String)
           : undefined,
-    holdback: holdbackMode(ctx.facts ?? wireFactsFor(ctx.dialect), body),
+    holdback: holdbackOf(ctx.facts ?? wireFactsFor(ctx.dialect), body),
   });
   const logprobsValue = chat
     ? body.logprobs === true

@@ -181,7 +181,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
           ? await this.beforeContinuation(endpoint, dialect, lastFailure)
           : undefined;
       if (refusal !== undefined || this.finished) {
-        this.route.release(undefined, undefined);
+        // No attempt was sent: the endpoint is told nothing about its health.
+        this.route.abandon(refusal?.code);
         if (refusal !== undefined && !this.finished) await this.failWithCapture(refusal, 'not resumed');
         return;
       }

@@ -26,7 +26,7 @@ import type { StreamContext } from './context.js';
 import { remainingTokens } from './continuation.js';
 import { CONTEXT_IDS, type HoldbackModel, holdbackModel } from './held-text.js';
 import { completingToken, cutHeldText, notResumed, recoverHeldText, untoldStop } from './resume-text.js';
-import { ResumeStopCheck } from './stop-strings.js';
+import { chooseStop, ResumeStopCheck, type StopMatch, type StopRule } from './stop-strings.js';
 
 interface ToolCallParts {
   index: number;
@@ -70,7 +70,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   /** Tokens received when the held text was last recovered. */
   private recoveredAt = -1;
   /** A stop string matched after a resume on a server that holds text back: settled before success. */
-  private stopMatch: { kept: number; completedAt: number } | undefined;
+  private stopMatch: readonly StopMatch[] | undefined;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
     super(ctx, request.signal, request.maxTokens, request.session ?? request.affinityKey);
@@ -184,9 +184,9 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       // A stop string that began before the resume point ends the message here, as the server
       // would have ended it: the text from its beginning on is dropped. A server that holds text
       // back may have shown its end tokens late: which token completed it is settled first.
-      const { kept, completedAt } = this.stopCheck!;
-      if (this.holdback?.kind === 'held') this.stopMatch = { kept, completedAt };
-      else this.settleStop(kept, this.received.length);
+      const { matches } = this.stopCheck!;
+      if (this.holdback?.kind === 'held') this.stopMatch = matches;
+      else this.settleStop(this.keptWithoutHoldback(matches, text), this.received.length);
       this.finish('stop');
       this.completeEarly();
     }
@@ -215,6 +215,22 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       this.received.truncate(tokens);
     }
     this.releaseHeld();
+  }
+
+  /**
+   * Where a stop string completed by `text` ends the text on a server that holds nothing back:
+   * at its beginning; but SGLang has sent everything before the token that completed it (its
+   * beginning included, trimmed only from the final output), and that stays.
+   */
+  private keptWithoutHoldback(matches: readonly StopMatch[], text: string): number {
+    const kept = chooseStop(matches, this.stopRule()).kept;
+    if (this.dialect?.facts.stopHoldback?.mode !== 'none') return kept;
+    return Math.max(kept, this.stopCheck!.undeliveredLength - text.length);
+  }
+
+  /** Which stop string the server stops at when several complete at once (wire facts). */
+  private stopRule(): StopRule {
+    return this.dialect?.facts.stopHoldback?.firstMatch ?? 'list-order';
   }
 
   /**
@@ -251,22 +267,24 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     endpoint: FleetEndpoint,
     dialect: Dialect,
   ): Promise<TokenwireError | undefined> {
-    const match = this.stopMatch;
-    if (match === undefined) return undefined;
+    const matches = this.stopMatch;
+    if (matches === undefined) return undefined;
     this.stopMatch = undefined;
+    // The one that completes first tells the token; the server's rule picks among those it completed.
+    const completedAt = Math.min(...matches.map((m) => m.completedAt));
     const first = this.attemptStart;
     const ids = this.received.idArray();
     const outcome = await completingToken(this.ctx, endpoint, dialect, {
       context: [...(this.promptIdList ?? []), ...(ids.slice(0, first) as number[])].slice(-CONTEXT_IDS),
       ids: ids.slice(first),
       streamed: this.received.textFrom(first).slice(this.prefixInAttempt),
-      completedAt: match.completedAt,
+      completedAt,
       model: this.request.model ?? endpoint.options.model ?? this.model,
     });
-    if (typeof outcome !== 'number') {
+    if (!('token' in outcome)) {
       return untoldStop(this.ctx, outcome.reason, attempt.url.href, this.received.events());
     }
-    this.settleStop(match.kept, first + outcome + 1);
+    this.settleStop(chooseStop(matches, this.stopRule(), outcome.reach).kept, first + outcome.token + 1);
     return undefined;
   }
 

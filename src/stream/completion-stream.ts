@@ -21,7 +21,7 @@ import type { StreamContext } from './context.js';
 import { remainingTokens } from './continuation.js';
 import { CONTEXT_IDS, type HoldbackModel, holdbackModel } from './held-text.js';
 import { completingToken, cutHeldText, notResumed, recoverHeldText, untoldStop } from './resume-text.js';
-import { ResumeStopCheck } from './stop-strings.js';
+import { chooseStop, ResumeStopCheck, type StopMatch, type StopRule } from './stop-strings.js';
 
 /**
  * A streaming completion. Iterate it for `token` events and one final `done`
@@ -58,7 +58,7 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   /** Tokens received when the held text was last recovered (nothing new since: nothing to ask). */
   private recoveredAt = -1;
   /** A stop string matched after a resume on a server that holds text back: settled before success. */
-  private stopMatch: { kept: number; completedAt: number } | undefined;
+  private stopMatch: readonly StopMatch[] | undefined;
 
   constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
     super(ctx, request.signal, request.maxTokens, request.session ?? request.affinityKey);
@@ -110,6 +110,22 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   }
 
   /**
+   * Where a stop string completed by `text` ends the text on a server that holds nothing back:
+   * at its beginning; but SGLang has sent everything before the token that completed it (its
+   * beginning included, trimmed only from the final output), and that stays.
+   */
+  private keptWithoutHoldback(matches: readonly StopMatch[], text: string): number {
+    const kept = chooseStop(matches, this.stopRule()).kept;
+    if (this.dialect?.facts.stopHoldback?.mode !== 'none') return kept;
+    return Math.max(kept, this.stopCheck!.undeliveredLength - text.length);
+  }
+
+  /** Which stop string the server stops at when several complete at once (wire facts). */
+  private stopRule(): StopRule {
+    return this.dialect?.facts.stopHoldback?.firstMatch ?? 'list-order';
+  }
+
+  /**
    * A server that holds back text that may begin a stop string sent every id but not all of
    * their text: recover that text from its detokenizer, or refuse to continue without it.
    */
@@ -141,9 +157,11 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     endpoint: FleetEndpoint,
     dialect: Dialect,
   ): Promise<TokenwireError | undefined> {
-    const match = this.stopMatch;
-    if (match === undefined) return undefined;
+    const matches = this.stopMatch;
+    if (matches === undefined) return undefined;
     this.stopMatch = undefined;
+    // The one that completes first tells the token; the server's rule picks among those it completed.
+    const completedAt = Math.min(...matches.map((m) => m.completedAt));
     const first = this.attemptStart;
     const ids = this.received.idArray();
     const outcome = await completingToken(this.ctx, endpoint, dialect, {
@@ -151,11 +169,11 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       context: [...(this.promptIdList ?? []), ...(ids.slice(0, first) as number[])].slice(-CONTEXT_IDS),
       ids: ids.slice(first),
       streamed: this.received.textFrom(first).slice(this.prefixInAttempt),
-      completedAt: match.completedAt,
+      completedAt,
       model: this.request.model ?? endpoint.options.model ?? this.model,
     });
-    if (typeof outcome === 'number') {
-      this.settleStop(match.kept, first + outcome + 1);
+    if ('token' in outcome) {
+      this.settleStop(chooseStop(matches, this.stopRule(), outcome.reach).kept, first + outcome.token + 1);
       return undefined;
     }
     return untoldStop(this.ctx, outcome.reason, attempt.url.href, this.received.events());
@@ -241,11 +259,11 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
         // A stop string that began before the resume point ends here: the server would have
         // stopped, so the text from its beginning on is dropped and the stream ends as 'stop'.
         this.emitTokens(ids, text, logprobs, true);
-        const { kept, completedAt } = this.stopCheck!;
+        const { matches } = this.stopCheck!;
         // A server that holds text back may have shown the end of the stop string tokens after
         // the one that completed it: which one is settled (asking the server) before the end.
-        if (this.holdback?.kind === 'held') this.stopMatch = { kept, completedAt };
-        else this.settleStop(kept, this.received.length);
+        if (this.holdback?.kind === 'held') this.stopMatch = matches;
+        else this.settleStop(this.keptWithoutHoldback(matches, text), this.received.length);
         this.finish('stop');
         this.completeEarly();
         return;

@@ -32,9 +32,12 @@ export function holdbackModel(
 ): HoldbackModel {
   const stops = stopList(stop);
   const buffer = Math.max(0, ...stops.map((s) => codePoints(s) - 1));
-  // A one-character stop string is found whole in the token that brings it: nothing waits.
-  if (buffer === 0) return { kind: 'none' };
   const fact: StopHoldbackFact | undefined = dialect.facts.stopHoldback;
+  // llama.cpp sends the token that completes a stop string apart from its finish: even with
+  // one-character stop strings a break between them must be told from a running stream.
+  const apart = fact?.mode === 'partial' && stops.length > 0;
+  // A one-character stop string is found whole in the token that brings it: nothing waits.
+  if (buffer === 0 && !apart) return { kind: 'none' };
   if (fact === undefined) return { kind: 'unknown' };
   if (fact.mode === 'none') return { kind: 'none' };
   const off = fact.offWhen;
@@ -61,6 +64,15 @@ export function heldText(
 ): HeldText {
   if (!detokenized.startsWith(streamed)) {
     return { reason: "the server's detokenized text of the ids does not begin with the text it streamed" };
+  }
+  for (const stop of model.stops) {
+    if (detokenized.indexOf(stop, Math.max(0, streamed.length - stop.length + 1)) !== -1) {
+      // The server stopped there (llama.cpp sends the stopping token and its finish apart): a
+      // continuation would generate past the end.
+      return {
+        reason: 'the ids received complete a stop string: the server had stopped, and its finish was lost',
+      };
+    }
   }
   const held = detokenized.slice(streamed.length);
   if (held.endsWith('\uFFFD')) {

@@ -79,14 +79,15 @@ export interface MatchText {
 
 /**
  * The continuation token (index) whose text completed the stop string: the first whose
- * text, decoded in context with those before it, reaches `completedAt` characters.
+ * text, decoded in context with those before it, reaches `completedAt` characters (`reach`:
+ * how far the continuation's text reaches with it).
  */
 export async function completingToken(
   ctx: StreamContext,
   endpoint: FleetEndpoint,
   dialect: Dialect,
   at: MatchText,
-): Promise<number | { reason: string }> {
+): Promise<{ token: number; reach: number } | { reason: string }> {
   const detokenize = detokenizer(ctx, endpoint, dialect, at.model);
   if (detokenize === undefined) return { reason: 'the server has no detokenize endpoint' };
   const limit = Math.min(at.ids.length, MAX_COMPLETING_CANDIDATES);
@@ -105,7 +106,7 @@ export async function completingToken(
     if (text.slice(0, common) !== at.streamed.slice(0, common)) {
       return { reason: "the server's detokenized text differs from the text it streamed" };
     }
-    if (text.length >= at.completedAt) return t;
+    if (text.length >= at.completedAt) return { token: t, reach: text.length };
   }
   return { reason: `not within the first ${limit} tokens of the continuation` };
 }

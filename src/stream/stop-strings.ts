@@ -23,6 +23,43 @@ export function stopList(stop: string | string[] | undefined): string[] {
  */
 export type StopVerdict = 'pass' | 'hold' | 'release' | 'match';
 
+/** A stop string that completed across the resume point. */
+export interface StopMatch {
+  /** How many characters of the undelivered text come before it. */
+  kept: number;
+  /** How many characters of the new text complete it. */
+  completedAt: number;
+  /** Its place in the request's list. */
+  order: number;
+  /** Where it begins in the checked text. */
+  start: number;
+}
+
+/** Which stop string a server stops at when several complete in one step (wire facts `stopHoldback.firstMatch`). */
+export type StopRule = 'list-order' | 'earliest-start';
+
+/**
+ * The stop string the server would have stopped at: among `matches` completed within `reach`
+ * characters of the new text (the step that completed the first one), the first in the
+ * request's list (vLLM, SGLang) or the one that begins first (llama.cpp).
+ */
+export function chooseStop(matches: readonly StopMatch[], rule: StopRule, reach = Infinity): StopMatch {
+  let best: StopMatch | undefined;
+  for (const match of matches) {
+    if (match.completedAt > reach) continue;
+    if (
+      best === undefined ||
+      (rule === 'list-order'
+        ? match.order < best.order
+        : match.start < best.start || (match.start === best.start && match.order < best.order))
+    ) {
+      best = match;
+    }
+  }
+  // Nothing within reach: the one that completes first (reach is at least its end).
+  return best ?? matches.reduce((a, b) => (b.completedAt < a.completedAt ? b : a));
+}
+
 export class ResumeStopCheck {
   private readonly stops: readonly string[];
   private readonly longest: number;
@@ -33,10 +70,8 @@ export class ResumeStopCheck {
   /** Where a stop string must begin to be this check's (the server of the continuation cannot see it). */
   private boundary = 0;
   private armed = false;
-  /** After a 'match': how many characters of the undelivered text come before the stop string. */
-  kept = 0;
-  /** After a 'match': how many characters of the new text complete the stop string. */
-  completedAt = 0;
+  /** After a 'match': every stop string the text fed completed (each at its first such place). */
+  matches: StopMatch[] = [];
 
   constructor(stop: string | string[] | undefined) {
     this.stops = stopList(stop);
@@ -59,6 +94,11 @@ export class ResumeStopCheck {
     return this.armed;
   }
 
+  /** How much text is undelivered (held since the resume, the new text included). */
+  get undeliveredLength(): number {
+    return this.after.length;
+  }
+
   /** How many characters of the text so far `arm` needs. */
   get tailLength(): number {
     return Math.max(0, this.longest - 1);
@@ -70,15 +110,20 @@ export class ResumeStopCheck {
     this.after += text;
     const window = this.before + this.after;
     const boundary = this.boundary;
-    for (const stop of this.stops) {
+    const matches: StopMatch[] = [];
+    this.stops.forEach((stop, order) => {
       for (let at = window.indexOf(stop); at !== -1 && at < boundary; at = window.indexOf(stop, at + 1)) {
         if (at + stop.length > boundary) {
-          this.armed = false;
-          this.kept = Math.max(0, at - this.before.length);
-          this.completedAt = at + stop.length - boundary;
-          return 'match';
+          const kept = Math.max(0, at - this.before.length);
+          matches.push({ kept, completedAt: at + stop.length - boundary, order, start: at });
+          return;
         }
       }
+    });
+    if (matches.length > 0) {
+      this.armed = false;
+      this.matches = matches;
+      return 'match';
     }
     if (this.liveCandidate(window, boundary)) return 'hold';
     // No stop string that begins before the resume point can complete any more: a

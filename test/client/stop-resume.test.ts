@@ -111,12 +111,14 @@ async function run(kind: 'completion' | 'chat', tokens: string[], stop: string[]
 }
 
 describe.each(['completion'] as const)('%s: stop strings across a resume', (kind) => {
-  it('"a" before the break, "b" and "c" after: nothing after the stop string\'s beginning is delivered', async () => {
+  it('"a" before the break, "b" and "c" after: it ends where SGLang ends it, nothing past the completing token', async () => {
     const out = await run(kind, ['x', 'a', 'b', 'c', 'd', 'e'], ['abc']);
     expect(out.finishReason).toBe('stop');
-    expect(out.text).toBe('xa');
-    expect(out.texts.join('')).toBe('xa');
-    expect(out.texts).not.toContain('b');
+    // SGLang sends every token's text until the one that completes the stop string (whose
+    // text it trims): 'b' was sent, 'c' is not, and neither is anything after.
+    expect(out.text).toBe('xab');
+    expect(out.texts.join('')).toBe('xab');
+    expect(out.texts).not.toContain('c');
     // The ids of the tokens that made the stop string are generated tokens: they count.
     expect(out.ids).toEqual([100, 101, 102, 103]);
   });
@@ -147,7 +149,8 @@ describe.each(['completion'] as const)('%s: stop strings across a resume', (kind
   it('several stop strings: held while any may still match, stopped by the one that completes', async () => {
     const out = await run(kind, ['q', 'xy', 'z', 'w', 'v'], ['yzv', 'yzw']);
     expect(out.finishReason).toBe('stop');
-    expect(out.text).toBe('qxy');
-    expect(out.texts).not.toContain('z');
+    // 'z' was sent before 'w' completed 'yzw' (as SGLang sends it); 'w' and 'v' are not.
+    expect(out.text).toBe('qxyz');
+    expect(out.texts).not.toContain('w');
   });
 });
