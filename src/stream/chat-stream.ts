@@ -24,9 +24,9 @@ import type { Attempt } from './attempt.js';
 import { BaseStream } from './base-stream.js';
 import type { StreamContext } from './context.js';
 import { remainingTokens } from './continuation.js';
-import { CONTEXT_IDS, type HoldbackModel, holdbackModel } from './held-text.js';
-import { completingToken, cutHeldText, notResumed, recoverHeldText, untoldStop } from './resume-text.js';
-import { chooseStop, ResumeStopCheck, type StopMatch, type StopRule } from './stop-strings.js';
+import { ResumeStop } from './resume-stop.js';
+import { cutChatText } from './resume-text.js';
+import { ResumeStopCheck } from './stop-strings.js';
 
 interface ToolCallParts {
   index: number;
@@ -59,23 +59,19 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   private held: ChatTextEvent[] | undefined;
   /** Index in `received` of the first held event's first token. */
   private heldFrom = 0;
-  /** How the server holds back text that may begin a stop string (known at the first resume). */
-  private holdback: HoldbackModel | undefined;
-  /** Text the server held back when the stream broke, recovered: it goes before the next text. */
-  private heldByServer = '';
-  /** How much of the current attempt's first text was `heldByServer`. */
-  private prefixInAttempt = 0;
-  /** Index in `received` of the current attempt's first token. */
-  private attemptStart = 0;
-  /** Tokens received when the held text was last recovered. */
-  private recoveredAt = -1;
-  /** A stop string matched after a resume on a server that holds text back: settled before success. */
-  private stopMatch: readonly StopMatch[] | undefined;
+  /** Text held by the server at a break, and stop strings across a resume (resume-stop.ts). */
+  private readonly resumeStop: ResumeStop;
 
   constructor(ctx: StreamContext, request: ChatRequest, model: string | undefined) {
     super(ctx, request.signal, request.maxTokens, request.session ?? request.affinityKey);
     this.request = request;
     this.model = model;
+    this.resumeStop = new ResumeStop(this, request.stop, request.extraBody);
+  }
+
+  /** @internal The prompt's ids, when the server sent them (ResumeStopHost). */
+  knownPromptIds(): readonly number[] | undefined {
+    return this.promptIdList;
   }
 
   prefixKeys(): number[] | undefined {
@@ -97,7 +93,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined {
     // Text the server held back at the break (recovered) is part of the message so far.
-    const soFar = this.messageSoFar() + this.heldByServer;
+    const soFar = this.messageSoFar() + this.resumeStop.pending;
     const continueAssistant = resume && soFar !== '' ? soFar : undefined;
     if (continueAssistant !== undefined && !this.approximateResume) {
       // The server re-tokenizes the partial message: the ids need not be the ones it generated,
@@ -115,10 +111,9 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       // stop string may begin in it, and it goes out only once that is decided.
       let undelivered = '';
       for (const event of this.held ?? []) undelivered += event.text;
-      if (!this.stopCheck.arm(this.content, undelivered + this.heldByServer)) this.releaseHeld();
+      if (!this.stopCheck.arm(this.content, undelivered + this.resumeStop.pending)) this.releaseHeld();
     }
-    this.attemptStart = this.received.length;
-    this.prefixInAttempt = 0;
+    this.resumeStop.startAttempt(this.received.length);
     const request = this.request;
     const maxTokens =
       resume && request.maxTokens !== undefined
@@ -147,8 +142,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     if (this.messageSoFar() === '' || last === undefined) return false;
     // On a server that holds back text that may begin a stop string, the emptiness may be that:
     // the held text is then recovered before the continuation, or the stream is not resumed.
-    const holdback = (this.holdback ??= holdbackModel(dialect, this.request.stop, this.request.extraBody));
-    if (last === '' && holdback.kind !== 'held') return false;
+    if (last === '' && this.resumeStop.model(dialect).kind !== 'held') return false;
     return (
       dialect.chatRequest({ model: undefined, request: this.request, continueAssistant: 'x' }) !== undefined
     );
@@ -156,12 +150,8 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
 
   tokens(ids: readonly number[] | undefined, text: string): void {
     const verdict = this.stopCheck === undefined ? 'pass' : this.stopCheck.feed(text);
-    if (this.heldByServer !== '') {
-      // The text the server held back at the break comes before the continuation's.
-      text = this.heldByServer + text;
-      this.prefixInAttempt = this.heldByServer.length;
-      this.heldByServer = '';
-    }
+    // The text the server held back at the break comes before the continuation's.
+    text = this.resumeStop.withPending(text);
     const first = this.received.length;
     const hasIds = ids !== undefined && ids.length > 0;
     const checked = hasIds ? this.deliverIds(ids, text) : undefined;
@@ -184,9 +174,9 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
       // A stop string that began before the resume point ends the message here, as the server
       // would have ended it: the text from its beginning on is dropped. A server that holds text
       // back may have shown its end tokens late: which token completed it is settled first.
-      const { matches } = this.stopCheck!;
-      if (this.holdback?.kind === 'held') this.stopMatch = matches;
-      else this.settleStop(this.keptWithoutHoldback(matches, text), this.received.length);
+      const check = this.stopCheck!;
+      const kept = this.resumeStop.atMatch(check.matches, this.dialect!, text, check.undeliveredLength);
+      if (kept !== undefined) this.settleStop(kept, this.received.length);
       this.finish('stop');
       this.completeEarly();
     }
@@ -194,22 +184,7 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
 
   /** Ends the held text `kept` characters in and drops the tokens from `tokens` on, then releases it. */
   private settleStop(kept: number, tokens: number): void {
-    const held = this.held!;
-    // Each held event carries its ids' tokens (one token when it came without ids).
-    let keepEvents = 0;
-    for (let at = this.heldFrom; keepEvents < held.length && at < tokens; keepEvents++) {
-      const event = held[keepEvents];
-      const count = event.ids?.length ?? 1;
-      if (event.ids !== undefined && at + count > tokens) event.ids = event.ids.slice(0, tokens - at);
-      at += count;
-    }
-    const texts = cutHeldText(
-      held.map((event) => event.text),
-      kept,
-      keepEvents,
-    );
-    held.length = keepEvents;
-    for (let i = 0; i < keepEvents; i++) held[i].text = texts[i];
+    cutChatText(this.held!, this.heldFrom, kept, tokens);
     if (tokens < this.received.length) {
       this.stats.tokens -= this.received.length - tokens;
       this.received.truncate(tokens);
@@ -217,48 +192,18 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     this.releaseHeld();
   }
 
-  /**
-   * Where a stop string completed by `text` ends the text on a server that holds nothing back:
-   * at its beginning; but SGLang has sent everything before the token that completed it (its
-   * beginning included, trimmed only from the final output), and that stays.
-   */
-  private keptWithoutHoldback(matches: readonly StopMatch[], text: string): number {
-    const kept = chooseStop(matches, this.stopRule()).kept;
-    if (this.dialect?.facts.stopHoldback?.mode !== 'none') return kept;
-    return Math.max(kept, this.stopCheck!.undeliveredLength - text.length);
-  }
-
-  /** Which stop string the server stops at when several complete at once (wire facts). */
-  private stopRule(): StopRule {
-    return this.dialect?.facts.stopHoldback?.firstMatch ?? 'list-order';
-  }
-
-  /**
-   * A server that holds back text that may begin a stop string sent every id but not all of
-   * their text: recover that text from its detokenizer, or refuse to continue without it.
-   */
-  protected override async beforeContinuation(
+  /** Recovers the text the server held back at the break, or says why the stream is not resumed. */
+  protected override beforeContinuation(
     endpoint: FleetEndpoint,
     dialect: Dialect,
     failure: TokenwireError,
   ): Promise<TokenwireError | undefined> {
-    if (this.received.length === 0 || this.received.length === this.recoveredAt) return undefined;
-    const { request } = this;
-    const model = (this.holdback ??= holdbackModel(dialect, request.stop, request.extraBody));
-    if (model.kind === 'none') return undefined;
-    let streamed = '';
-    for (const event of this.held ?? []) streamed += event.text;
-    const outcome = await recoverHeldText(this.ctx, endpoint, dialect, model, {
-      ids: this.received.completeIds(),
-      context: (this.promptIdList ?? []).slice(-CONTEXT_IDS),
-      streamed: this.content + streamed,
-      attemptChars: this.received.textFrom(this.attemptStart).length - this.prefixInAttempt,
-      model: request.model ?? endpoint.options.model ?? this.model,
-    });
-    if (typeof outcome !== 'string') return notResumed(this.ctx, failure, outcome.reason, endpoint.rootUrl);
-    this.heldByServer = outcome;
-    this.recoveredAt = this.received.length;
-    return undefined;
+    return this.resumeStop.recover(
+      endpoint,
+      dialect,
+      failure,
+      this.request.model ?? endpoint.options.model ?? this.model,
+    );
   }
 
   /** A stop string found after a resume on a server that holds text back: which token completed it. */
@@ -267,24 +212,10 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     endpoint: FleetEndpoint,
     dialect: Dialect,
   ): Promise<TokenwireError | undefined> {
-    const matches = this.stopMatch;
-    if (matches === undefined) return undefined;
-    this.stopMatch = undefined;
-    // The one that completes first tells the token; the server's rule picks among those it completed.
-    const completedAt = Math.min(...matches.map((m) => m.completedAt));
-    const first = this.attemptStart;
-    const ids = this.received.idArray();
-    const outcome = await completingToken(this.ctx, endpoint, dialect, {
-      context: [...(this.promptIdList ?? []), ...(ids.slice(0, first) as number[])].slice(-CONTEXT_IDS),
-      ids: ids.slice(first),
-      streamed: this.received.textFrom(first).slice(this.prefixInAttempt),
-      completedAt,
-      model: this.request.model ?? endpoint.options.model ?? this.model,
-    });
-    if (!('token' in outcome)) {
-      return untoldStop(this.ctx, outcome.reason, attempt.url.href, this.received.events());
-    }
-    this.settleStop(chooseStop(matches, this.stopRule(), outcome.reach).kept, first + outcome.token + 1);
+    const model = this.request.model ?? endpoint.options.model ?? this.model;
+    const end = await this.resumeStop.settle(endpoint, dialect, attempt, model);
+    if (end === undefined || end instanceof Error) return end;
+    this.settleStop(end.kept, end.tokens);
     return undefined;
   }
 
@@ -366,11 +297,11 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
   protected complete(usage: Usage): { done: ChatDoneEvent; result: () => ChatResult } {
     // The stream ended with text still undecided: no stop string completed, so it is output.
     this.releaseHeld();
-    if (this.heldByServer !== '') {
+    if (this.resumeStop.pending !== '') {
       // Recovered held text, and the continuation ended without a delta to carry it.
-      this.content += this.heldByServer;
-      this.queue.push({ type: 'text', text: this.heldByServer });
-      this.heldByServer = '';
+      const text = this.resumeStop.withPending('');
+      this.content += text;
+      this.queue.push({ type: 'text', text });
     }
     const toolCalls = this.assembleToolCalls();
     for (const call of toolCalls) this.queue.push({ type: 'tool_call', call });

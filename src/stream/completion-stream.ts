@@ -19,9 +19,9 @@ import { type Attempt, promptMismatchError } from './attempt.js';
 import { BaseStream } from './base-stream.js';
 import type { StreamContext } from './context.js';
 import { remainingTokens } from './continuation.js';
-import { CONTEXT_IDS, type HoldbackModel, holdbackModel } from './held-text.js';
-import { completingToken, cutHeldText, notResumed, recoverHeldText, untoldStop } from './resume-text.js';
-import { chooseStop, ResumeStopCheck, type StopMatch, type StopRule } from './stop-strings.js';
+import { ResumeStop } from './resume-stop.js';
+import { cutHeldText } from './resume-text.js';
+import { ResumeStopCheck } from './stop-strings.js';
 
 /**
  * A streaming completion. Iterate it for `token` events and one final `done`
@@ -47,24 +47,20 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   private heldFrom = 0;
   /** The prompt ids the current attempt sent (undefined for a text prompt). */
   private sentPromptIds: readonly number[] | undefined;
-  /** How the server holds back text that may begin a stop string (known at the first resume). */
-  private holdback: HoldbackModel | undefined;
-  /** Text the server held back when the stream broke, recovered: it goes before the next text. */
-  private heldByServer = '';
-  /** How much of the current attempt's first text was `heldByServer` (not the server's output). */
-  private prefixInAttempt = 0;
-  /** Index in `received` of the current attempt's first token. */
-  private attemptStart = 0;
-  /** Tokens received when the held text was last recovered (nothing new since: nothing to ask). */
-  private recoveredAt = -1;
-  /** A stop string matched after a resume on a server that holds text back: settled before success. */
-  private stopMatch: readonly StopMatch[] | undefined;
+  /** Text held by the server at a break, and stop strings across a resume (resume-stop.ts). */
+  private readonly resumeStop: ResumeStop;
 
   constructor(ctx: StreamContext, request: CompletionRequest, model: string | undefined) {
     super(ctx, request.signal, request.maxTokens, request.session ?? request.affinityKey);
     this.request = request;
     this.model = model;
     if (Array.isArray(request.prompt)) this.promptIdList = request.prompt;
+    this.resumeStop = new ResumeStop(this, request.stop, request.extraBody);
+  }
+
+  /** @internal The prompt's ids, when known (ResumeStopHost). */
+  knownPromptIds(): readonly number[] | undefined {
+    return this.promptIdList;
   }
 
   protected buildRequest(dialect: Dialect, resume: boolean): WireRequest {
@@ -93,11 +89,10 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
       // text: a stop string may begin in it, and it goes out only once that is decided.
       const heldFrom = this.held === undefined ? this.received.length : this.heldFrom;
       const delivered = this.received.textTail(stopCheck.tailLength, heldFrom);
-      const undelivered = this.received.textFrom(heldFrom) + this.heldByServer;
+      const undelivered = this.received.textFrom(heldFrom) + this.resumeStop.pending;
       if (!stopCheck.arm(delivered, undelivered)) this.releaseHeld();
     }
-    this.attemptStart = this.received.length;
-    this.prefixInAttempt = 0;
+    this.resumeStop.startAttempt(this.received.length);
     this.sentPromptIds = Array.isArray(prompt) ? prompt : undefined;
     const wire = dialect.completionRequest({
       model: request.model ?? this.routeModel ?? this.model,
@@ -109,46 +104,18 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     return wire;
   }
 
-  /**
-   * Where a stop string completed by `text` ends the text on a server that holds nothing back:
-   * at its beginning; but SGLang has sent everything before the token that completed it (its
-   * beginning included, trimmed only from the final output), and that stays.
-   */
-  private keptWithoutHoldback(matches: readonly StopMatch[], text: string): number {
-    const kept = chooseStop(matches, this.stopRule()).kept;
-    if (this.dialect?.facts.stopHoldback?.mode !== 'none') return kept;
-    return Math.max(kept, this.stopCheck!.undeliveredLength - text.length);
-  }
-
-  /** Which stop string the server stops at when several complete at once (wire facts). */
-  private stopRule(): StopRule {
-    return this.dialect?.facts.stopHoldback?.firstMatch ?? 'list-order';
-  }
-
-  /**
-   * A server that holds back text that may begin a stop string sent every id but not all of
-   * their text: recover that text from its detokenizer, or refuse to continue without it.
-   */
-  protected override async beforeContinuation(
+  /** Recovers the text the server held back at the break, or says why the stream is not resumed. */
+  protected override beforeContinuation(
     endpoint: FleetEndpoint,
     dialect: Dialect,
     failure: TokenwireError,
   ): Promise<TokenwireError | undefined> {
-    if (this.received.length === 0 || this.received.length === this.recoveredAt) return undefined;
-    const { request } = this;
-    const model = (this.holdback ??= holdbackModel(dialect, request.stop, request.extraBody));
-    if (model.kind === 'none') return undefined;
-    const outcome = await recoverHeldText(this.ctx, endpoint, dialect, model, {
-      ids: this.received.completeIds(),
-      context: (this.promptIdList ?? []).slice(-CONTEXT_IDS),
-      streamed: this.received.text(),
-      attemptChars: this.received.textFrom(this.attemptStart).length - this.prefixInAttempt,
-      model: request.model ?? endpoint.options.model ?? this.model,
-    });
-    if (typeof outcome !== 'string') return notResumed(this.ctx, failure, outcome.reason, endpoint.rootUrl);
-    this.heldByServer = outcome;
-    this.recoveredAt = this.received.length;
-    return undefined;
+    return this.resumeStop.recover(
+      endpoint,
+      dialect,
+      failure,
+      this.request.model ?? endpoint.options.model ?? this.model,
+    );
   }
 
   /** A stop string found after a resume on a server that holds text back: which token completed it. */
@@ -157,26 +124,11 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     endpoint: FleetEndpoint,
     dialect: Dialect,
   ): Promise<TokenwireError | undefined> {
-    const matches = this.stopMatch;
-    if (matches === undefined) return undefined;
-    this.stopMatch = undefined;
-    // The one that completes first tells the token; the server's rule picks among those it completed.
-    const completedAt = Math.min(...matches.map((m) => m.completedAt));
-    const first = this.attemptStart;
-    const ids = this.received.idArray();
-    const outcome = await completingToken(this.ctx, endpoint, dialect, {
-      // An exact continuation had every id before it.
-      context: [...(this.promptIdList ?? []), ...(ids.slice(0, first) as number[])].slice(-CONTEXT_IDS),
-      ids: ids.slice(first),
-      streamed: this.received.textFrom(first).slice(this.prefixInAttempt),
-      completedAt,
-      model: this.request.model ?? endpoint.options.model ?? this.model,
-    });
-    if ('token' in outcome) {
-      this.settleStop(chooseStop(matches, this.stopRule(), outcome.reach).kept, first + outcome.token + 1);
-      return undefined;
-    }
-    return untoldStop(this.ctx, outcome.reason, attempt.url.href, this.received.events());
+    const model = this.request.model ?? endpoint.options.model ?? this.model;
+    const end = await this.resumeStop.settle(endpoint, dialect, attempt, model);
+    if (end === undefined || end instanceof Error) return end;
+    this.settleStop(end.kept, end.tokens);
+    return undefined;
   }
 
   prefixKeys(): number[] | undefined {
@@ -237,13 +189,9 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
     // The attempt failed earlier in this same event (a prompt echo that does not match).
     if (this.attempt!.settled) return;
     const verdict = this.stopCheck === undefined ? 'pass' : this.stopCheck.feed(text);
-    if (this.heldByServer !== '') {
-      // The text the server held back at the break comes before the continuation's (the
-      // stop check had it already, as undelivered text).
-      text = this.heldByServer + text;
-      this.prefixInAttempt = this.heldByServer.length;
-      this.heldByServer = '';
-    }
+    // The text the server held back at the break comes before the continuation's (the stop
+    // check had it already, as undelivered text).
+    text = this.resumeStop.withPending(text);
     switch (verdict) {
       case 'pass':
         this.emitTokens(ids, text, logprobs, false);
@@ -259,11 +207,11 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
         // A stop string that began before the resume point ends here: the server would have
         // stopped, so the text from its beginning on is dropped and the stream ends as 'stop'.
         this.emitTokens(ids, text, logprobs, true);
-        const { matches } = this.stopCheck!;
+        const check = this.stopCheck!;
         // A server that holds text back may have shown the end of the stop string tokens after
         // the one that completed it: which one is settled (asking the server) before the end.
-        if (this.holdback?.kind === 'held') this.stopMatch = matches;
-        else this.settleStop(this.keptWithoutHoldback(matches, text), this.received.length);
+        const kept = this.resumeStop.atMatch(check.matches, this.dialect!, text, check.undeliveredLength);
+        if (kept !== undefined) this.settleStop(kept, this.received.length);
         this.finish('stop');
         this.completeEarly();
         return;
@@ -340,11 +288,10 @@ export class CompletionStream extends BaseStream<CompletionEvent, CompletionResu
   protected complete(usage: Usage): { done: DoneEvent; result: () => CompletionResult } {
     // The stream ended with text still undecided: no stop string completed, so it is output.
     this.releaseHeld();
-    if (this.heldByServer !== '' && this.received.length > 0) {
+    if (this.resumeStop.pending !== '' && this.received.length > 0) {
       // Recovered held text, and the continuation ended without a token to carry it.
       const last = this.received.length - 1;
-      this.received.setText(last, this.received.lastText() + this.heldByServer);
-      this.heldByServer = '';
+      this.received.setText(last, this.resumeStop.withPending(this.received.lastText() ?? ''));
     }
     const { received } = this;
     const tokenIds = this.doneTokenIds();

@@ -154,3 +154,30 @@ export function untoldStop(
     { code: 'unsupported', phase: 'stream', retryable: false, partial },
   );
 }
+
+/**
+ * Chat's held text events cut as {@link cutHeldText} cuts texts: the events of the tokens
+ * before `tokens` stay (each carries its ids' tokens, one when it came without ids; an event
+ * across the cut keeps the ids before it), their text cut to `kept` characters in all.
+ */
+export function cutChatText(
+  held: { text: string; ids?: number[] }[],
+  heldFrom: number,
+  kept: number,
+  tokens: number,
+): void {
+  let keep = 0;
+  for (let at = heldFrom; keep < held.length && at < tokens; keep++) {
+    const event = held[keep];
+    const count = event.ids?.length ?? 1;
+    if (event.ids !== undefined && at + count > tokens) event.ids = event.ids.slice(0, tokens - at);
+    at += count;
+  }
+  const texts = cutHeldText(
+    held.map((event) => event.text),
+    kept,
+    keep,
+  );
+  held.length = keep;
+  for (let i = 0; i < keep; i++) held[i].text = texts[i];
+}
