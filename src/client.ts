@@ -16,7 +16,7 @@ import { type EndpointOption, resolveEndpoints, resolveRouting } from './fleet/e
 import type { EndpointSnapshot } from './fleet/endpoint-state.js';
 import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
 import { Prober } from './fleet/probe.js';
-import { badJson, type JsonAnswer, requestJson } from './json-request.js';
+import { badJson, detokenizeOn, type JsonAnswer, requestJson } from './json-request.js';
 import { resolveHeaders, resolveTimeouts } from './option-values.js';
 import type { ClientOptions, LogRecord, ResolvedOptions } from './options.js';
 import { ChatStream } from './stream/chat-stream.js';
@@ -216,20 +216,6 @@ export class Client {
     return text;
   }
 
-  /** `detokenize` on one endpoint with a known dialect (a stream's held text at a resume). */
-  private async detokenizeOn(
-    endpoint: FleetEndpoint,
-    dialect: Dialect,
-    ids: readonly number[],
-    model: string | undefined,
-  ): Promise<string | undefined> {
-    if (!dialect.detokenizeRequest || !dialect.parseDetokenize) return undefined;
-    const wire = dialect.detokenizeRequest(ids, model ?? endpoint.options.model ?? this.options.model);
-    // Not captured as a failed request: the stream it serves captures its own failure.
-    const json = await requestJson(this.streamContext, 'POST', wire, this.lifetime.signal, endpoint, false);
-    return dialect.parseDetokenize(json.body);
-  }
-
   /** The server's models (`GET /v1/models`). */
   async models(options: { signal?: AbortSignal } = {}): Promise<ModelInfo[]> {
     const json = await this.requestJson('GET', { path: '/v1/models', body: {} }, options.signal);
@@ -284,7 +270,15 @@ export class Client {
       secrets: this.secrets,
       fleet: this.fleet,
       detect: (endpoint) => this.detect(endpoint, this.lifetime.signal),
-      detokenize: (endpoint, dialect, ids, model) => this.detokenizeOn(endpoint, dialect, ids, model),
+      detokenize: (endpoint, dialect, ids, model) =>
+        detokenizeOn(
+          this.streamContext,
+          this.lifetime.signal,
+          endpoint,
+          dialect,
+          ids,
+          model ?? this.options.model,
+        ),
       liveStreams: this.liveStreams,
       version: VERSION,
     };

@@ -7,7 +7,7 @@ import { type Dispatcher, request as undiciRequest } from 'undici';
 import { requestHeaders } from './credentials.js';
 import { captureJsonFailure } from './diagnostics/json-capture.js';
 import { scrub, scrubError } from './diagnostics/redact.js';
-import type { WireRequest } from './dialects/dialect.js';
+import type { Dialect, WireRequest } from './dialects/dialect.js';
 import { AbortError, describeRequest, TimeoutError, TokenwireError } from './errors.js';
 import type { FleetEndpoint } from './fleet/fleet.js';
 import type { LogRecord, ResolvedOptions } from './options.js';
@@ -199,4 +199,23 @@ export function badJson(url: string, what: string, text: string, method = 'POST'
     method,
     body: text.slice(0, 4096),
   });
+}
+
+/**
+ * The server's text of `ids` from its detokenize endpoint on `endpoint` (a stream's held
+ * text at a resume); undefined when the dialect has none. Not captured as a failed request:
+ * the stream it serves captures its own failure.
+ */
+export async function detokenizeOn(
+  ctx: JsonRequestContext,
+  signal: AbortSignal | undefined,
+  endpoint: FleetEndpoint,
+  dialect: Dialect,
+  ids: readonly number[],
+  model: string | undefined,
+): Promise<string | undefined> {
+  if (!dialect.detokenizeRequest || !dialect.parseDetokenize) return undefined;
+  const wire = dialect.detokenizeRequest(ids, model ?? endpoint.options.model);
+  const json = await requestJson(ctx, 'POST', wire, signal, endpoint, false);
+  return dialect.parseDetokenize(json.body);
 }

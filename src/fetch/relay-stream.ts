@@ -6,11 +6,16 @@
  * `[DONE]`) is not passed on; a failure ends the relayed body with the engine's error.
  */
 import type { Dialect, WireRequest, WireUsage } from '../dialects/dialect.js';
+import type { TokenwireError } from '../errors.js';
+import type { FleetEndpoint } from '../fleet/fleet.js';
 import type { SseEvent } from '../sse/types.js';
 import type { Attempt } from '../stream/attempt.js';
 import { AttemptDriver } from '../stream/attempt-driver.js';
 import { BaseStream } from '../stream/base-stream.js';
 import type { StreamContext } from '../stream/context.js';
+import { holdbackModel } from '../stream/held-text.js';
+import { notResumed } from '../stream/resume-text.js';
+import { stopList } from '../stream/stop-strings.js';
 import { callUsage } from '../stream/usage.js';
 import type { TokenEvent, Usage } from '../types.js';
 import { DONE_EVENT, SseWriter } from './sse-writer.js';
@@ -99,6 +104,27 @@ export class RelayStream extends BaseStream<Uint8Array, undefined> {
     if (plan.kind !== 'completion' || plan.promptIds === undefined || !dialect.liveIds) return plan.body;
     if (!this.ctx.options.retry.resume) return plan.body;
     return { ...fields, ...plan.body };
+  }
+
+  /**
+   * The relay passes the server's chunks on as they are: it cannot add text a server held
+   * back at the break (held-text.ts), nor check a stop string across the resume point. With
+   * stop strings that could do either, a break is not resumed: the SDK gets the error.
+   */
+  protected override async beforeContinuation(
+    endpoint: FleetEndpoint,
+    dialect: Dialect,
+    failure: TokenwireError,
+  ): Promise<TokenwireError | undefined> {
+    const stop = this.plan.body.stop as string | string[] | undefined;
+    const straddles = stopList(stop).some((s) => s.length > 1);
+    if (!straddles && holdbackModel(dialect, stop, this.plan.body).kind === 'none') return undefined;
+    return notResumed(
+      this.ctx,
+      failure,
+      'tokenwire/fetch does not continue a stream with stop strings a break may cut or a server may hold back (use a Client)',
+      endpoint.rootUrl,
+    );
   }
 
   /** Exact resume only: completions with an id prompt, every received token with its id. */
