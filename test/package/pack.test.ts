@@ -28,10 +28,13 @@ const SUBPATHS = Object.keys(PKG.exports).filter((subpath) => subpath !== './pac
 /**
  * Size budget of the tarball (gzip) and of what it unpacks to. At 0.1.0 (library, CLI and
  * simulator, ESM and CommonJS): about 220 KB packed, 1.2 MB unpacked. Room for the planned
- * entry points; a jump past this is something shipped by mistake.
+ * entry points; a jump past this is something shipped by mistake. Raised from 400 KB when
+ * held-text recovery at resume (stream/held-text.ts, resume-text.ts, resume-stop.ts, the
+ * holdback wire facts and the simulator's emulation) took it to 404,755 bytes packed and
+ * 2,215,455 unpacked.
  */
-const MAX_PACKED_BYTES = 400_000;
-const MAX_UNPACKED_BYTES = 2_200_000;
+const MAX_PACKED_BYTES = 440_000;
+const MAX_UNPACKED_BYTES = 2_400_000;
 
 /** npm without the settings of the `npm test` that runs us (they would point it elsewhere). */
 function npmEnv(cache: string): NodeJS.ProcessEnv {
