@@ -17,7 +17,7 @@ import type { EndpointSnapshot } from './fleet/endpoint-state.js';
 import { Fleet, type FleetEndpoint } from './fleet/fleet.js';
 import { Prober } from './fleet/probe.js';
 import { badJson, detokenizeOn, type JsonAnswer, requestJson } from './json-request.js';
-import { resolveHeaders, resolveTimeouts } from './option-values.js';
+import { resolveHeaders, resolveHedge, resolveTimeouts, showValue } from './option-values.js';
 import type { ClientOptions, LogRecord, ResolvedOptions } from './options.js';
 import { ChatStream } from './stream/chat-stream.js';
 import { CompletionStream } from './stream/completion-stream.js';
@@ -77,6 +77,8 @@ export class Client {
   private readonly streamContext: StreamContext;
   /** OpenTelemetry, when it can be on (the API installed, not turned off). */
   private readonly telemetry: Telemetry | undefined;
+  /** Several endpoints may serve it (endpoints, discovery, TOKENWIRE_ENDPOINTS): hedging makes sense. */
+  private readonly fleetConfigured: boolean;
   private closed = false;
   /** The lifetime of the work streams share (dialect detection): ended by close(). */
   private readonly lifetime = new AbortController();
@@ -88,6 +90,12 @@ export class Client {
   constructor(options: ClientOptions = {}) {
     this.rawOptions = options;
     const resolved = resolveEndpoints(options);
+    this.fleetConfigured =
+      options.baseUrl === undefined &&
+      (options.endpoints !== undefined ||
+        options.discovery !== undefined ||
+        process.env.TOKENWIRE_ENDPOINTS !== undefined);
+    if (resolved.options.hedgeAfterMs !== undefined) this.assertHedgeable('option hedge', options.hedge);
     this.options = resolved.options;
     this.baseUrl = this.options.rootUrl;
     this.secrets = [...secretForms(resolved.endpoints.flatMap((e) => secretValues(e.options)))];
@@ -294,16 +302,37 @@ export class Client {
    * `headers` or `timeouts`, a copy with them laid over the client's.
    */
   private contextOf(request: CommonRequestOptions): StreamContext {
-    if (request.headers === undefined && request.timeouts === undefined) return this.streamContext;
+    if (request.headers === undefined && request.timeouts === undefined && request.hedge === undefined) {
+      return this.streamContext;
+    }
     const context: StreamContext = { ...this.streamContext };
-    if (request.timeouts !== undefined) {
+    if (request.timeouts !== undefined || request.hedge !== undefined) {
+      const hedge = resolveHedge(request.hedge, 'request field');
+      if (hedge !== undefined && hedge !== null) this.assertHedgeable('hedge', request.hedge);
       context.options = {
         ...this.options,
-        timeouts: resolveTimeouts(request.timeouts, this.options.timeouts, 'request field'),
+        timeouts:
+          request.timeouts === undefined
+            ? this.options.timeouts
+            : resolveTimeouts(request.timeouts, this.options.timeouts, 'request field'),
+        hedgeAfterMs: hedge === undefined ? this.options.hedgeAfterMs : (hedge ?? undefined),
       };
     }
     if (request.headers !== undefined) context.requestHeaders = resolveHeaders(request.headers);
     return context;
+  }
+
+  /**
+   * Hedging needs a second server to send to: with one `baseUrl` it would send the same
+   * request twice to the same server, which only adds load (a demand a user would rather
+   * hear about than pay for silently). With `endpoints` of one URL it is allowed: more may
+   * be added, and a hedge is only sent when another endpoint can take it.
+   */
+  private assertHedgeable(label: string, value: unknown): void {
+    if (this.fleetConfigured) return;
+    throw new InvalidOptionError(
+      `invalid ${label}: ${showValue(value)} (hedging sends a second request to another endpoint: it needs endpoints or discovery, not a single baseUrl)`,
+    );
   }
 
   private assertOpen(): void {

@@ -5,6 +5,7 @@
 import { InvalidOptionError } from './errors.js';
 import { checkKeys, keySet } from './option-keys.js';
 import type { TimeoutOptions } from './options.js';
+import type { HedgeOptions } from './types.js';
 
 /** An HTTP header name (RFC 9110 token). */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -106,4 +107,31 @@ export function resolveHeaders(value: Record<string, string> | undefined): Recor
     headers[name.toLowerCase()] = setting;
   }
   return headers;
+}
+
+const HEDGE_KEYS = keySet<HedgeOptions>({ afterMs: true });
+
+/**
+ * `hedge` (of the client, or of a request): `{ afterMs }` with a non-negative number of
+ * milliseconds, or `false` for none. Returns `afterMs`, `null` for `false` (turned off),
+ * undefined when not given.
+ */
+export function resolveHedge(
+  value: HedgeOptions | false | undefined,
+  kind: 'option' | 'request field' = 'option',
+): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === false) return null;
+  const label = kind === 'option' ? 'invalid option' : 'invalid';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError(`${label} hedge: ${showValue(value)} (expected { afterMs } or false)`);
+  }
+  checkKeys(value, HEDGE_KEYS, kind, 'hedge.');
+  const { afterMs } = value;
+  if (typeof afterMs !== 'number' || !Number.isFinite(afterMs) || afterMs < 0) {
+    throw new InvalidOptionError(
+      `${label} hedge.afterMs: ${showValue(afterMs)} (expected a non-negative number of milliseconds)`,
+    );
+  }
+  return afterMs;
 }

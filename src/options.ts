@@ -17,11 +17,12 @@ import {
   DEFAULT_TIMEOUTS,
   HEADER_VALUE,
   resolveHeaders,
+  resolveHedge,
   resolveTimeouts,
 } from './option-values.js';
 import type { TelemetryOptions } from './telemetry/telemetry.js';
 import { resolveTransport } from './transport-options.js';
-import type { DialectName } from './types.js';
+import type { DialectName, HedgeOptions } from './types.js';
 
 /** Per-phase deadlines, in milliseconds. `0` disables a deadline. */
 export interface TimeoutOptions {
@@ -136,6 +137,13 @@ export interface ClientOptions {
    * the global providers, when `@opentelemetry/api` is installed and they are registered.
    */
   telemetry?: TelemetryOptions | false;
+  /**
+   * Hedging over `endpoints` (or `discovery`): when an attempt has produced no token
+   * `afterMs` after it was sent, the same request goes to a second endpoint, the first to
+   * answer is kept and the other cancelled (see {@link HedgeOptions}). Per request too.
+   * Refused with a single `baseUrl` (a second request would go to the same server).
+   */
+  hedge?: HedgeOptions | false;
 }
 
 /** TLS settings of the connections to the server. */
@@ -179,6 +187,7 @@ const CLIENT_OPTION_KEYS = keySet<ClientOptions>({
   proxy: true,
   dispatcher: true,
   tls: true,
+  hedge: true,
 });
 const RETRY_KEYS = keySet<RetryOptions>({
   maxAttempts: true,
@@ -213,6 +222,8 @@ export interface ResolvedOptions {
   proxy: string | false | undefined;
   dispatcher: Dispatcher | undefined;
   tls: TlsOptions | undefined;
+  /** Hedging's delay (`hedge.afterMs`), undefined when off. */
+  hedgeAfterMs: number | undefined;
 }
 
 export const DIALECT_NAMES: readonly DialectName[] = [
@@ -311,6 +322,7 @@ export function resolveOptions(
   const maxLineBytes = checkNonNegative('maxLineBytes', options.maxLineBytes, true);
   const telemetry = checkTelemetry(options.telemetry);
   const { proxy, dispatcher, tls } = resolveTransport(options);
+  const hedgeAfterMs = resolveHedge(options.hedge) ?? undefined;
 
   return {
     rootUrl,
@@ -331,6 +343,7 @@ export function resolveOptions(
     proxy,
     dispatcher,
     tls,
+    hedgeAfterMs,
   };
 }
 

@@ -60,6 +60,21 @@ export interface CommonRequestOptions {
    * client's `connectMs` at most (connections are shared); a shorter one here still applies.
    */
   timeouts?: TimeoutOptions;
+  /** Hedging for this request, over the client's `hedge` (`false`: none). See {@link HedgeOptions}. */
+  hedge?: HedgeOptions | false;
+}
+
+/**
+ * Hedging, for clients of several endpoints: when no token has come from an attempt
+ * `afterMs` after it was sent (and the call has received none yet), the same request is
+ * sent to a second endpoint; whichever produces output first is kept, the other's request
+ * is aborted. At most two requests of a call run at once; a hedge does not count against
+ * `retry.maxAttempts`. Only before the call's first token: after it, a break resumes by
+ * continuation as usual. With no other endpoint able to take it then, nothing is sent.
+ */
+export interface HedgeOptions {
+  /** Milliseconds without a token before the second request is sent (≥ 0). */
+  afterMs: number;
 }
 
 /** A completions request: prompt as token ids (preferred) or text. */
@@ -162,8 +177,19 @@ export interface StreamStats {
   endpoints: EndpointAttempt[];
 }
 
-/** Why the router sent an attempt where it did: the only endpoint, a session key, cache affinity, or the policy. */
-export type RouteReason = 'only' | 'session' | 'affinity' | 'least-outstanding' | 'round-robin' | 'weighted';
+/**
+ * Why the router sent an attempt where it did: the only endpoint, a session key, cache
+ * affinity, the policy, or `hedge` (the second request of a hedged attempt, sent to
+ * another endpoint than the first's).
+ */
+export type RouteReason =
+  | 'only'
+  | 'session'
+  | 'affinity'
+  | 'least-outstanding'
+  | 'round-robin'
+  | 'weighted'
+  | 'hedge';
 
 /** One attempt's endpoint (`StreamStats.endpoints`). */
 export interface EndpointAttempt {
@@ -173,7 +199,11 @@ export interface EndpointAttempt {
   chosenBy: RouteReason;
   /** Tokens this attempt delivered. */
   tokens: number;
-  /** The attempt's error code, when it failed: why the next attempt moved. */
+  /**
+   * Why the attempt ended without ending the call: its error code when it failed (why the
+   * next attempt moved), or `hedge_lost` for the request of a hedge that was cancelled
+   * because the other answered first.
+   */
   failed?: string;
   /** The server's id of this attempt's completion (`id` of its chunks), when it sent one. */
   responseId?: string;

@@ -4,7 +4,13 @@
  */
 import { InvalidOptionError } from './errors.js';
 import { checkKeys, keySet } from './option-keys.js';
-import { DEFAULT_TIMEOUTS, resolveHeaders, resolveTimeouts, showValue } from './option-values.js';
+import {
+  DEFAULT_TIMEOUTS,
+  resolveHeaders,
+  resolveHedge,
+  resolveTimeouts,
+  showValue,
+} from './option-values.js';
 import type { ChatRequest, CommonRequestOptions, CompletionRequest, SamplingOptions } from './types.js';
 
 function bad(field: string, value: unknown, expected: string): never {
@@ -36,6 +42,7 @@ const COMMON_KEYS = {
   affinityKey: true,
   headers: true,
   timeouts: true,
+  hedge: true,
 } as const satisfies Record<keyof Required<CommonRequestOptions>, true>;
 const COMPLETION_KEYS = keySet<CompletionRequest>({ ...COMMON_KEYS, prompt: true, native: true });
 const CHAT_KEYS = keySet<ChatRequest>({
@@ -115,6 +122,7 @@ function validateCommon(request: CommonRequestOptions): void {
     bad('model', model, 'a non-empty string');
   if (request.timeouts !== undefined) resolveTimeouts(request.timeouts, DEFAULT_TIMEOUTS, 'request field');
   if (request.headers !== undefined) resolveHeaders(request.headers);
+  resolveHedge(request.hedge, 'request field');
 }
 
 export function validateCompletionRequest(request: CompletionRequest): void {

@@ -11,7 +11,7 @@ export const SIM_FAULTS: readonly [string, string][] = [
   ['keepalive:MS', 'send ": keepalive" comments every MS while streaming'],
   ['keepalive-forever:MS', 'send only keepalive comments, never a token'],
   ['stall-headers:MS', 'wait MS before the response head'],
-  ['stall-first-token:MS', 'wait MS before the first token'],
+  ['stall-first-token:MS[:every=N]', 'wait MS before the first token (of every Nth request only)'],
   ['stall-after:K:MS[:once]', 'pause MS after token K'],
   ['reset-after:K[:once]', 'TCP reset (RST) after token K'],
   ['truncate-after:K[:once]', 'close the stream cleanly after token K, without [DONE]'],

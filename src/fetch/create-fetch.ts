@@ -18,7 +18,10 @@ import { callContext, type FetchShared } from './shared.js';
  * request (server URL, API key, model). `headers` are added under the SDK's own.
  */
 export interface FetchOptions
-  extends Omit<ClientOptions, 'baseUrl' | 'apiKey' | 'model' | 'endpoints' | 'routing' | 'telemetry'> {
+  extends Omit<
+    ClientOptions,
+    'baseUrl' | 'apiKey' | 'model' | 'endpoints' | 'routing' | 'telemetry' | 'hedge'
+  > {
   /**
    * How a stream's failure reaches the SDK. `'throw'`: the response body fails with
    * the TokenwireError (openai-node throws it as is, `code` and `partial` included).
@@ -71,7 +74,7 @@ export function createFetch(options: FetchOptions = {}): TokenwireFetch {
     }
   }
   // Not (yet) for the fetch: each call goes where the SDK sends it, and spans are not made here.
-  for (const key of ['endpoints', 'routing', 'telemetry'] as const) {
+  for (const key of ['endpoints', 'routing', 'telemetry', 'hedge'] as const) {
     if (key in options) {
       throw new InvalidOptionError(
         `invalid option ${key}: createFetch does not support it (use a tokenwire Client for fleets and telemetry)`,

@@ -178,8 +178,11 @@ export class Fleet {
     return this.byState.get(state)!;
   }
 
-  /** Where the next attempt goes, counted as in flight there; undefined when no endpoint can take it now. */
-  lease(query: RouteQuery): Lease | undefined {
+  /**
+   * Where the next attempt goes, counted as in flight there; undefined when no endpoint can
+   * take it now. `hedge`: it is a hedge's second request (recorded as chosen by `hedge`).
+   */
+  lease(query: RouteQuery, hedge = false): Lease | undefined {
     const now = performance.now();
     const choice = this.router.pick(query, now);
     if (choice === undefined) return undefined;
@@ -187,7 +190,7 @@ export class Fleet {
     const endpoint = this.byState.get(choice.endpoint)!;
     return {
       endpoint,
-      record: { url: endpoint.rootUrl, chosenBy: choice.reason, tokens: 0 },
+      record: { url: endpoint.rootUrl, chosenBy: hedge ? 'hedge' : choice.reason, tokens: 0 },
       trial,
       released: false,
     };

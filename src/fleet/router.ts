@@ -69,6 +69,8 @@ export interface RouteQuery {
   affinityKey?: string;
   /** Endpoints this request already tried: avoided while another can serve. */
   tried?: readonly EndpointState[];
+  /** An endpoint never to choose (a hedge's first endpoint). */
+  exclude?: EndpointState;
 }
 
 /** The router's answer. */
@@ -157,9 +159,9 @@ export class Router {
 
   /** Where the next attempt goes; undefined when no endpoint can take it now. */
   pick(query: RouteQuery, now: number): RouteChoice | undefined {
-    let count = this.collect(query.tried, now, true);
+    let count = this.collect(query.tried, now, true, query.exclude);
     if (count === 0 && query.tried !== undefined && query.tried.length > 0) {
-      count = this.collect(undefined, now, false);
+      count = this.collect(undefined, now, false, query.exclude);
     }
     if (count === 0) return undefined;
     const endpoints = this.endpoints;
@@ -246,14 +248,20 @@ export class Router {
   // ---- internals ----------------------------------------------------------------
 
   /** Marks the endpoints a request may go to now into scratch; returns how many. */
-  private collect(tried: readonly EndpointState[] | undefined, now: number, avoidTried: boolean): number {
+  private collect(
+    tried: readonly EndpointState[] | undefined,
+    now: number,
+    avoidTried: boolean,
+    exclude: EndpointState | undefined,
+  ): number {
     const endpoints = this.endpoints;
     const scratch = this.scratch;
     const eligible = this.eligible;
     let count = 0;
     for (let i = 0; i < endpoints.length; i++) {
       const endpoint = endpoints[i];
-      const ok = endpoint.available(now) && !(avoidTried && tried?.includes(endpoint));
+      const ok =
+        endpoint !== exclude && endpoint.available(now) && !(avoidTried && tried?.includes(endpoint));
       eligible[i] = ok ? 1 : 0;
       if (ok) scratch[count++] = i;
     }

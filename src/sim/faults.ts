@@ -39,7 +39,7 @@ const ARITY: Record<FaultName, [number, number]> = {
   'line-endings': [1, 1],
   keepalive: [1, 1],
   'stall-headers': [1, 1],
-  'stall-first-token': [1, 1],
+  'stall-first-token': [1, 2],
   'stall-after': [2, 3],
   'reset-after': [1, 2],
   'truncate-after': [1, 2],
@@ -123,6 +123,16 @@ function validate(fault: FaultSpec): void {
       count(spec, fault.args[0], 'count');
       if (fault.args[1] !== undefined) count(spec, fault.args[1], 'status code');
       break;
+    case 'stall-first-token': {
+      count(spec, fault.args[0], 'pause');
+      const every = fault.args[1];
+      if (every !== undefined && !/^every=[1-9]\d*$/.test(every)) {
+        throw new FaultSyntaxError(
+          `fault '${spec}': the optional last argument is every=N (N ≥ 1: the Nth, 2Nth, … request stalls)`,
+        );
+      }
+      break;
+    }
     case 'data-after-done':
     case 'no-blank-line-at-end':
       if (fault.name === 'no-blank-line-at-end' && fault.args[0] !== undefined && fault.args[0] !== 'bare') {
@@ -181,10 +191,13 @@ export interface FaultPlan {
  * Resolves a validated list into a plan (later entries override earlier ones of
  * the same name). `consumeOnce(spec)` is asked about each `:once` fault and
  * returns false when that spec already fired on this server (then it is skipped).
+ * `countRequest(spec)` counts the requests carrying a `:every=N` fault on this server
+ * (1, 2, …): the fault applies to every Nth (without a counter, to every request).
  */
 export function planFaults(
   faults: readonly FaultSpec[],
   consumeOnce: (spec: string) => boolean = () => true,
+  countRequest?: (spec: string) => number,
 ): FaultPlan {
   const plan: FaultPlan = {
     byteWrites: false,
@@ -213,9 +226,14 @@ export function planFaults(
       case 'stall-headers':
         plan.stallHeadersMs = n[0];
         break;
-      case 'stall-first-token':
+      case 'stall-first-token': {
+        const every = fault.args[1] === undefined ? 1 : Number(fault.args[1].slice('every='.length));
+        if (every > 1 && countRequest !== undefined && countRequest(fault.spec ?? fault.name) % every !== 0) {
+          break;
+        }
         plan.stallFirstTokenMs = n[0];
         break;
+      }
       case 'stall-after':
         plan.stallAfter.set(n[0], n[1]);
         break;

@@ -54,6 +54,8 @@ export interface SimState {
   readonly failFirstCounts: Map<string, number>;
   /** `:once` faults that have fired. */
   readonly onceFired: Set<string>;
+  /** `:every=N` faults: how many requests carried each (per spec). */
+  readonly requestCounts: Map<string, number>;
   records: SimRequestRecord[];
   faultsFired: Record<string, number>;
   clientClosedSockets: number;

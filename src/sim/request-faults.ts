@@ -10,11 +10,19 @@ import { headerValue } from './incoming.js';
 /** The faults of one request: the server's (unless not `serverWide`), then its `x-sim-fault` header's (a FaultSyntaxError when bad). */
 export function requestPlan(state: SimState, req: IncomingMessage, serverWide = true): FaultPlan {
   const own = parseFaults(headerValue(req, 'x-sim-fault'));
-  return planFaults(serverWide ? [...state.serverFaults, ...own] : own, (spec) => {
-    if (state.onceFired.has(spec)) return false;
-    state.onceFired.add(spec);
-    return true;
-  });
+  return planFaults(
+    serverWide ? [...state.serverFaults, ...own] : own,
+    (spec) => {
+      if (state.onceFired.has(spec)) return false;
+      state.onceFired.add(spec);
+      return true;
+    },
+    (spec) => {
+      const seen = (state.requestCounts.get(spec) ?? 0) + 1;
+      state.requestCounts.set(spec, seen);
+      return seen;
+    },
+  );
 }
 
 /** Consumes one failure of a `fail-first` spec on this server; true when the request must fail. */

@@ -160,6 +160,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     model: options.model ?? 'sim-model',
     failFirstCounts: new Map(),
     onceFired: new Set(),
+    requestCounts: new Map(),
     records: [],
     faultsFired: {},
     clientClosedSockets: 0,

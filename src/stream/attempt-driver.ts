@@ -37,6 +37,8 @@ export interface AttemptHost extends DecodeSink {
   readonly observer: StreamObserver | undefined;
   /** The attempt in flight; callbacks of an older one are ignored. */
   currentAttempt(): Attempt | undefined;
+  /** Makes `attempt` the current one if it is the rival of a hedge race; false otherwise. */
+  enterRacer(attempt: Attempt): boolean;
   /** The dialect's byte-level fast path, when this stream may use it. */
   fastDecoder(): Dialect['decodeCompletionBytes'];
   /** Decodes one SSE event (the stream itself is the DecodeSink). */
@@ -71,6 +73,8 @@ export class AttemptDriver implements ResponseHandlers, SseHandlers {
   }
 
   onHead(status: number, headers: Record<string, string>): void {
+    // A hedge's rival is made current first: the head chooses its dialect's fast path.
+    if (this.attempt !== this.host.currentAttempt()) this.host.enterRacer(this.attempt);
     onHead(this.host, this.attempt, status, headers, this);
   }
 
@@ -196,7 +200,9 @@ function onHead(
 }
 
 function onData(host: AttemptHost, attempt: Attempt, chunk: Buffer): void {
-  if (attempt !== host.currentAttempt() || attempt.complete || attempt.settled) return;
+  // Another attempt's bytes: ignored, unless it races the current one (a hedge's rival).
+  if ((attempt !== host.currentAttempt() && !host.enterRacer(attempt)) || attempt.complete || attempt.settled)
+    return;
   const t = now();
   const stats = host.stats;
   stats.chunks++;
@@ -233,6 +239,8 @@ function onEnd(host: AttemptHost, attempt: Attempt): void {
   // The timer would keep the whole stream reachable for a second after it ended.
   if (attempt.drainTimer) clearTimeout(attempt.drainTimer);
   if (attempt.settled) return;
+  // The parser's last events are decoded into the current attempt: a rival becomes it.
+  if (attempt !== host.currentAttempt()) host.enterRacer(attempt);
   if (attempt.capture) attempt.capture.timings.durationMs = now() - attempt.startedAt;
   if (attempt.mode === 'sse') {
     try {

@@ -4,7 +4,7 @@
  */
 
 import { ByteTail, type CapturedAttempt } from '../diagnostics/capture.js';
-import type { WireError, WireRequest, WireUsage } from '../dialects/dialect.js';
+import type { Dialect, WireError, WireRequest, WireUsage } from '../dialects/dialect.js';
 import { errorInBody } from '../dialects/openai-shapes.js';
 import { describeRequest, ProtocolError, ServerError, TimeoutError, TokenwireError } from '../errors.js';
 import type { Lease } from '../fleet/fleet.js';
@@ -64,6 +64,8 @@ export interface Attempt {
   capture: CapturedAttempt | undefined;
   /** Its hold on its endpoint (StreamRoute), released once when it ends. */
   lease: Lease | undefined;
+  /** The dialect its request was built for (its endpoint's). */
+  dialect: Dialect | undefined;
 }
 
 export function newStats(): StreamStats {
@@ -310,5 +312,6 @@ export function newAttempt(init: {
         }
       : undefined,
     lease: undefined,
+    dialect: undefined,
   };
 }

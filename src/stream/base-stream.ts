@@ -23,7 +23,15 @@ import { nothingLeftToGenerate, withNote } from './continuation.js';
 import { detectionFailure } from './detection-failure.js';
 import { detectionTimeout, waitForDialect } from './dialect-wait.js';
 import { captureFailure } from './failure-capture.js';
-import { reportLengthReached, reportNoFinishReason, reportRetry, reportUsageMismatch } from './reports.js';
+import { HedgeRound } from './hedge.js';
+import {
+  reportHedge,
+  reportHedgeRacerFailed,
+  reportLengthReached,
+  reportNoFinishReason,
+  reportRetry,
+  reportUsageMismatch,
+} from './reports.js';
 import { type RouteHints, StreamRoute } from './stream-route.js';
 import { StreamSink } from './stream-sink.js';
 import { believedUsage, callUsage } from './usage.js';
@@ -50,6 +58,10 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   private readonly capturedAttempts: CapturedAttempt[] = [];
   /** The request's `maxTokens`, if any. */
   protected readonly maxTokens: number | undefined;
+  /** The hedge race of the attempt in flight, when it may be hedged (hedge.ts). */
+  private round: HedgeRound | undefined;
+  /** Hedge requests sent (they do not use up retry.maxAttempts). */
+  private hedges = 0;
 
   /** Builds the next attempt's request; `resume` is true when continuing after received tokens. */
   protected abstract buildRequest(dialect: Dialect, resume: boolean): WireRequest | undefined;
@@ -193,11 +205,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
           phase: 'setup',
         });
       }
-      const attempt = this.startAttempt(wire, endpoint);
-      await new Promise<void>((resolve) => {
-        attempt.settle = resolve;
-        if (attempt.settled) resolve();
-      });
+      const attempt = await this.outcomeOf(this.startAttempt(wire, endpoint, dialect, false));
+      this.round = undefined;
       this.route.release(attempt, attempt.failure);
       if (this.finished) return;
       this.checkLiveIds(attempt);
@@ -216,14 +225,15 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       }
       lastFailure = failure;
       this.tokensBeforeAttempt = this.received.length;
-      if (this.lengthReached(failure, dialect)) {
+      if (this.lengthReached(failure, attempt.dialect ?? dialect)) {
         this.succeedAtLength(attempt, failure);
         return;
       }
       const decision = this.retryDecision(
         failure,
-        this.stats.attempts,
-        this.canResume(dialect),
+        // A hedge's second request is not a retry: it does not use up retry.maxAttempts.
+        this.stats.attempts - this.hedges,
+        this.canResume(attempt.dialect ?? dialect),
         this.route.elsewhere(),
         attempt.tokens,
       );
@@ -340,7 +350,16 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     });
   }
 
-  private startAttempt(wire: WireRequest, endpoint: FleetEndpoint): Attempt {
+  /**
+   * Sends an attempt to `endpoint`: the current one, or (`hedge`) the rival of the current
+   * one in a hedge race (hedge.ts).
+   */
+  private startAttempt(
+    wire: WireRequest,
+    endpoint: FleetEndpoint,
+    dialect: Dialect,
+    hedge: boolean,
+  ): Attempt {
     const { options } = this.ctx;
     const body = JSON.stringify(wire.body);
     const url = endpoint.url(wire.path);
@@ -352,9 +371,14 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     const headers = observer === undefined ? base : observer.headers(base);
     this.stats.attempts++;
     // A new response: its first chunk names its id and model (read by the full path).
-    this.responsePending = true;
     if (this.decoderState !== undefined) forgetTemplate(this.decoderState);
-    observer?.attempt(this.stats.attempts, url, this.dialect?.name ?? 'unknown');
+    if (hedge) {
+      this.rivalResponsePending = true;
+      observer?.hedge(this.stats.attempts, url, dialect.name, this.attempt?.url);
+    } else {
+      this.responsePending = true;
+      observer?.attempt(this.stats.attempts, url, dialect.name);
+    }
     const attempt = newAttempt({
       number: this.stats.attempts,
       wire,
@@ -364,8 +388,10 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
       startedAt: now(),
       capture: options.failedRequestsDir !== false,
     });
-    this.attempt = attempt;
-    this.route.attach(attempt);
+    attempt.dialect = dialect;
+    if (hedge) this.rival = attempt;
+    else this.attempt = attempt;
+    this.route.attach(attempt, hedge, this.stats.endpoints);
     if (attempt.capture) this.capturedAttempts.push(attempt.capture);
     // Debug records are built only when debug is on: they cost per request.
     if (this.ctx.options.debug)
@@ -375,7 +401,8 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
         method: 'POST',
         url: url.href,
         attempt: attempt.number,
-        dialect: this.dialect?.name,
+        dialect: dialect.name,
+        hedge: hedge || undefined,
         payloadBytes: Buffer.byteLength(body),
       });
     attempt.handle = sendRequest(
@@ -400,6 +427,101 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     if (ms <= 0) return Promise.resolve();
     this.backoff ??= new BackoffSleep();
     return this.backoff.sleep(ms, wake);
+  }
+
+  // ---- hedging (HedgeHost: see hedge.ts) ------------------------------------------
+
+  /** How `first` ends: when it may be hedged, the outcome of its hedge race. */
+  private outcomeOf(first: Attempt): Promise<Attempt> {
+    const afterMs = this.ctx.options.hedgeAfterMs;
+    if (afterMs === undefined || this.received.length > 0 || this.ctx.fleet.size < 2) {
+      return new Promise<Attempt>((resolve) => {
+        first.settle = () => resolve(first);
+        if (first.settled) resolve(first);
+      });
+    }
+    this.round = new HedgeRound(this, first, afterMs);
+    return this.round.outcome;
+  }
+
+  /** @internal */
+  isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** @internal */
+  async startHedge(round: HedgeRound, first: Attempt): Promise<void> {
+    const lease = this.route.takeHedge(first);
+    if (lease === undefined) {
+      if (this.ctx.options.debug) {
+        this.ctx.log({
+          level: 'debug',
+          event: 'hedge_skipped',
+          url: first.url.href,
+          note: 'no other endpoint free',
+        });
+      }
+      return;
+    }
+    const endpoint = lease.endpoint;
+    let dialect = endpoint.knownDialect;
+    if (dialect === undefined) {
+      try {
+        dialect = await endpoint.dialect(this.ctx.detect);
+      } catch (error) {
+        // Its server could not be asked what it is: judged like a failed attempt there.
+        if (round.wanted()) this.route.failPending(this.asTokenwireError(error), true);
+        else this.route.abandonHedge();
+        return;
+      }
+      if (!round.wanted()) {
+        this.route.abandonHedge();
+        return;
+      }
+    }
+    const model = this.routeModel;
+    this.routeModel = endpoint.options.model;
+    const wire = this.buildRequest(dialect, false);
+    this.routeModel = model;
+    if (wire === undefined) {
+      this.route.abandonHedge();
+      return;
+    }
+    this.hedges++;
+    reportHedge(this.ctx.log, first, endpoint.url(wire.path), this.ctx.options.hedgeAfterMs!);
+    round.sent(this.startAttempt(wire, endpoint, dialect, true));
+  }
+
+  /** @internal */
+  dropPendingHedge(): void {
+    this.route.abandonHedge();
+  }
+
+  /** @internal */
+  crown(winner: Attempt, loser: Attempt | undefined): void {
+    this.endRace(winner);
+    if (loser !== undefined) this.observer?.hedgeDecided(winner.url, loser.url);
+  }
+
+  /** @internal */
+  cancelLoser(loser: Attempt, error: AbortError): void {
+    // Its request is aborted (the server sees the connection close); what it ends with says
+    // nothing about its endpoint.
+    this.failAttempt(loser, error);
+    this.route.cancel(loser, 'hedge_lost');
+    this.armWatchdog();
+  }
+
+  /** @internal */
+  racerFailed(failed: Attempt, survivor: Attempt): void {
+    this.route.release(failed, failed.failure);
+    this.endRace(survivor);
+    reportHedgeRacerFailed(this.ctx.log, failed, survivor);
+    this.armWatchdog();
+  }
+
+  protected override firstOutputInRace(attempt: Attempt): void {
+    this.round?.won(attempt);
   }
 
   // ---- how the stream ends ------------------------------------------------------
@@ -473,6 +595,10 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
   /** Stops whatever is in flight (request or backoff sleep) with `error`. */
   private interrupt(error: TokenwireError): void {
     this.stopWaiting?.(error);
+    // A hedge race decides nothing more; both of its requests end.
+    this.round?.stop();
+    const rival = this.rival;
+    if (rival !== undefined && !rival.settled) this.failAttempt(rival, error);
     const attempt = this.attempt;
     if (attempt && !attempt.settled) {
       this.failAttempt(attempt, error);
@@ -489,6 +615,10 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     // The endpoint is told how its attempt ended even when the stream ends from outside (abort).
     const attempt = this.attempt;
     if (attempt !== undefined) this.route.release(attempt, attempt.failure);
+    const rival = this.rival;
+    this.rival = undefined;
+    if (rival !== undefined) this.route.release(rival, rival.failure);
+    this.round?.stop();
     // A lease whose attempt was never sent (the stream waited for its server detection).
     this.route.abandon(why);
     this.watchdog.clear();

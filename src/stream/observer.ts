@@ -16,6 +16,13 @@ export interface StreamObserver {
    * possibly another endpoint than the last attempt's).
    */
   attempt(number: number, url: URL, dialect: string): void;
+  /**
+   * A hedge: the same request sent to `url` as attempt `number`, because the attempt in
+   * flight (to `first`) produced nothing within `hedge.afterMs`. Both run until one answers.
+   */
+  hedge(number: number, url: URL, dialect: string, first: URL | undefined): void;
+  /** A hedge race was decided: `winner` answered first, `loser`'s request was cancelled. */
+  hedgeDecided(winner: URL, loser: URL): void;
   /** The headers of an attempt: `base` (never changed), or a copy with trace context added. */
   headers(base: Readonly<Record<string, string>>): Readonly<Record<string, string>>;
   /**

@@ -181,3 +181,26 @@ export function reportModelChanged(
     note: `the stream was resumed on a server that names its model ${JSON.stringify(change.after)}, not ${JSON.stringify(change.before)}: the output comes from both`,
   });
 }
+
+/** A hedge: `first` produced nothing within `afterMs`, the same request went to `url` too. */
+export function reportHedge(log: Log, first: Attempt, url: URL, afterMs: number): void {
+  log({
+    level: 'warn',
+    event: 'hedge',
+    url: first.url.href,
+    hedgeUrl: url.href,
+    afterMs,
+    note: `no token within hedge.afterMs ${afterMs}: the same request also goes to another endpoint; the first to answer is kept`,
+  });
+}
+
+/** One request of a hedge race failed; the other goes on alone (not the call's failure). */
+export function reportHedgeRacerFailed(log: Log, failed: Attempt, survivor: Attempt): void {
+  log({
+    level: 'warn',
+    event: 'hedge_failed',
+    url: failed.url.href,
+    error: failed.failure?.message,
+    note: `one request of the hedge failed; the other (${survivor.url.href}) goes on`,
+  });
+}

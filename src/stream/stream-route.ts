@@ -33,6 +33,8 @@ export interface RouteHints {
 export class StreamRoute {
   /** The lease taken for the next attempt, not sent yet. */
   private pending: Lease | undefined;
+  /** The lease taken for a hedge's request, not sent yet (see hedge.ts). */
+  private hedgePending: Lease | undefined;
   /** The last failure of this call (for the error when no endpoint is left). */
   lastFailure: TokenwireError | undefined;
   private tried: EndpointState[] | undefined;
@@ -59,8 +61,35 @@ export class StreamRoute {
     return lease;
   }
 
-  /** The pending lease is `attempt`'s from now on (release(attempt) ends it). */
-  attach(attempt: Attempt): void {
+  /**
+   * Takes a second endpoint for a hedge of `first` (never `first`'s own; those this call
+   * tried are avoided while another can serve); undefined when none can take it now.
+   */
+  takeHedge(first: Attempt): Lease | undefined {
+    const lease = this.fleet.lease(
+      {
+        keys: this.keys,
+        affinityKey: this.hints.affinityKey,
+        tried: this.tried,
+        exclude: first.lease?.endpoint.state,
+      },
+      true,
+    );
+    this.hedgePending = lease;
+    return lease;
+  }
+
+  /**
+   * The pending lease (the hedge's, for a hedge) is `attempt`'s from now on (release(attempt)
+   * ends it); a hedge's is recorded in `records` now that its request goes out.
+   */
+  attach(attempt: Attempt, hedge: boolean, records: EndpointAttempt[]): void {
+    if (hedge) {
+      attempt.lease = this.hedgePending;
+      this.hedgePending = undefined;
+      if (attempt.lease !== undefined) records.push(attempt.lease.record);
+      return;
+    }
     attempt.lease = this.pending;
     this.pending = undefined;
   }
@@ -83,21 +112,38 @@ export class StreamRoute {
     if (failure !== undefined) this.failedAt(lease, failure);
   }
 
-  /** The pending lease's endpoint could not be used (its server detection failed): judged as a failed attempt. */
-  failPending(failure: TokenwireError): void {
-    const lease = this.pending;
+  /**
+   * The pending lease's endpoint could not be used (its server detection failed): judged as
+   * a failed attempt. For a hedge's, the endpoint is judged; the call goes on without it.
+   */
+  failPending(failure: TokenwireError, hedge = false): void {
+    const lease = hedge ? this.hedgePending : this.pending;
     if (lease === undefined || lease.released) return;
-    this.pending = undefined;
+    if (hedge) this.hedgePending = undefined;
+    else this.pending = undefined;
     this.fleet.release(lease, failure, 0, undefined);
-    this.failedAt(lease, failure);
+    if (!hedge) this.failedAt(lease, failure);
   }
 
-  /** The stream ended before sending its pending lease's attempt (`why`: its error code): no verdict. */
+  /** The stream ended before sending its pending leases' attempts (`why`: its error code): no verdict. */
   abandon(why: string | undefined): void {
     const lease = this.pending;
-    if (lease === undefined) return;
     this.pending = undefined;
-    this.fleet.abandon(lease, why);
+    if (lease !== undefined) this.fleet.abandon(lease, why);
+    this.abandonHedge();
+  }
+
+  /** A hedge no longer wanted before its request was sent: no verdict. */
+  abandonHedge(): void {
+    const lease = this.hedgePending;
+    this.hedgePending = undefined;
+    if (lease !== undefined) this.fleet.abandon(lease, undefined);
+  }
+
+  /** `attempt` was cancelled by the call itself (a hedge's loser): no verdict, `why` recorded. */
+  cancel(attempt: Attempt, why: string): void {
+    const lease = attempt.lease;
+    if (lease !== undefined) this.fleet.abandon(lease, why);
   }
 
   /** Whether an endpoint this call has not tried can take the next attempt at once. */

@@ -68,6 +68,11 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   readonly received: ReceivedTokens;
   protected dialect: Dialect | undefined;
   protected attempt: Attempt | undefined;
+  /**
+   * The other attempt of a hedge race (hedge.ts), while neither has produced output: the
+   * one whose bytes arrive becomes `attempt` while they are processed (enterRacer).
+   */
+  protected rival: Attempt | undefined;
   protected finishReason: string | undefined;
   protected completionIdList: number[] | undefined;
   protected promptIdList: number[] | undefined;
@@ -85,6 +90,8 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   observer: StreamObserver | undefined = undefined;
   /** The current attempt's response id and model are not read yet (DecodeSink member). */
   responsePending = false;
+  /** The same for the rival of a hedge race (swapped with it by enterRacer). */
+  protected rivalResponsePending = false;
   /** @internal The call's response id and model (response-info.ts). */
   readonly callResponse = new CallResponse();
 
@@ -139,6 +146,35 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     return this.attempt;
   }
 
+  /**
+   * @internal Bytes (or the head, or the end) of `attempt` arrived and it is the rival of a
+   * hedge race: it becomes the attempt the decoders write into (the other, the rival). False
+   * when it is not the rival (an ended attempt: its callbacks are ignored).
+   */
+  enterRacer(attempt: Attempt): boolean {
+    if (attempt !== this.rival) return false;
+    this.rival = this.attempt;
+    this.attempt = attempt;
+    this.dialect = attempt.dialect;
+    // Each racer's response id and model are read from its own first chunk.
+    const pending = this.responsePending;
+    this.responsePending = this.rivalResponsePending;
+    this.rivalResponsePending = pending;
+    return true;
+  }
+
+  /** `attempt` (the current one or the rival) is the only attempt from now on: the race is over. */
+  protected endRace(attempt: Attempt): void {
+    if (attempt !== this.attempt) this.enterRacer(attempt);
+    this.rival = undefined;
+    // The call's response is the survivor's (the other's first chunk may have been read last).
+    this.callResponse.merge(attempt, false);
+    this.observer?.response(this.callResponse);
+  }
+
+  /** The first output of `attempt` while it races a rival (hedge.ts): it wins. */
+  protected firstOutputInRace(_attempt: Attempt): void {}
+
   /** @internal */
   fastDecoder(): Dialect['decodeCompletionBytes'] {
     return this.kind === 'completion' && FAST_PATH ? this.dialect?.decodeCompletionBytes : undefined;
@@ -174,6 +210,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     if (attempt.firstTokenAt === undefined) {
       const t = now();
       attempt.firstTokenAt = t;
+      if (this.rival !== undefined) this.firstOutputInRace(attempt);
       if (attempt.capture) attempt.capture.timings.firstTokenMs = t - attempt.startedAt;
       this.armWatchdog();
       if (this.stats.timeToFirstTokenMs === undefined) {
@@ -373,34 +410,57 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
 
   // ---- clocks ---------------------------------------------------------------------
 
-  /** The watchdog fires by the running attempt's next deadline (not at all without one). */
+  /**
+   * The watchdog fires by the running attempt's next deadline (not at all without one);
+   * in a hedge race, by the earlier of the two racers'.
+   */
   protected armWatchdog(): void {
     const attempt = this.attempt;
-    if (!attempt || attempt.settled) this.watchdog.clear();
-    else this.watchdog.arm(nextDeadline(attempt, this.ctx.options.timeouts, this.deadline), now());
+    const rival = this.rival;
+    const timeouts = this.ctx.options.timeouts;
+    let deadline = Number.POSITIVE_INFINITY;
+    let live = false;
+    if (attempt !== undefined && !attempt.settled) {
+      live = true;
+      deadline = nextDeadline(attempt, timeouts, this.deadline);
+    }
+    if (rival !== undefined && !rival.settled) {
+      live = true;
+      deadline = Math.min(deadline, nextDeadline(rival, timeouts, this.deadline));
+    }
+    if (live) this.watchdog.arm(deadline, now());
+    else this.watchdog.clear();
   }
 
   /** @internal The watchdog's timer fired: fails the attempt whose clock ran out, or re-arms. */
   checkClocks(): void {
     const attempt = this.attempt;
-    if (!attempt || attempt.settled) return;
+    const rival = this.rival;
+    const t = now();
+    const expired = attempt !== undefined && this.checkAttemptClocks(attempt, t);
+    const rivalExpired = rival !== undefined && this.checkAttemptClocks(rival, t);
+    if (!expired && !rivalExpired) this.armWatchdog();
+  }
+
+  /** Ends `attempt` if one of its clocks ran out at `t`; true when one did. */
+  private checkAttemptClocks(attempt: Attempt, t: number): boolean {
+    if (attempt.settled) return false;
     const { timeouts } = this.ctx.options;
-    const expired = expiredClock(attempt, timeouts, this.deadline, now());
-    if (expired === undefined) {
-      this.armWatchdog();
-      return;
-    }
+    const expired = expiredClock(attempt, timeouts, this.deadline, t);
+    if (expired === undefined) return false;
     if (attempt.finishReason !== undefined) {
       // The server said why generation ended and then went quiet (no usage chunk, no
       // [DONE]): everything generated is here, so the stream is complete, not failed.
+      if (attempt !== this.attempt) this.enterRacer(attempt);
       this.ctx.log({ level: 'warn', event: 'lost_after_finish', url: attempt.url.href, error: expired });
       this.completeEarly();
-      return;
+      return true;
     }
     const tokens = this.received.length;
     const error = timeoutError(attempt, expired, timeouts, this.received.events());
     this.ctx.log({ level: 'warn', event: expired, url: attempt.url.href, tokens });
     this.failAttempt(attempt, error);
+    return true;
   }
 
   protected phaseNow(): 'connect' | 'headers' | 'stream' {

@@ -93,6 +93,31 @@ export class CallTelemetry implements StreamObserver {
     this.metricAttributes = this.baseMetricAttributes();
   }
 
+  hedge(number: number, url: URL, _dialect: string, first: URL | undefined): void {
+    this.start.span?.addEvent(EVENT.hedge, {
+      [ATTR.endpoint]: `${url.protocol}//${url.host}`,
+      [ATTR.hedgeOther]: first === undefined ? 'none' : `${first.protocol}//${first.host}`,
+      [ATTR.attempt]: number,
+    });
+  }
+
+  hedgeDecided(winner: URL, loser: URL): void {
+    const endpoint = `${winner.protocol}//${winner.host}`;
+    this.start.span?.addEvent(EVENT.hedgeDecided, {
+      [ATTR.endpoint]: endpoint,
+      [ATTR.hedgeOther]: `${loser.protocol}//${loser.host}`,
+    });
+    if (endpoint === this.endpoint) return;
+    // The hedge answered: the call's server is its endpoint from now on (no endpoint_change:
+    // nothing failed, the hedge events say what happened).
+    const { address, port } = serverOf(winner);
+    this.endpoint = endpoint;
+    this.address = address;
+    this.port = port;
+    this.start.span?.setAttributes({ [ATTR.serverAddress]: address, [ATTR.serverPort]: port });
+    this.metricAttributes = this.baseMetricAttributes();
+  }
+
   headers(base: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
     if (base === this.mergedFor && this.merged !== undefined) return this.merged;
     const carrier = (this.traceCarrier ??= this.traceContext());

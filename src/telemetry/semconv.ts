@@ -58,6 +58,8 @@ export const ATTR = {
   detection: 'tokenwire.detection',
   errorMessage: 'tokenwire.error.message',
   responseIds: 'tokenwire.response_ids',
+  /** The endpoint of the attempt a hedge was sent beside (hedge), of the cancelled request (hedge decided). */
+  hedgeOther: 'tokenwire.hedge.other_endpoint',
 } as const;
 
 /** Span events (tokenwire's own: the conventions define none for retries). */
@@ -66,6 +68,10 @@ export const EVENT = {
   resume: 'tokenwire.resume',
   endpointChange: 'tokenwire.endpoint_change',
   detectionFailed: 'tokenwire.detection_failed',
+  /** A hedge's second request was sent (`tokenwire.endpoint`), beside the silent one (`…hedge.other_endpoint`). */
+  hedge: 'tokenwire.hedge',
+  /** A hedge race was decided: `tokenwire.endpoint` answered first, `…hedge.other_endpoint` was cancelled. */
+  hedgeDecided: 'tokenwire.hedge_decided',
 } as const;
 
 /** Metric names: the four GenAI client histograms, then tokenwire's counters. */

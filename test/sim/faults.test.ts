@@ -190,6 +190,40 @@ describe('fault grammar', () => {
     await expect(startSimulator({ faults: 'line-endings:lf' })).rejects.toThrow(/line-endings/);
   });
 
+  it('stall-first-token:MS:every=N stalls only every Nth request of this server (1, 2, N-1 do not; N, 2N do)', async () => {
+    const everySim = await startSimulator({ faults: 'stall-first-token:5000:every=3' });
+    try {
+      const stalled: boolean[] = [];
+      for (let i = 1; i <= 6; i++) {
+        if (i % 3 === 0) {
+          // The stalled ones are cut short: only whether the stall fired matters.
+          const controller = new AbortController();
+          const pending = fetch(`${everySim.url}/v1/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(BODY),
+            signal: controller.signal,
+          }).then((res) => res.body?.getReader().read());
+          for (let t = 0; t < 200 && everySim.report().faultsFired['stall-first-token'] !== i / 3; t++) {
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          controller.abort();
+          await pending.catch(() => {});
+        } else {
+          await post(everySim.url, '/v1/completions', BODY, {});
+        }
+        stalled.push(everySim.report().requests[i - 1].faults.includes('stall-first-token'));
+      }
+      expect(stalled).toEqual([false, false, true, false, false, true]);
+    } finally {
+      await everySim.close();
+    }
+    await expect(startSimulator({ faults: 'stall-first-token:10:every=0' })).rejects.toThrow(
+      /the optional last argument is every=N/,
+    );
+    await expect(startSimulator({ faults: 'stall-first-token:10:3' })).rejects.toThrow(/every=N/);
+  });
+
   it('server-wide faults apply to every request and combine with the header', async () => {
     const faultySim = await startSimulator({ faults: 'truncate-after:1' });
     try {

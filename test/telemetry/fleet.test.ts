@@ -112,3 +112,51 @@ it('cached prompt tokens are gen_ai.usage.cache_read.input_tokens, not a token t
     ['output', 2, 4],
   ]);
 });
+
+it('a hedge is a hedge event, then a hedge_decided event naming the winner; the span follows the winner', async () => {
+  cluster = await startCluster({
+    replicas: 2,
+    dialect: 'vllm',
+    seed: 7,
+    replica: [{ faults: 'stall-first-token:3000' }],
+  });
+  otel = otelHarness();
+  const client = new Client({
+    endpoints: [...cluster.urls],
+    dialect: 'vllm',
+    failedRequestsDir: false,
+    logger: () => {},
+    routing: { policy: 'round-robin' },
+    hedge: { afterMs: 30 },
+    telemetry: { tracerProvider: otel.tracerProvider, meterProvider: otel.meterProvider },
+  });
+  const result = await client.streamCompletion({ prompt: [1, 2, 3], maxTokens: 4 }).final();
+  await client.close();
+  expect(result.stats.endpoints.map((e) => e.chosenBy)).toEqual(['round-robin', 'hedge']);
+  const [slow, fast] = cluster.urls.map((u) => new URL(u));
+  const [span] = otel.spans();
+  expect(span.events.map((e) => ({ name: e.name, attributes: e.attributes }))).toEqual([
+    {
+      name: 'tokenwire.hedge',
+      attributes: {
+        'tokenwire.endpoint': `http://${fast.host}`,
+        'tokenwire.hedge.other_endpoint': `http://${slow.host}`,
+        'tokenwire.attempt': 2,
+      },
+    },
+    {
+      name: 'tokenwire.hedge_decided',
+      attributes: {
+        'tokenwire.endpoint': `http://${fast.host}`,
+        'tokenwire.hedge.other_endpoint': `http://${slow.host}`,
+      },
+    },
+  ]);
+  expect(span.attributes).toMatchObject({
+    'server.port': Number(fast.port),
+    'tokenwire.attempts': 2,
+    'gen_ai.usage.output_tokens': 4,
+  });
+  const [duration] = await otel.histogram('gen_ai.client.operation.duration');
+  expect(duration.attributes['server.port']).toBe(Number(fast.port));
+});
