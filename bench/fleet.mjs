@@ -11,6 +11,9 @@
  *             first turn (4 samples of one question), longer answers, short later user turns.
  *   hetero    4 replicas, one 3× slower: p50/p99 time to first token, least-outstanding
  *             against round-robin, closed loop.
+ *   hedge     4 replicas, one stalls its first token on every 4th request it gets: p50/p99
+ *             time to first token with hedge off and hedge: { afterMs } on (least-outstanding
+ *             both), and what hedging cost in extra requests.
  *   chaos     greedy streams over 4 replicas while replicas are killed and restarted
  *             at random: every stream's ids against the generator's uninterrupted ones.
  *   routing   the router's cost per request (pick + begin + end) at 1,000 in flight.
@@ -34,7 +37,7 @@ const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
 });
 const quick = args.quick;
-const only = args.only ? args.only.split(',') : ['affinity', 'hetero', 'chaos', 'routing', 'cpu'];
+const only = args.only ? args.only.split(',') : ['affinity', 'hetero', 'hedge', 'chaos', 'routing', 'cpu'];
 const quiet = () => {};
 
 /** mulberry32: a seeded random source, so that every run sends the same requests. */
@@ -247,6 +250,70 @@ async function hetero() {
     await c.close();
   }
   return { workers: WORKERS, requests: REQUESTS, slowReplica: 3, slowdown: 3, rows };
+}
+
+// ---- hedge ------------------------------------------------------------------------------
+
+async function hedge() {
+  const WORKERS = 16;
+  const REQUESTS = quick ? 240 : 960;
+  const STALL_MS = 400;
+  const EVERY = 4;
+  const AFTER_MS = 60;
+  const rows = [];
+  for (const afterMs of [undefined, AFTER_MS]) {
+    const c = await cluster({
+      replicas: 4,
+      dialect: 'vllm',
+      // A first token in ~15-20 ms (64 uncached prompt tokens × 0.2 ms + one token step);
+      // replica 4 stalls STALL_MS before the first token of every EVERY-th request it gets.
+      tokenDelayMs: 3,
+      prefillMsPerToken: 0.2,
+      concurrency: 8,
+      cacheBlocks: 0,
+      replica: [undefined, undefined, undefined, { faults: `stall-first-token:${STALL_MS}:every=${EVERY}` }],
+    });
+    const client = new Client({
+      endpoints: c.urls,
+      dialect: 'vllm',
+      failedRequestsDir: false,
+      logger: quiet,
+      routing: { cacheAffinity: false, random: seeded(5) },
+      hedge: afterMs === undefined ? undefined : { afterMs },
+    });
+    const random = seeded(6);
+    const ttft = [];
+    let issued = 0;
+    let attempts = 0;
+    let hedgeWins = 0;
+    await Promise.all(
+      Array.from({ length: WORKERS }, async () => {
+        while (issued < REQUESTS) {
+          issued++;
+          const result = await client
+            .streamCompletion({ prompt: randomIds(64, random), maxTokens: 8 })
+            .final();
+          ttft.push(result.stats.timeToFirstTokenMs);
+          attempts += result.stats.attempts;
+          if (result.stats.endpoints.some((e) => e.chosenBy === 'hedge' && e.failed === undefined))
+            hedgeWins++;
+        }
+      }),
+    );
+    const stats = await c.call('stats');
+    rows.push({
+      hedge: afterMs === undefined ? 'off' : `afterMs ${afterMs}`,
+      p50: percentile(ttft, 50),
+      p99: percentile(ttft, 99),
+      max: Math.max(...ttft),
+      extraRequests: attempts - REQUESTS,
+      hedgeWins,
+      requests: stats.perReplica.map((s) => s.requests),
+    });
+    await client.close();
+    await c.close();
+  }
+  return { workers: WORKERS, requests: REQUESTS, stallMs: STALL_MS, every: EVERY, rows };
 }
 
 // ---- chaos ------------------------------------------------------------------------------
@@ -499,6 +566,22 @@ if (only.includes('hetero')) {
     ),
     '',
     `p99 round-robin / least-outstanding: ${(h.rows[1].p99 / h.rows[0].p99).toFixed(2)}×`,
+    '',
+  );
+}
+if (only.includes('hedge')) {
+  const h = (report.hedge = await hedge());
+  lines.push(
+    `## Hedging: 4 replicas, replica 4 stalls ${h.stallMs} ms before the first token of every ${h.every}th request it gets; ${h.workers} closed-loop workers, ${h.requests} requests, least-outstanding`,
+    '',
+    '| hedge | TTFT p50 (ms) | TTFT p99 (ms) | TTFT max (ms) | extra requests | won by the hedge | requests per replica |',
+    '|---|---|---|---|---|---|---|',
+    ...h.rows.map(
+      (r) =>
+        `| ${r.hedge} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.extraRequests} (${pct(r.extraRequests / h.requests)}) | ${r.hedgeWins} | ${r.requests.join(' / ')} |`,
+    ),
+    '',
+    `p99 off / on: ${(h.rows[0].p99 / h.rows[1].p99).toFixed(2)}×`,
     '',
   );
 }
