@@ -87,12 +87,12 @@ describe('a stream giving up while it waits for server detection', () => {
     const c = client({
       endpoints: [hold.url],
       retry: false,
-      routing: { health: { consecutiveFailures: 1, baseEjectionMs: 30, maxEjectionMs: 30 } },
+      routing: { health: { consecutiveFailures: 1, baseEjectionMs: 400, maxEjectionMs: 400 } },
     });
     const first = await caught(() => c.streamCompletion({ prompt: PROMPT, maxTokens: 2 }).final());
     expect(first.code).not.toBe('aborted');
     expect(snapshotOf(c, hold.url).state).toBe('ejected');
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 420));
     expect(snapshotOf(c, hold.url).state).toBe('half-open');
     // The trial request waits for the (held) detection, then its caller gives up.
     const controller = new AbortController();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Client, type ClientOptions, type LogRecord } from '../../src/index.js';
+import { Client, type ClientOptions, type EndpointAttempt, type LogRecord } from '../../src/index.js';
 import { type Cluster, type ClusterOptions, startCluster } from '../../src/sim/index.js';
 import { caught } from '../helpers/client.js';
 
@@ -46,6 +46,12 @@ async function fleet(
   clients.push(client);
   return { client, logs, cluster };
 }
+
+/** Each attempt's endpoint, why it went there, its tokens and why it ended (ids and models left out). */
+const steps = (result: { stats: { endpoints: EndpointAttempt[] } }) =>
+  result.stats.endpoints.map(({ url, chosenBy, tokens, failed }) =>
+    failed === undefined ? { url, chosenBy, tokens } : { url, chosenBy, tokens, failed },
+  );
 
 const requestsPerReplica = (c: Cluster) => c.replicas.map((r) => r.report().requests.length);
 
@@ -89,7 +95,7 @@ describe('a hedge that fires', () => {
     expect(result.usage).toMatchObject({ completionTokens: N, promptTokens: expected.promptTokens });
     expect(result.stats.attempts).toBe(2);
     expect(result.stats.resumes).toBe(0);
-    expect(result.stats.endpoints).toEqual([
+    expect(steps(result)).toEqual([
       { url: cluster.urls[0], chosenBy: 'round-robin', tokens: 0, failed: 'hedge_lost' },
       { url: cluster.urls[1], chosenBy: 'hedge', tokens: N },
     ]);
@@ -138,6 +144,9 @@ describe('a hedge that fires', () => {
     const { client, cluster } = await fleet({ replicas: 2, replica: [{ faults: 'stall-first-token:3000' }] });
     const result = await client.streamChat({ messages, maxTokens: N }).final();
     expect(result.message.content).toBe(expected.message.content);
+    // The response is the winner's, though the stalled replica's role chunk came first.
+    expect(result.responseId).toBeDefined();
+    expect(result.responseId).toBe(result.stats.endpoints[1].responseId);
     expect(result.tokenIds).toEqual(expected.tokenIds);
     expect(result.usage.completionTokens).toBe(expected.usage.completionTokens);
     expect(result.stats.endpoints.map((e) => [e.chosenBy, e.failed])).toEqual([
@@ -156,7 +165,7 @@ describe('a hedge that fires', () => {
     });
     const result = await client.streamCompletion({ prompt: PROMPT, maxTokens: N }).final();
     expect(result.ids).toEqual(expected.ids);
-    expect(result.stats.endpoints).toEqual([
+    expect(steps(result)).toEqual([
       { url: cluster.urls[0], chosenBy: 'round-robin', tokens: N },
       { url: cluster.urls[1], chosenBy: 'hedge', tokens: 0, failed: 'hedge_lost' },
     ]);
@@ -186,7 +195,7 @@ describe('a hedge that is not needed', () => {
     );
     const result = await client.streamCompletion({ prompt: PROMPT, maxTokens: N }).final();
     expect(result.ids).toEqual(expected.ids);
-    expect(result.stats.endpoints).toEqual([
+    expect(steps(result)).toEqual([
       { url: cluster.urls[0], chosenBy: 'round-robin', tokens: 0, failed: 'http_error' },
       { url: cluster.urls[1], chosenBy: 'round-robin', tokens: N },
     ]);
@@ -237,7 +246,7 @@ describe('failures in a hedge race', () => {
     });
     const result = await client.streamCompletion({ prompt: PROMPT, maxTokens: N }).final();
     expect(result.ids).toEqual(expected.ids);
-    expect(result.stats.endpoints).toEqual([
+    expect(steps(result)).toEqual([
       { url: cluster.urls[0], chosenBy: 'round-robin', tokens: N },
       { url: cluster.urls[1], chosenBy: 'hedge', tokens: 0, failed: 'http_error' },
     ]);
