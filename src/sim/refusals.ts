@@ -7,7 +7,7 @@ import { type WireFacts, wireFactsByLabel } from '../dialects/wire-facts.js';
 import { llamaBuild } from './llamacpp-builds.js';
 import { type RequestContext, SimHttpError } from './request.js';
 
-/** The plain llama.cpp wire's row. */
+/** The b4748 row: the llama.cpp encoder's fallback when a request carries no row (every llama.cpp name resolves to one). */
 export const B4748 = wireFactsByLabel('llamacpp@b4748') as WireFacts;
 
 /**

@@ -19,8 +19,8 @@ export interface SimulatorOptions {
   port?: number;
   /**
    * Default dialect ('vllm'), or a server version to emulate from the wire-facts table
-   * (`vllm@0.11`, `sglang@0.5`, `llamacpp@b4748`, `llamacpp@2026`, …: see `SIM_WIRES`);
-   * a request can pick another with `x-sim-dialect`.
+   * (`vllm@0.11`, `sglang@0.5`, `llamacpp@b4748`, `llamacpp@2026`, …: see `SIM_WIRES`); a plain
+   * name is the current server's row (`llamacpp` is `llamacpp@2026`); a request can pick another with `x-sim-dialect`.
    */
   dialect?: SimDialect | (string & {});
   /**

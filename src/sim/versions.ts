@@ -11,9 +11,9 @@
  * A plain dialect name is that server's row: `vllm` is `vllm@0.11` and `sglang`
  * is `sglang@0.5` (the current servers: `delta.reasoning`, vLLM's 400 for a
  * non-zero priority, SGLang's end-of-stream chat ids), `llamacpp` is
- * `llamacpp@b4748`'s (the recording the plain wire was built from); hosted rows'
- * labels are plain names already. A test that needs an older wire names it
- * (`vllm@0.10.1`).
+ * `llamacpp@2026` (the 2026 master recordings, b10587); hosted rows' labels are
+ * plain names already. A test that needs an older wire names it (`vllm@0.10.1`,
+ * `llamacpp@b4748`).
  */
 import { WIRE_FACTS, type WireFacts, wireFactsByLabel } from '../dialects/wire-facts.js';
 import { DIALECTS, type SimDialect } from './request.js';
@@ -56,6 +56,5 @@ export function resolveWire(name: string): SimWire | undefined {
 const PLAIN_NAMES: Partial<Record<SimDialect, string>> = {
   vllm: 'vllm@0.11',
   sglang: 'sglang@0.5',
-  // The plain llama.cpp wire is the b4748 recording's.
-  llamacpp: 'llamacpp@b4748',
+  llamacpp: 'llamacpp@2026',
 };

@@ -93,7 +93,8 @@ export const ROWS: FaultRow[] = [
     aiSdk: hang('extra'),
     aiSdkFetch: ok(),
   },
-  ...['vllm', 'openai', 'openrouter'].map(
+  // llamacpp is the 2026 server: `data: {"error":…}`, then the connection closes (its row).
+  ...['vllm', 'openai', 'openrouter', 'llamacpp'].map(
     (dialect): FaultRow => ({
       fault: 'error-after:3',
       dialect,
@@ -106,7 +107,8 @@ export const ROWS: FaultRow[] = [
   ),
   {
     fault: 'error-after:3',
-    dialect: 'llamacpp',
+    // b4748's non-standard `error:` line (plain llamacpp is the 2026 build).
+    dialect: 'llamacpp@b4748',
     budgetMs: 5_000,
     openai: ok('partial'),
     openaiFetch: threw('partial', 'server_error', SIM_ERROR),

@@ -1,6 +1,6 @@
 /**
- * Wire shapes per dialect over real sockets: llama.cpp against the recorded
- * bytes in test/fixtures/llamacpp, the others against PROTOCOLS.md field names.
+ * Wire shapes per dialect over real sockets: llama.cpp b4748 against the recorded
+ * bytes in test/fixtures/llamacpp (llamacpp-2026's are checked in recorded-compare), the others against PROTOCOLS.md field names.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,13 +31,13 @@ function splitPrompt(): { prompt: number[]; index: number; ids: number[] } {
   throw new Error('no prompt found');
 }
 
-describe('llama.cpp dialect vs the recorded llama-server bytes', () => {
+describe('llama.cpp b4748 (named: plain llamacpp is 2026) vs the recorded llama-server bytes', () => {
   it('native /completion: same event fields and order, final stop event, no [DONE]', async () => {
     const res = await post(
       sim.url,
       '/completion',
       { prompt: [1, 2, 3], n_predict: 8, stream: true },
-      as('llamacpp'),
+      as('llamacpp@b4748'),
     );
     const recorded = dataJson(fixture('native-completion.sse'));
     const events = dataJson(res.text);
@@ -71,7 +71,7 @@ describe('llama.cpp dialect vs the recorded llama-server bytes', () => {
         logprobs: 1,
         stream_options: { include_usage: true },
       },
-      as('llamacpp'),
+      as('llamacpp@b4748'),
     );
     const recorded = dataJson(fixture('v1-completions-logprobs.sse'));
     const events = dataJson(res.text);
@@ -95,7 +95,7 @@ describe('llama.cpp dialect vs the recorded llama-server bytes', () => {
       sim.url,
       '/v1/chat/completions',
       { messages: [{ role: 'user', content: 'Hello world' }], max_tokens: 8, stream: true },
-      as('llamacpp'),
+      as('llamacpp@b4748'),
     );
     const recorded = dataJson(fixture('v1-chat-stream.sse'));
     const events = dataJson(res.text);
@@ -108,7 +108,12 @@ describe('llama.cpp dialect vs the recorded llama-server bytes', () => {
 
   it('a token that leaves an incomplete UTF-8 character gets no event; the next carries the combined text', async () => {
     const { prompt, index, ids } = splitPrompt();
-    const res = await post(sim.url, '/completion', { prompt, n_predict: 8, stream: true }, as('llamacpp'));
+    const res = await post(
+      sim.url,
+      '/completion',
+      { prompt, n_predict: 8, stream: true },
+      as('llamacpp@b4748'),
+    );
     const events = dataJson(res.text).filter((e) => !e.stop);
     expect(events).toHaveLength(7);
     const sentIds = events.map((e) => e.tokens[0]);
@@ -125,13 +130,13 @@ describe('llama.cpp dialect vs the recorded llama-server bytes', () => {
       sim.url,
       '/v1/completions',
       { prompt: [1, 2, 3], max_tokens: 8, stream: true },
-      as('llamacpp', { 'x-sim-fault': 'error-after:2' }),
+      as('llamacpp@b4748', { 'x-sim-fault': 'error-after:2' }),
     );
     const native = await post(
       sim.url,
       '/completion',
       { prompt: [1, 2, 3], n_predict: 8, stream: true },
-      as('llamacpp', { 'x-sim-fault': 'error-after:2' }),
+      as('llamacpp@b4748', { 'x-sim-fault': 'error-after:2' }),
     );
     const v1Blocks = blocks(v1.text);
     expect(v1Blocks.slice(-2)[0]).toMatch(/^error: \{"code":500,"message":".*","type":"server_error"\}$/);
@@ -141,33 +146,45 @@ describe('llama.cpp dialect vs the recorded llama-server bytes', () => {
   });
 
   it('HTTP errors, tokenize/detokenize, models, health, props in llama.cpp shapes', async () => {
-    const missing = await post(sim.url, '/v1/completions', { max_tokens: 1 }, as('llamacpp'));
+    const missing = await post(sim.url, '/v1/completions', { max_tokens: 1 }, as('llamacpp@b4748'));
     expect(missing.status).toBe(500);
     expect(JSON.parse(missing.text)).toEqual({
       error: { code: 500, message: '"prompt" is required', type: 'server_error' },
     });
-    const notFound = await post(sim.url, '/nope', {}, as('llamacpp'));
+    const notFound = await post(sim.url, '/nope', {}, as('llamacpp@b4748'));
     expect(JSON.parse(notFound.text)).toEqual(JSON.parse(fixture('error-http-404.txt').split('\r\n\r\n')[1]));
-    const tok = JSON.parse((await post(sim.url, '/tokenize', { content: ' café 語' }, as('llamacpp'))).text);
+    const tok = JSON.parse(
+      (await post(sim.url, '/tokenize', { content: ' café 語' }, as('llamacpp@b4748'))).text,
+    );
     expect(Object.keys(tok)).toEqual(['tokens']);
     const detok = JSON.parse(
-      (await post(sim.url, '/detokenize', { tokens: [1, ...tok.tokens] }, as('llamacpp'))).text,
+      (await post(sim.url, '/detokenize', { tokens: [1, ...tok.tokens] }, as('llamacpp@b4748'))).text,
     );
     expect(detok).toEqual({ content: '<s> café 語' });
     const pieces = JSON.parse(
-      (await post(sim.url, '/tokenize', { content: '\u00ff', with_pieces: true }, as('llamacpp'))).text,
+      (await post(sim.url, '/tokenize', { content: '\u00ff', with_pieces: true }, as('llamacpp@b4748'))).text,
     );
     expect(pieces.tokens[0]).toEqual({ id: 3 + 0xc3, piece: [0xc3] });
-    const models = JSON.parse((await post(sim.url, '/v1/models', undefined, as('llamacpp'), 'GET')).text);
+    const models = JSON.parse(
+      (await post(sim.url, '/v1/models', undefined, as('llamacpp@b4748'), 'GET')).text,
+    );
     expect(models.data[0].owned_by).toBe('llamacpp');
-    expect(JSON.parse((await post(sim.url, '/health', undefined, as('llamacpp'), 'GET')).text)).toEqual({
-      status: 'ok',
-    });
-    expect((await post(sim.url, '/props', undefined, as('llamacpp'), 'GET')).status).toBe(200);
+    expect(JSON.parse((await post(sim.url, '/health', undefined, as('llamacpp@b4748'), 'GET')).text)).toEqual(
+      {
+        status: 'ok',
+      },
+    );
+    expect((await post(sim.url, '/props', undefined, as('llamacpp@b4748'), 'GET')).status).toBe(200);
     // String prompts get BOS on llama.cpp only.
     const str = dataJson(
-      (await post(sim.url, '/v1/completions', { prompt: 'hi', max_tokens: 1, stream: true }, as('llamacpp')))
-        .text,
+      (
+        await post(
+          sim.url,
+          '/v1/completions',
+          { prompt: 'hi', max_tokens: 1, stream: true },
+          as('llamacpp@b4748'),
+        )
+      ).text,
     );
     expect(str.at(-1)!.usage.prompt_tokens).toBe(2);
   });

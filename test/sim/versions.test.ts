@@ -34,7 +34,7 @@ describe('named versions', () => {
   it.each([
     ['vllm', 'vllm@0.11'],
     ['sglang', 'sglang@0.5'],
-    ['llamacpp', 'llamacpp@b4748'],
+    ['llamacpp', 'llamacpp@2026'],
   ])('plain %s answers exactly as %s (ids, clocks and timings aside)', async (plain, label) => {
     const sim = await startSimulator({ dialect: plain });
     try {
@@ -54,8 +54,12 @@ describe('named versions', () => {
         expect(asPlain.status, `${path} ${JSON.stringify(body)}`).toBe(asLabel.status);
         expect(same(asPlain.text), `${path} ${JSON.stringify(body)}`).toBe(same(asLabel.text));
       }
-      const version = await post(sim.url, wireFactsByLabel(label)!.detection.path!, undefined, {}, 'GET');
+      const versionPath = wireFactsByLabel(label)!.detection.path!;
+      const version = await post(sim.url, versionPath, undefined, {}, 'GET');
       expect(version.status).toBe(200);
+      // The version endpoint names the row's version (llama.cpp: the recorded build), plain or named.
+      const named = await post(sim.url, versionPath, undefined, { 'x-sim-dialect': label }, 'GET');
+      expect(version.text).toBe(named.text);
     } finally {
       await sim.close();
     }

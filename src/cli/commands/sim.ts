@@ -37,7 +37,7 @@ what it saw as JSON (requests, faults fired, sockets).
   --dialect NAME      vllm (default), sglang, llamacpp, openai, openrouter, together, fireworks,
                       or a server version from the wire-facts table (docs/servers.md)
                       to emulate: ${SIM_WIRES.filter((name) => name.includes('@')).join(', ')}
-                      (vllm is vllm@0.11, sglang is sglang@0.5, llamacpp is llamacpp@b4748)
+                      (vllm is vllm@0.11, sglang is sglang@0.5, llamacpp is llamacpp@2026)
                       (a request can pick another with the x-sim-dialect header)
   --priority-scheduling
                       vLLM runs with --scheduling-policy priority (without it a
