@@ -32,8 +32,6 @@ export interface OpenAiLikeSpec {
   fullSampling: boolean;
   /** Priority in the server's convention, or undefined to drop it. */
   priority?: (priority: number) => Record<string, unknown>;
-  /** The server can continue a partial assistant message (vLLM `continue_final_message`). */
-  continueChat?: boolean;
   tokenizePath?: string;
   detokenizePath?: string;
   /** Extra per-chunk decoding of chat streams (ids delivered at the end, etc.), after the common part. */
@@ -86,7 +84,9 @@ export function openAiLike(spec: OpenAiLikeSpec): Dialect {
       const body = chatBody(input, dialect, chatUsage);
       Object.assign(body, chatAsk);
       if (input.continueAssistant !== undefined) {
-        if (!spec.continueChat) return undefined;
+        // Only where the row says the server continues a partial assistant message (vLLM's
+        // `continue_final_message`): chat.resume.
+        if (!facts.chat.resume) return undefined;
         body.messages = [...input.request.messages, { role: 'assistant', content: input.continueAssistant }];
         body.continue_final_message = true;
         body.add_generation_prompt = false;

@@ -24,7 +24,6 @@ function build(facts: WireFacts): Dialect {
     facts,
     fullSampling: true,
     priority: (priority) => ({ priority }),
-    continueChat: true,
     tokenizePath: '/tokenize',
     detokenizePath: '/detokenize',
     forServer,

@@ -132,8 +132,12 @@ export class ChatStream extends BaseStream<ChatEvent, ChatResult> {
     dialect.decodeChat(event, this);
   }
 
-  /** Only servers that can continue an assistant message (vLLM) resume chat, and never mid tool call. */
+  /**
+   * Only where the server's wire-facts row says it continues a partial assistant message
+   * (`chat.resume`: vLLM), and never mid tool call.
+   */
   protected canResume(dialect: Dialect): boolean {
+    if (!dialect.facts.chat.resume) return false;
     if (this.toolParts.size > 0 || this.reasoningText !== undefined) return false;
     // A last token with empty text is one whose bytes the server held back (it ends inside a
     // UTF-8 character): the partial message cannot spell it, so the server would generate it

@@ -345,5 +345,32 @@ describe.each(WIRE_FACTS.map((row) => [row.label, row] as const))('%s through th
         await broken.close();
       }
     });
+
+    if (facts.resume) {
+      // The client decides from the row, not from what its code for the dialect can build: with
+      // the row's resume turned off, the same break is an error with the partial tokens.
+      it('the resume decision is the row’s: with its resume off, the same break fails with the partial tokens', async () => {
+        const clean = await run(sim, row, kind);
+        const broken = await startSimulator({ dialect: row.label });
+        const endpoint = row[kind] as { resume: boolean };
+        endpoint.resume = false;
+        try {
+          const error = (await caught(() =>
+            run(broken, row, kind, {
+              headers: { 'x-sim-fault': `reset-after:${BREAK}:once` },
+              client: { retry: FAST_RETRY },
+            }),
+          )) as unknown as TokenwireError;
+          expect(error.code).toBe('connection_reset');
+          expect(error.partial.map((token) => token.text).join('')).toBe(
+            clean.text.slice(0, error.partial.map((token) => token.text).join('').length),
+          );
+          expect(broken.report().requests.filter((request) => request.method === 'POST')).toHaveLength(1);
+        } finally {
+          endpoint.resume = true;
+          await broken.close();
+        }
+      });
+    }
   });
 });
