@@ -31,6 +31,7 @@ export interface WireUsage {
 
 /** An error reported inside a stream. */
 export interface WireError {
+  /** The server's whole message: the sink scrubs secrets from it, then bounds it. */
   message: string;
   code?: string | number;
   type?: string;

@@ -89,18 +89,22 @@ export function errorInBody(json: Json): WireError | undefined {
   return undefined;
 }
 
-/** The body of an `error:` field or an `event: error` event: JSON of any error shape, or plain text. */
+/**
+ * The body of an `error:` field or an `event: error` event: JSON of any error shape, or
+ * plain text. Never cut here: the sink scrubs secrets from the whole message before it
+ * bounds it (a cut first could leave the start of an echoed key behind).
+ */
 function parseErrorField(text: string): WireError {
   try {
     const json = JSON.parse(text);
     if (json !== null && typeof json === 'object') return errorInBody(json) ?? toWireError(json, json);
     return toWireError(typeof json === 'string' ? json : text, undefined);
   } catch {
-    return { message: text === '' ? '(no message)' : text.slice(0, PARSE_ERROR_PREVIEW_CHARS) };
+    return { message: text === '' ? '(no message)' : text };
   }
 }
 
-/** Normalises every error shape servers send into a message + code + type. */
+/** Normalises every error shape servers send into a message + code + type (uncut: see parseErrorField). */
 export function toWireError(error: Json, whole: Json): WireError {
   if (typeof error === 'string') {
     return { message: error, code: whole?.code, type: whole?.type };
@@ -111,7 +115,7 @@ export function toWireError(error: Json, whole: Json): WireError {
         ? error.message
         : typeof error.detail === 'string'
           ? error.detail
-          : JSON.stringify(error).slice(0, PARSE_ERROR_PREVIEW_CHARS);
+          : JSON.stringify(error);
     const code = typeof error.code === 'string' || typeof error.code === 'number' ? error.code : undefined;
     const type = typeof error.type === 'string' ? error.type : undefined;
     return { message, code, type };

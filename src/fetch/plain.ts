@@ -42,10 +42,11 @@ export async function plainFetch(
     try {
       answer = await send(shared, call, url, headers, signal);
       if (!isRetryableStatus(answer.status)) return toResponse(answer);
+      // Scrubbed before the error cuts its message from the body (the body returned is untouched).
       failure = httpError(
         answer.status,
         flat(answer.headers),
-        answer.body.toString('utf8'),
+        scrub(answer.body.toString('utf8'), secrets),
         call.method,
         url,
       );

@@ -5,6 +5,7 @@
  * loop did about a failure (retry, resume, wait for an endpoint, end at `length`). Each
  * names its event; the stream decides when one is due (the rare branch: never per token).
  */
+import { scrub, scrubbedPreview } from '../diagnostics/redact.js';
 import type { Dialect, WireError } from '../dialects/dialect.js';
 import type { TokenwireError } from '../errors.js';
 import type { LogRecord } from '../options.js';
@@ -15,6 +16,25 @@ import type { ModelChange } from './response-info.js';
 import type { UsageMismatch } from './usage.js';
 
 type Log = (record: LogRecord) => void;
+
+/** Longest in-stream error message kept (the longest real ones, validation errors, are a few hundred). */
+export const SERVER_MESSAGE_MAX_CHARS = 1000;
+
+/** Longest bad id value shown in its warning (enough to see what it was). */
+const BAD_ID_PREVIEW_CHARS = 40;
+
+/**
+ * An in-stream error as errors and logs show it: secrets scrubbed from the server's whole
+ * message (and code), then the message bounded. Scrubbing first: a cut through an echoed
+ * key would leave its start behind, which a later scrub no longer recognises.
+ */
+export function shownWireError(error: WireError, secrets: readonly (string | undefined)[]): WireError {
+  return {
+    message: scrubbedPreview(error.message, SERVER_MESSAGE_MAX_CHARS, secrets),
+    code: typeof error.code === 'string' ? scrub(error.code, secrets) : error.code,
+    type: error.type === undefined ? undefined : scrub(error.type, secrets),
+  };
+}
 
 /** The first entry of `ids` that is no token id (what a bad id report shows). */
 export function firstBadId(ids: readonly unknown[]): unknown {
@@ -33,12 +53,19 @@ export function reportTokenAfterFinish(log: Log, attempt: Attempt): void {
 }
 
 /** An id (of `what`) that is not a non-negative integer, reported once per stream. */
-export function reportBadId(log: Log, url: string | undefined, value: unknown, what: string): void {
+export function reportBadId(
+  log: Log,
+  url: string | undefined,
+  value: unknown,
+  what: string,
+  secrets: readonly (string | undefined)[],
+): void {
   log({
     level: 'warn',
     event: 'bad_token_id',
     url,
-    value: JSON.stringify(value)?.slice(0, 40) ?? String(value),
+    // Scrubbed before the cut: the value is the server's text, and could echo a key.
+    value: scrubbedPreview(JSON.stringify(value) ?? String(value), BAD_ID_PREVIEW_CHARS, secrets),
     note: `an id of ${what} that is not a non-negative integer: not used as an id`,
   });
 }

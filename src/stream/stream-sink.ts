@@ -41,6 +41,7 @@ import {
   reportParseError,
   reportServerError,
   reportTokenAfterFinish,
+  shownWireError,
 } from './reports.js';
 import { CallResponse } from './response-info.js';
 
@@ -244,7 +245,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     if (incomplete) this.stats.idsIncomplete = true;
     if (this.badIdReported) return;
     this.badIdReported = true;
-    reportBadId(this.ctx.log, this.attempt?.url.href, value, what);
+    reportBadId(this.ctx.log, this.attempt?.url.href, value, what, this.ctx.secrets);
   }
 
   promptIds(ids: readonly number[]): void {
@@ -317,8 +318,9 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
 
   error(error: WireError): void {
     const attempt = this.attempt!;
-    reportServerError(this.ctx.log, attempt, error);
-    this.failAttempt(attempt, inStreamError(attempt, error, this.received.events()));
+    const shown = shownWireError(error, this.ctx.secrets);
+    reportServerError(this.ctx.log, attempt, shown);
+    this.failAttempt(attempt, inStreamError(attempt, shown, this.received.events()));
   }
 
   parseError(data: string, cause: unknown): void {
