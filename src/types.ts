@@ -171,6 +171,14 @@ export interface StreamStats {
    */
   idsIncomplete: boolean;
   /**
+   * True when the server generated without part of the request's context: it counted
+   * fewer prompt tokens than the ids sent, or llama.cpp said `truncated: true` where
+   * tokens were dropped (an over-long prompt cut by builds of early 2025, or
+   * `--context-shift` discarding tokens while generating). The output is the server's,
+   * but not an answer to the whole prompt; a `context_truncated` warning says why.
+   */
+  contextTruncated: boolean;
+  /**
    * Where each attempt went, in order (one entry per attempt): the endpoint, why the router
    * chose it, the tokens it delivered, and how it failed when it did (why the next one moved).
    */

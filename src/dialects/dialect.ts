@@ -69,6 +69,11 @@ export interface DecodeSink {
   /** An error inside the stream. */
   error(error: WireError): void;
   /**
+   * The server said it generated without part of the request's context (llama.cpp's
+   * `truncated: true` where tokens were dropped); `detail` says what it sent.
+   */
+  contextTruncated(detail: string): void;
+  /**
    * The event was not valid JSON (or not the expected shape). Gets the whole data: the
    * sink scrubs secrets from it before cutting a preview (a cut must not split a key).
    */

@@ -21,6 +21,7 @@ import {
   decodeChatDelta,
   decodeCompletionChoice,
   firstChoice,
+  type Json,
   numberArray,
   parseStreamEvent,
   reportUsageAndFinish,
@@ -45,6 +46,30 @@ function nativeFinishReason(stopType: unknown): string {
   if (stopType === 'limit') return 'length';
   if (stopType === 'eos' || stopType === 'word') return 'stop';
   return typeof stopType === 'string' && stopType !== '' && stopType !== 'none' ? stopType : 'stop';
+}
+
+/**
+ * What a native final event's `truncated: true` means (wire-facts `context`): tokens
+ * were dropped, unless the context merely filled up — `stop_type: "limit"` with every
+ * token still cached (`tokens_cached` = `tokens_evaluated` + `tokens_predicted` - 1) on a
+ * build that refuses over-long prompts. Builds that cut them keep that equality after a
+ * cut (the cut prompt is what they count), so there it is a cut. Returns what to report.
+ */
+function contextCut(json: Json, facts: WireFacts): string | undefined {
+  const {
+    stop_type: stopType,
+    tokens_cached: cached,
+    tokens_evaluated: evaluated,
+    tokens_predicted: predicted,
+  } = json;
+  const counted =
+    typeof cached === 'number' && typeof evaluated === 'number' && typeof predicted === 'number';
+  const allCached = counted && cached >= evaluated + predicted - 1;
+  if (stopType === 'limit' && allCached && facts.context?.overlongPrompt === 'refuse') return undefined;
+  const counts = counted
+    ? `tokens_evaluated ${evaluated}, tokens_predicted ${predicted}, tokens_cached ${cached}`
+    : 'no token counts';
+  return `llama.cpp sent truncated: true (stop_type ${JSON.stringify(stopType)}, ${counts})`;
 }
 
 function build(facts: WireFacts): Dialect {
@@ -104,6 +129,10 @@ function build(facts: WireFacts): Dialect {
         const model = stringOrUndefined(json.model);
         if (model !== undefined) sink.response?.(undefined, model);
         sink.usage(usage);
+        if (json.truncated === true) {
+          const cut = contextCut(json, facts);
+          if (cut !== undefined) sink.contextTruncated(cut);
+        }
         sink.finish(nativeFinishReason(json.stop_type));
         sink.end();
       }

@@ -23,6 +23,14 @@ export function llamaSource(path: string, where: string, revision = INDEXED): Ci
   return { kind: 'source', ref: `ggml-org/llama.cpp tools/server/${path}`, where, revision };
 }
 
+/**
+ * llama.cpp server source from before the move to `tools/server/` (early 2025:
+ * everything in `examples/server/server.cpp`).
+ */
+export function llamaExampleSource(path: string, where: string, revision: string): Citation {
+  return { kind: 'source', ref: `ggml-org/llama.cpp examples/server/${path}`, where, revision };
+}
+
 /** A recorded llama.cpp b4748 response in test/fixtures/llamacpp. */
 export function b4748Fixture(file: string, where?: string): Citation {
   return { kind: 'fixture', ref: `test/fixtures/llamacpp/${file}`, where, revision: 'b4748-c392e5094' };

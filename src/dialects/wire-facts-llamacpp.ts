@@ -3,9 +3,9 @@
  * 2026 master (b10587). Where the behaviour changed between them is not known;
  * builds below 10587 are taken as b4748 (the decoder accepts both shapes).
  */
-import { b4748Fixture, llama2026Fixture, llamaSource } from './wire-facts-cite.js';
+import { b4748Fixture, llama2026Fixture, llamaExampleSource, llamaSource } from './wire-facts-cite.js';
 import { LLAMACPP_HOLDBACK } from './wire-facts-holdback.js';
-import type { WireFacts } from './wire-facts-types.js';
+import type { Citation, WireFacts } from './wire-facts-types.js';
 
 const F26 = llama2026Fixture;
 const FINISH = { stop: 'stop', length: 'length', tool_calls: 'tool_calls' } as const;
@@ -14,6 +14,18 @@ const PRIORITY = {
   cite: [llamaSource('server-task.cpp', 'params_from_json_cmpl (no priority field)')],
   verified: false,
 } as const;
+/** The revisions of the llama.cpp sources read for the context facts (code index, 2026-12). */
+const CONTEXT_2026 = '001d906a6d86';
+const TASK_2026 = '00efb3e18426';
+const SERVER_2025 = '03d4bccb685f';
+/** Defaults: `ctx_shift = false`, `n_keep = 0` (2026 master). */
+const COMMON_H: Citation = {
+  kind: 'source',
+  ref: 'ggml-org/llama.cpp common/common.h',
+  where: 'common_params: ctx_shift = false, n_keep = 0',
+  revision: CONTEXT_2026,
+};
+
 const TOKENIZE_2026 = {
   tokenize: '/tokenize',
   detokenize: '/detokenize',
@@ -113,6 +125,27 @@ export const LLAMACPP_B4748: WireFacts = {
   // Read at 2026 master only: b4748's server.cpp is taken to hold back the same way.
   stopHoldback: { ...LLAMACPP_HOLDBACK, verified: false },
   tokenize: { tokenize: '/tokenize', detokenize: '/detokenize', cite: [b4748Fixture('tokenize.json')] },
+  context: {
+    overlongPrompt: 'cut',
+    flag: '`truncated: true` on the native `/completion` final event only (never on `/v1`)',
+    usage: '`usage.prompt_tokens` (native `tokens_evaluated`) counts the cut prompt',
+    cite: [
+      b4748Fixture(
+        'README.md',
+        'with context shift enabled (the default) an over-long prompt is silently truncated, truncated:true',
+      ),
+      llamaExampleSource(
+        'server.cpp',
+        'server_context::update_slots: "if input prompt is too big, truncate it" (keeps n_keep tokens, drops whole blocks of (n_ctx - n_keep) / 2 after them), slot.truncated = true, n_prompt_tokens = the cut size; send_final_response: truncated, n_prompt_tokens, n_tokens_cached = n_past',
+        SERVER_2025,
+      ),
+      llamaExampleSource(
+        'server.cpp',
+        'server_task_result_cmpl_final::to_json_oaicompat, to_json_oaicompat_chat(_stream): no truncated field (only inside __verbose)',
+        SERVER_2025,
+      ),
+    ],
+  },
 };
 
 /** 2026 usage always says how many prompt tokens came from the cache (0 too); b4748's never did. */
@@ -232,4 +265,31 @@ export const LLAMACPP_2026: WireFacts = {
   },
   stopHoldback: LLAMACPP_HOLDBACK,
   tokenize: TOKENIZE_2026,
+  context: {
+    overlongPrompt: 'refuse',
+    flag: '`truncated: true` on the native `/completion` final event only (never on `/v1`): the context filled up (`stop_type: "limit"`, `tokens_cached` = `tokens_evaluated` + `tokens_predicted` - 1: nothing dropped), or `--context-shift` (off by default) discarded tokens (`tokens_cached` smaller)',
+    cite: [
+      llamaSource(
+        'server-context.cpp',
+        'pre_decode: a prompt of n_ctx tokens or more is send_error "request (N tokens) exceeds the available context size (M tokens), try increasing it" (ERROR_TYPE_EXCEED_CONTEXT_SIZE); with ctx_shift, n_discard tokens after n_keep are dropped and slot.truncated = true',
+        CONTEXT_2026,
+      ),
+      llamaSource(
+        'server-context.cpp',
+        'process_token: without ctx_shift a full context sets truncated, STOP_TYPE_LIMIT',
+        CONTEXT_2026,
+      ),
+      llamaSource(
+        'server-task.cpp',
+        'server_task_result_cmpl_final::to_json_non_oaicompat sends truncated, tokens_cached; to_json_oaicompat* do not',
+        TASK_2026,
+      ),
+      COMMON_H,
+      F26(
+        'examples/47_c64_native_stream_400.txt',
+        'truncated: true, stop_type "limit", tokens_cached 255 = 3 + 253 - 1',
+      ),
+      F26('examples/50_c64_v1cmpl_stream_longprompt.txt'),
+    ],
+  },
 };

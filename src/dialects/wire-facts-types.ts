@@ -132,6 +132,19 @@ export interface RefusalFact extends Cited {
   message: string;
 }
 
+/** What a server does with a prompt that does not fit its context, and how it says it dropped tokens. */
+export interface ContextFact extends Cited {
+  /** `refuse`: an HTTP error before generating; `cut`: the prompt is cut and generation goes on. */
+  overlongPrompt: 'refuse' | 'cut';
+  /**
+   * Where the server says it cut the context: a field and where it is sent (llama.cpp:
+   * `truncated` on the native `/completion` final event only, never on `/v1`).
+   */
+  flag?: string;
+  /** How a cut shows in usage (llama.cpp before 2026: the prompt count is the cut one). */
+  usage?: string;
+}
+
 /** How priority is read. */
 export interface PriorityFact extends Cited {
   /** The body field, when the server has one. */
@@ -228,6 +241,8 @@ export interface WireFacts {
   affinity?: AffinityFact;
   /** How streamed text that may begin a stop string is held back; undefined when not known. */
   stopHoldback?: StopHoldbackFact;
+  /** Over-long prompts and context cuts, where verified (optional: rows without it say nothing). */
+  context?: ContextFact;
   /** Tokenize/detokenize paths, when the server has them. */
   tokenize?: { tokenize: string; detokenize: string } & Cited;
 }

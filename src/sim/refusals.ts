@@ -16,7 +16,7 @@ export const B4748 = wireFactsByLabel('llamacpp@b4748') as WireFacts;
  * counts, streaming or not (its row's httpErrors, from
  * llamacpp-2026/examples/50_c64_v1cmpl_stream_longprompt.txt; a prompt exactly
  * as long as the context is taken as not fitting, which the recordings do not
- * show). b4748 shifts the context instead, so nothing is refused there.
+ * show). b4748 cuts the prompt instead (cutLlamaPrompt), so nothing is refused there.
  */
 export function checkLlamaContext(ctx: RequestContext, promptTokens: number): void {
   const build = llamaBuild(ctx.facts ?? B4748);
@@ -28,6 +28,22 @@ export function checkLlamaContext(ctx: RequestContext, promptTokens: number): vo
     null,
     { type: build.contextError.type, extra: { n_prompt_tokens: promptTokens, n_ctx: ctx.maxModelLen } },
   );
+}
+
+/**
+ * llama.cpp builds that do not refuse an over-long prompt (b4748: context shift on by
+ * default) cut it instead, as `server_context::update_slots` does at 03d4bccb685f
+ * (examples/server/server.cpp; wire-facts `context`): with n_keep 0 (the default) it
+ * drops whole blocks of n_ctx / 2 tokens from the start until the rest fits. Returns the
+ * cut prompt, or undefined when the prompt fits or the build refuses instead.
+ */
+export function cutLlamaPrompt(ctx: RequestContext, ids: number[]): number[] | undefined {
+  const build = llamaBuild(ctx.facts ?? B4748);
+  const nCtx = ctx.maxModelLen;
+  if (build.contextError !== undefined || ids.length < nCtx) return undefined;
+  const block = Math.max(1, Math.floor(nCtx / 2));
+  const erasedBlocks = Math.floor((ids.length - block) / block);
+  return ids.slice(erasedBlocks * block);
 }
 
 /**

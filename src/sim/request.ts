@@ -9,7 +9,14 @@ import { type WireFacts, wireFactsFor } from '../dialects/wire-facts.js';
 import { type FinishReason, Generation } from './generation.js';
 import { holdbackOf } from './holdback.js';
 import { llamaBuild } from './llamacpp-builds.js';
-import { B4748, checkContext, checkLlamaContext, checkModel, checkRefusals } from './refusals.js';
+import {
+  B4748,
+  checkContext,
+  checkLlamaContext,
+  checkModel,
+  checkRefusals,
+  cutLlamaPrompt,
+} from './refusals.js';
 import { isVocabId, tokenize } from './tokenizer.js';
 import { BOS_ID } from './vocab.js';
 
@@ -54,7 +61,14 @@ export interface GenRequest {
   /** Response id (`cmpl-…`, `chatcmpl-…`, `gen-…`) derived from seed and request number. */
   id: string;
   created: number;
+  /** The prompt as the server kept it (llama.cpp before 2026 cuts an over-long one). */
   promptIds: number[];
+  /** The prompt was cut to fit the context (llama.cpp's `truncated: true`). */
+  promptCut: boolean;
+  /** Tokens the context had room for after the prompt (generation stops there). */
+  contextRoom: number;
+  /** max_tokens as asked (or the default). */
+  maxTokensAsked: number;
   /**
    * The output, generated step by step as it is sent (EOS included when it
    * stopped on it); its produced count and finish reason are final once it ended.
@@ -217,7 +231,7 @@ function effectiveSeed(ctx: RequestContext, body: Record<string, unknown>): numb
 export function readGenRequest(ctx: RequestContext, body: Record<string, unknown>): GenRequest {
   checkModel(ctx, body);
   const chat = ctx.endpoint === 'chat';
-  const ids = chat
+  let ids = chat
     ? (() => {
         const text = renderChat(body.messages, body.continue_final_message === true);
         return ctx.dialect === 'llamacpp' ? [BOS_ID, ...tokenize(text)] : tokenize(text);
@@ -229,6 +243,8 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
     integer(body, 'max_tokens');
   checkContext(ctx, ids.length, requestedMax);
   if (ctx.dialect === 'llamacpp') checkLlamaContext(ctx, ids.length);
+  const cutPrompt = ctx.dialect === 'llamacpp' ? cutLlamaPrompt(ctx, ids) : undefined;
+  if (cutPrompt !== undefined) ids = cutPrompt;
   checkRefusals(ctx, body);
   const maxTokens = requestedMax ?? DEFAULT_MAX_TOKENS;
   const eosAfter = integer(body, 'sim_eos_after') ?? ctx.eosAfter;
@@ -294,6 +310,9 @@ export function readGenRequest(ctx: RequestContext, body: Record<string, unknown
     id: responseId(ctx),
     created: Math.floor(Date.now() / 1000),
     promptIds: ids,
+    promptCut: cutPrompt !== undefined,
+    contextRoom: room,
+    maxTokensAsked: maxTokens,
     generation,
     returnTokenIds,
     sglextOutputIds: body.return_output_ids_in_sglext === true,

@@ -126,6 +126,20 @@ export class LlamaCppEncoder implements StreamEncoder {
     );
   }
 
+  /**
+   * The native final event's `truncated` (wire-facts `context`): a cut prompt, or a
+   * generation that reached the end of the context. 2026 (`process_token`, no context
+   * shift) sets it whenever the last token fills the context; b4748 would shift the
+   * context (dropping prompt tokens) to go past it, which the simulator does not model:
+   * it stops there, saying truncated as the shifted run would.
+   */
+  private truncated(): boolean {
+    const req = this.req;
+    if (req.promptCut) return true;
+    const full = req.generation.produced > 0 && req.generation.produced >= req.contextRoom;
+    return this.build.contextError !== undefined ? full : full && req.maxTokensAsked > req.contextRoom;
+  }
+
   /** The native final event; `all` is the whole output of a non-streaming answer. */
   private finalNative(all?: Collected): Record<string, unknown> {
     const req = this.req;
@@ -141,10 +155,12 @@ export class LlamaCppEncoder implements StreamEncoder {
       generation_settings: generationSettings(req),
       prompt: renderWithSpecials(req.promptIds),
       has_new_line: false,
-      truncated: false,
+      truncated: this.truncated(),
       stop_type: finishOf(req) === 'stop' ? 'eos' : 'limit',
       stopping_word: '',
-      tokens_cached: req.promptIds.length + req.generation.produced,
+      // The last token is not in the cache yet: every recorded final event has
+      // tokens_cached = tokens_evaluated + tokens_predicted - 1 (e.g. llamacpp-2026 20, 43, 47).
+      tokens_cached: req.promptIds.length + Math.max(0, req.generation.produced - 1),
       timings: llamaTimings(req, this.build),
     };
   }

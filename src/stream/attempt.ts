@@ -83,6 +83,7 @@ export function newStats(): StreamStats {
     timeToHeadersMs: undefined,
     timeToFirstTokenMs: undefined,
     idsIncomplete: false,
+    contextTruncated: false,
     endpoints: [],
   };
 }

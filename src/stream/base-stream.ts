@@ -546,9 +546,16 @@ export abstract class BaseStream<E, R> extends StreamSink<E, R> implements Route
     if (attempt.usage?.completionTokens !== undefined && attempt.ids > 0) {
       this.checkIdsAgainst(attempt, attempt.usage.completionTokens);
     }
-    const reported = believedUsage(attempt.usage, attempt.ids, this.expectedPromptTokens(), (mismatch) =>
-      reportUsageMismatch(this.ctx.log, attempt, mismatch),
-    );
+    const reported = believedUsage(attempt.usage, attempt.ids, this.expectedPromptTokens(), (mismatch) => {
+      reportUsageMismatch(this.ctx.log, attempt, mismatch);
+      if (mismatch.field === 'prompt_tokens' && mismatch.reported < mismatch.expected) {
+        // It read fewer prompt tokens than were sent: it cut the prompt (llama.cpp before 2026).
+        this.markContextTruncated(
+          attempt,
+          `the server counted ${mismatch.reported} prompt tokens of the ${mismatch.expected} sent`,
+        );
+      }
+    });
     return callUsage({
       reported,
       tokensBeforeAttempt: this.tokensBeforeAttempt,

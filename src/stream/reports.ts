@@ -143,6 +143,17 @@ export function reportUsageMismatch(log: Log, attempt: Attempt, mismatch: UsageM
   });
 }
 
+/** The server generated without part of the request's context (see StreamStats.contextTruncated). */
+export function reportContextTruncated(log: Log, attempt: Attempt, detail: string): void {
+  log({
+    level: 'warn',
+    event: 'context_truncated',
+    url: attempt.url.href,
+    detail,
+    note: 'the server generated this output without part of its context (the prompt did not fit): not an answer to the whole prompt',
+  });
+}
+
 /** The stream ended complete without a finish reason. */
 export function reportNoFinishReason(log: Log, attempt: Attempt): void {
   log({

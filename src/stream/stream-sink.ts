@@ -35,6 +35,7 @@ import { ReceivedTokens } from './received.js';
 import {
   firstBadId,
   reportBadId,
+  reportContextTruncated,
   reportIdsIncomplete,
   reportIdsMissing,
   reportModelChanged,
@@ -321,6 +322,17 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
     const shown = shownWireError(error, this.ctx.secrets);
     reportServerError(this.ctx.log, attempt, shown);
     this.failAttempt(attempt, inStreamError(attempt, shown, this.received.events()));
+  }
+
+  contextTruncated(detail: string): void {
+    this.markContextTruncated(this.attempt!, detail);
+  }
+
+  /** Flags the stream as generated without part of its context, reported once per stream. */
+  protected markContextTruncated(attempt: Attempt, detail: string): void {
+    if (this.stats.contextTruncated) return;
+    this.stats.contextTruncated = true;
+    reportContextTruncated(this.ctx.log, attempt, detail);
   }
 
   parseError(data: string, cause: unknown): void {

@@ -127,6 +127,20 @@ describe('recorded llama.cpp 2026 (b10587) completions', () => {
     await client.close();
   });
 
+  it('a native stream that filled the context (truncated: true, nothing dropped): length, not a cut context', async () => {
+    const name = '47_c64_native_stream_400.txt';
+    const final = events(name).at(-1);
+    expect(final).toMatchObject({ stop: true, truncated: true, stop_type: 'limit' });
+    server = await startServer(replay2026(name));
+    const { client, logs } = testClient(server.url, { dialect: 'llamacpp' });
+    const result = await client.streamCompletion({ prompt: [1, 2, 3], maxTokens: 400, native: true }).final();
+    expect(result.finishReason).toBe('length');
+    expect(result.usage.completionTokens).toBe(final.tokens_predicted);
+    expect(result.stats.contextTruncated).toBe(false);
+    expect(logs.filter((record) => record.event === 'context_truncated')).toEqual([]);
+    await client.close();
+  });
+
   it.each([
     ['60_c64_concurrent_v1cmpl_stream.txt', false],
     ['62_c64_concurrent_native_stream.txt', true],

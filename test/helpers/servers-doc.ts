@@ -158,6 +158,17 @@ function rowSection(row: WireFacts): string[] {
       ? `| session key (\`session\`, \`affinityKey\`) | ${cell(affinitySummary(row.affinity))} | ${cell(cites(row.affinity))} |`
       : '| session key (`session`, `affinityKey`) | not sent (no source shows this server reads one) | |',
   );
+  if (row.context) {
+    const context = row.context;
+    const what = [
+      context.overlongPrompt === 'cut'
+        ? 'an over-long prompt is cut silently'
+        : 'an over-long prompt is refused',
+      context.flag && `flag: ${context.flag}`,
+      context.usage,
+    ].filter(Boolean);
+    lines.push(`| context | ${cell(what.join('; '))} | ${cell(cites(context))} |`);
+  }
   if (row.tokenize) {
     lines.push(
       `| tokenize | \`${row.tokenize.tokenize}\`, \`${row.tokenize.detokenize}\` | ${cell(cites(row.tokenize))} |`,

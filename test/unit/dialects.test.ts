@@ -22,6 +22,7 @@ function recorder(): { sink: DecodeSink; calls: Call[] } {
     serverTokenCount: (n) => calls.push(['serverTokenCount', n]),
     end: () => calls.push(['end']),
     error: (error: WireError) => calls.push(['error', error]),
+    contextTruncated: (detail) => calls.push(['contextTruncated', detail]),
     parseError: (preview) => calls.push(['parseError', preview]),
     reasoning: (text, ids) => calls.push(ids ? ['reasoning', text, [...ids]] : ['reasoning', text]),
     toolCall: (delta: ToolCallDelta) => calls.push(['toolCall', delta]),

@@ -208,6 +208,7 @@ function recorder(withState: boolean): DecodeSink & { calls: Call[] } {
     serverTokenCount: record('serverTokenCount'),
     end: record('end'),
     error: record('error'),
+    contextTruncated: record('contextTruncated'),
     parseError: (preview: string) => calls.push(['parseError', preview]),
     reasoning: record('reasoning'),
     toolCall: record('toolCall'),

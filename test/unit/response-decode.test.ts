@@ -30,6 +30,7 @@ function recorder(): { sink: DecodeSink; calls: Call[] } {
     serverTokenCount: () => {},
     end: () => calls.push(['end']),
     error: () => calls.push(['error']),
+    contextTruncated: () => calls.push(['contextTruncated']),
     parseError: () => calls.push(['parseError']),
     reasoning: () => {},
     toolCall: () => {},
