@@ -31,7 +31,8 @@ export interface FailedRequestFixture {
   format: typeof CAPTURE_FORMAT;
   createdAt: string;
   tokenwireVersion: string;
-  kind: 'completion' | 'chat' | 'json';
+  /** `json`: a Client's JSON call; `fetch`: a plain (not streamed) call through tokenwire/fetch. */
+  kind: 'completion' | 'chat' | 'json' | 'fetch';
   dialect: string;
   error: Record<string, unknown>;
   tokensReceived: number;

@@ -20,7 +20,7 @@ import { callContext, type FetchShared } from './shared.js';
 export interface FetchOptions
   extends Omit<
     ClientOptions,
-    'baseUrl' | 'apiKey' | 'model' | 'endpoints' | 'routing' | 'telemetry' | 'hedge'
+    'baseUrl' | 'apiKey' | 'model' | 'endpoints' | 'routing' | 'discovery' | 'telemetry' | 'hedge'
   > {
   /**
    * How a stream's failure reaches the SDK. `'throw'`: the response body fails with
@@ -34,6 +34,40 @@ export interface FetchOptions
 }
 
 const ERROR_DELIVERIES = ['auto', 'throw', 'event'];
+
+/** Client options createFetch refuses: every fleet option (hedging included), and telemetry. */
+const UNSUPPORTED = ['endpoints', 'routing', 'discovery', 'telemetry', 'hedge'] as const;
+
+/** Option names whose values are credentials (an endpoint's apiKey, a proxy's password…). */
+const SECRET_KEY = /key|token|secret|password|authorization|cookie/i;
+
+/**
+ * A refused option's value as an error may show it: credentials replaced (keys named
+ * like one, `user:pass@` in URLs), bounded in depth. Objects that are not plain data
+ * (a tracer provider) show as their kind.
+ */
+function withoutSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') {
+    try {
+      const url = new URL(value);
+      if (url.username === '' && url.password === '') return value;
+      url.username = '';
+      url.password = '';
+      return url.href.replace(/\/$/, value.endsWith('/') ? '/' : '');
+    } catch {
+      return value;
+    }
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 3) return '[…]';
+  if (Array.isArray(value)) return value.map((entry) => withoutSecrets(entry, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return `[${value.constructor?.name ?? 'object'}]`;
+  const out: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(value)) {
+    out[name] = SECRET_KEY.test(name) && entry !== undefined ? '[hidden]' : withoutSecrets(entry, depth + 1);
+  }
+  return out;
+}
 
 /** A fetch function backed by tokenwire's engine; `close()` closes its connections. */
 export interface TokenwireFetch {
@@ -74,10 +108,10 @@ export function createFetch(options: FetchOptions = {}): TokenwireFetch {
     }
   }
   // Not (yet) for the fetch: each call goes where the SDK sends it, and spans are not made here.
-  for (const key of ['endpoints', 'routing', 'telemetry', 'hedge'] as const) {
+  for (const key of UNSUPPORTED) {
     if (key in options) {
       throw new InvalidOptionError(
-        `invalid option ${key}: createFetch does not support it (use a tokenwire Client for fleets and telemetry)`,
+        `invalid option ${key}: ${showValue(withoutSecrets((options as Record<string, unknown>)[key]))} (createFetch does not support fleets or telemetry: each call goes where the SDK sends it; use a tokenwire Client)`,
       );
     }
   }

@@ -7,10 +7,12 @@
  * classes apply.
  */
 import { request as undiciRequest } from 'undici';
+import type { CapturedAttempt } from '../diagnostics/capture.js';
 import { scrub } from '../diagnostics/redact.js';
 import { AbortError, describeRequest, TimeoutError, type TokenwireError } from '../errors.js';
 import { decideRetry } from '../retry/policy.js';
 import { httpError, isRetryableStatus, networkError } from '../transport/http-errors.js';
+import { capturedAttempt, captureFetchFailure } from './plain-capture.js';
 import type { FetchCall } from './request.js';
 import { responseHeaders } from './response.js';
 import type { FetchShared } from './shared.js';
@@ -34,14 +36,17 @@ export async function plainFetch(
   const signals = [call.signal, total].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
   const headers = { ...shared.options.headers, ...call.headers };
+  // Every attempt, for the failed-request fixture (see plain-capture.ts).
+  const attempts: CapturedAttempt[] = [];
   for (let attempt = 1; ; attempt++) {
     let failure: TokenwireError;
     let answer:
       | { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
       | undefined;
+    const startedAt = { iso: new Date().toISOString(), ms: now() };
     try {
       answer = await send(shared, call, url, headers, signal);
-      if (!isRetryableStatus(answer.status)) return toResponse(answer);
+      if (answer.status < 400) return toResponse(answer);
       // Scrubbed before the error cuts its message from the body (the body returned is untouched).
       failure = httpError(
         answer.status,
@@ -50,6 +55,11 @@ export async function plainFetch(
         call.method,
         url,
       );
+      if (!isRetryableStatus(answer.status)) {
+        attempts.push(capturedAttempt(call, headers, startedAt, failure));
+        await captureFetchFailure(shared, failure, attempts, secrets, shared.log);
+        return toResponse(answer);
+      }
     } catch (error) {
       if (call.signal?.aborted) {
         throw new AbortError(`aborted by the caller${describeRequest(call.method, url)}`, {
@@ -61,7 +71,7 @@ export async function plainFetch(
         });
       }
       if (total?.aborted) {
-        throw new TimeoutError(
+        const timeout = new TimeoutError(
           `total_timeout: the call took more than ${timeouts.totalMs} ms${describeRequest(call.method, url)}`,
           {
             code: 'total_timeout',
@@ -71,9 +81,13 @@ export async function plainFetch(
             cause: error,
           },
         );
+        attempts.push(capturedAttempt(call, headers, startedAt, timeout));
+        await captureFetchFailure(shared, timeout, attempts, secrets, shared.log);
+        throw timeout;
       }
       failure = networkError(error, 'connect', call.method, url, timeouts);
     }
+    attempts.push(capturedAttempt(call, headers, startedAt, failure));
     const decision = decideRetry({
       error: failure,
       attempts: attempt,
@@ -86,9 +100,10 @@ export async function plainFetch(
       random: Math.random,
     });
     if (!decision.retry) {
+      failure.message = scrub(failure.message, secrets);
+      await captureFetchFailure(shared, failure, attempts, secrets, shared.log);
       // The server's own answer goes back as it came; a failure without one is thrown.
       if (answer !== undefined) return toResponse(answer);
-      failure.message = scrub(failure.message, secrets);
       throw failure;
     }
     shared.log({

@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createFetch } from '../../src/fetch/index.js';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
 import { runCli, STATE_DIR } from './run-cli.js';
@@ -149,5 +150,27 @@ describe.concurrent('capture through the CLI', () => {
     ]);
     expect(again.stderr).toMatch(/replay: now succeeds: \d+ models \(captured: connection_refused\)/);
     expect(again.code).toBe(0);
+  });
+
+  test('a plain call through tokenwire/fetch that failed saves a fixture replay re-sends as it was', async () => {
+    const dir = join(STATE_DIR, 'fetch-capture');
+    const fetch = createFetch({ failedRequestsDir: dir, retry: false, logger: () => {} });
+    const body = JSON.stringify({ model: 'sim-model', prompt: 'Hello', max_tokens: 3, stream: false });
+    const response = await fetch(`${rejecting.url}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-fetch-capture-test', 'content-type': 'application/json' },
+      body,
+    });
+    await fetch.close();
+    expect(response.status).toBe(400);
+    const [file] = readdirSync(dir);
+    const path = join(dir, file);
+    const same = await runCli(['replay', path, '--no-capture'], { timeoutMs: 20_000 });
+    expect(same.stderr).toContain(`replay: POST ${rejecting.url}/v1/completions (captured: http_error)`);
+    expect(same.stderr).toContain('replay: fails the same way (http_error)');
+    expect(same.code).toBe(4);
+    const now = await runCli(['replay', path, '--base-url', sim.url, '--no-capture'], { timeoutMs: 20_000 });
+    expect(now.stderr).toMatch(/replay: now succeeds: HTTP 200, \d+ bytes \(captured: http_error\)/);
+    expect(now.code).toBe(0);
   });
 });

@@ -1,7 +1,10 @@
 /** `tokenwire replay`: re-send a captured failed request and say whether it fails the same way. */
 import type { FailedRequestFixture } from '../../diagnostics/capture.js';
-import { Client, type DialectName, TokenwireError } from '../../index.js';
+import { scrub } from '../../diagnostics/redact.js';
+import { createFetch } from '../../fetch/index.js';
+import { Client, type ClientOptions, type DialectName, TokenwireError } from '../../index.js';
 import { DIALECT_NAMES } from '../../options.js';
+import { httpError } from '../../transport/http-errors.js';
 import { bool, CLIENT_FLAGS, CLIENT_FLAGS_HELP, clientOptions, debugOn, parse, str } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor, UsageError } from '../exit-codes.js';
@@ -63,6 +66,12 @@ const LIBRARY_HEADERS = new Set([
   'host',
 ]);
 
+/** A URL's origin, and its path with the query. */
+function originAndPath(url: string): { root: string; endpoint: string } {
+  const parsed = new URL(url);
+  return { root: parsed.origin, endpoint: `${parsed.pathname}${parsed.search}` };
+}
+
 /** The captured URL's server root and endpoint path. */
 function splitUrl(url: string): { root: string; endpoint: string } {
   const parsed = new URL(url);
@@ -114,6 +123,42 @@ async function replayJson(
   return `${(await client.tokenize(text, { signal })).length} ids`;
 }
 
+/**
+ * Re-sends a plain call captured by tokenwire/fetch (kind `fetch`) as it was: method,
+ * body and the headers kept, through a fetch with these options; an HTTP error answer
+ * is an http_error as the fetch's own capture recorded it.
+ */
+async function replayFetch(
+  options: ClientOptions,
+  fixture: FailedRequestFixture,
+  target: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const request = fixture.attempts[0].request;
+  const { apiKey, headers = {}, timeouts, retry, dialect, logger, debug, failedRequestsDir } = options;
+  const fetch = createFetch({ timeouts, retry, dialect, logger, debug, failedRequestsDir });
+  try {
+    const sent: Record<string, string> = { ...headers };
+    if (request.body !== undefined && typeof request.body !== 'string')
+      sent['content-type'] = 'application/json';
+    if (apiKey !== undefined) sent.authorization = `Bearer ${apiKey}`;
+    const body =
+      request.body === undefined || typeof request.body === 'string'
+        ? request.body
+        : JSON.stringify(request.body);
+    const response = await fetch(target, { method: request.method, headers: sent, body, signal });
+    const text = await response.text();
+    if (response.ok) return `HTTP ${response.status}, ${Buffer.byteLength(text)} bytes`;
+    const responseHeaders: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      responseHeaders[name] = value;
+    });
+    throw httpError(response.status, responseHeaders, scrub(text, [apiKey]), request.method, target);
+  } finally {
+    await fetch.close();
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
@@ -128,7 +173,8 @@ async function run(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const request = fixture.attempts[0].request;
-  const { root, endpoint } = splitUrl(request.url);
+  // A fetch call can be to any path: its server is the URL's origin.
+  const { root, endpoint } = fixture.kind === 'fetch' ? originAndPath(request.url) : splitUrl(request.url);
   const quiet = bool(values, 'quiet');
   const live = new LiveOutput({ status: false, notes: !quiet });
   const options = clientOptions(
@@ -149,8 +195,11 @@ async function run(argv: string[]): Promise<number> {
   const stop = new AbortController();
   const signals = watchStopSignals((received) => stop.abort(`interrupted (${received})`));
   try {
-    if (fixture.kind === 'json') {
-      const got = await replayJson(client, fixture, endpoint, stop.signal);
+    if (fixture.kind === 'json' || fixture.kind === 'fetch') {
+      const got =
+        fixture.kind === 'json'
+          ? await replayJson(client, fixture, endpoint, stop.signal)
+          : await replayFetch(options, fixture, target, stop.signal);
       process.stderr.write(`${PREFIX} replay: now succeeds: ${got} (captured: ${before})\n`);
       return EXIT.ok;
     }
