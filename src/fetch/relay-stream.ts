@@ -127,6 +127,21 @@ export class RelayStream extends BaseStream<Uint8Array, undefined> {
     );
   }
 
+  /**
+   * Ids are promised only when the body sent asks for them (every field of the dialect's
+   * ask set): the SDK's own body usually does not, and the server then rightly sends none.
+   */
+  protected override promisesLiveIds(): boolean {
+    const dialect = this.dialect;
+    if (dialect === undefined || !super.promisesLiveIds()) return false;
+    const ask = (this.kind === 'completion' ? dialect.facts.completions : dialect.facts.chat).ids.ask;
+    const body = this.firstBody ?? this.plan.body;
+    return Object.keys(ask).every((field) => {
+      const value = body[field];
+      return value !== undefined && value !== null && value !== false && value !== 0;
+    });
+  }
+
   /** Exact resume only: completions with an id prompt, every received token with its id. */
   protected canResume(_dialect: Dialect): boolean {
     return (

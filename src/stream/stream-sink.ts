@@ -373,7 +373,7 @@ export abstract class StreamSink<E, R> extends ConsumerStream<E, R> implements D
   }
 
   /** The dialect says this kind of stream brings every token's id live. */
-  private promisesLiveIds(): boolean {
+  protected promisesLiveIds(): boolean {
     const dialect = this.dialect;
     if (dialect === undefined) return false;
     return this.kind === 'completion' ? dialect.liveIds : dialect.chatLiveIds;

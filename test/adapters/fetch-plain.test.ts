@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFetch, type FetchOptions } from '../../src/fetch/index.js';
 import type { LogRecord } from '../../src/index.js';
+import { startSimulator } from '../../src/sim/index.js';
 import { startServer, type TestServer } from '../helpers/http-server.js';
 
 let server: TestServer | undefined;
@@ -186,6 +187,53 @@ describe('tokenwire/fetch captures failed plain calls', () => {
       expect(fixtures(dir)).toHaveLength(0);
     } finally {
       await fetch.close();
+    }
+  });
+});
+
+describe('tokenwire/fetch says ids are missing only where it asked for them', () => {
+  async function stream(url: string, body: Record<string, unknown>, logs: LogRecord[]): Promise<string> {
+    // Default retry options: resume on, so an id prompt is sent asking for ids.
+    const fetch = createFetch({ logger: (record) => logs.push(record), failedRequestsDir: false });
+    try {
+      const response = await fetch(`${url}/v1/${'messages' in body ? 'chat/completions' : 'completions'}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'sim-model', max_tokens: 4, stream: true, ...body }),
+      });
+      return await response.text();
+    } finally {
+      await fetch.close();
+    }
+  }
+  const missing = (logs: LogRecord[]) => logs.filter((record) => record.event === 'ids_missing');
+
+  it('a text prompt or a chat the SDK sent as it is: no ids asked, no ids_missing', async () => {
+    const sim = await startSimulator({ dialect: 'vllm' });
+    try {
+      for (const body of [{ prompt: 'Hi' }, { messages: [{ role: 'user', content: 'Hi' }] }]) {
+        const logs: LogRecord[] = [];
+        const text = await stream(sim.url, body, logs);
+        expect(text).toContain('data: [DONE]');
+        expect(missing(logs)).toEqual([]);
+      }
+      // An id prompt: the fetch asks for ids (resume needs them) and they come.
+      const logs: LogRecord[] = [];
+      expect(await stream(sim.url, { prompt: [1, 2, 3] }, logs)).toContain('"token_ids"');
+      expect(missing(logs)).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('a body that asks for ids on a server that ignores the flag: ids_missing is logged', async () => {
+    const sim = await startSimulator({ dialect: 'vllm@0.10.1' });
+    try {
+      const logs: LogRecord[] = [];
+      await stream(sim.url, { prompt: 'Hi', return_token_ids: true }, logs);
+      expect(missing(logs)).toHaveLength(1);
+    } finally {
+      await sim.close();
     }
   });
 });
