@@ -136,7 +136,7 @@ async function run(argv: string[]): Promise<number> {
   if (!quiet) {
     const what = servers.urls.length > 1 ? `${servers.urls.length} simulator replicas` : 'simulator';
     process.stderr.write(
-      `tokenwire: ${what} (${dialect ?? 'vllm'}${faults === '' ? '' : `, faults ${faults}`}) on ${servers.urls.join(', ')}; Ctrl-C stops it\n`,
+      `tokenwire: ${what} (${dialect ?? 'vllm'}, model ${str(values, 'model') ?? 'sim-model'}${faults === '' ? '' : `, faults ${faults}`}) on ${servers.urls.join(', ')}; Ctrl-C stops it\n`,
     );
   }
   const signal = await stopped;
