@@ -121,7 +121,7 @@ describe('createFetch options are checked at the door', () => {
     expect(() => createFetch({ errors: 'loud' as never })).toThrow(/invalid option errors: "loud"/);
     expect(() => createFetch({ timeouts: { idleMs: -1 } })).toThrow(/invalid option timeouts.idleMs: -1/);
     expect(() => createFetch({ telemetry: false } as never)).toThrow(
-      /invalid option telemetry: createFetch does not support it/,
+      /invalid option telemetry: false \(createFetch does not support fleets or telemetry/,
     );
     expect(() => createFetch({ endpoints: ['http://x'] } as never)).toThrow(/invalid option endpoints/);
   });
