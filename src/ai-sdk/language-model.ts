@@ -44,12 +44,19 @@ function finishReason(reason: FinishReason): LanguageModelV3FinishReason {
   }
 }
 
+/**
+ * The specification's usage (`LanguageModelV3Usage`): `inputTokens.cacheRead` is
+ * `usage.cachedPromptTokens` and `inputTokens.noCache` the rest of the prompt, both only
+ * when the server said how many were cached (else undefined: not a claimed 0).
+ */
 function usageOf(usage: Usage): LanguageModelV3Usage {
+  const cached = usage.cachedPromptTokens;
   return {
     inputTokens: {
       total: usage.promptTokens,
-      noCache: undefined,
-      cacheRead: undefined,
+      noCache:
+        cached === undefined || usage.promptTokens === undefined ? undefined : usage.promptTokens - cached,
+      cacheRead: cached,
       cacheWrite: undefined,
     },
     outputTokens: { total: usage.completionTokens, text: undefined, reasoning: undefined },
@@ -90,7 +97,23 @@ type ModelEvent =
       usage: Usage;
       stats: StreamStats;
       tokenIds: number[] | undefined;
+      responseId: string | undefined;
+      model: string | undefined;
     };
+
+/**
+ * The specification's response metadata (`LanguageModelV3ResponseMetadata`): the server's
+ * `id` and `model` of the response (`done.responseId` / `done.model`), only those it sent.
+ */
+function responseOf(
+  responseId: string | undefined,
+  model: string | undefined,
+): { id?: string; modelId?: string } {
+  const out: { id?: string; modelId?: string } = {};
+  if (responseId !== undefined) out.id = responseId;
+  if (model !== undefined) out.modelId = model;
+  return out;
+}
 
 /** Turns the engine's events into the specification's stream parts (text and reasoning blocks opened and closed). */
 class PartEmitter {
@@ -127,6 +150,10 @@ class PartEmitter {
       case 'done':
         if (this.reasoningOpen) controller.enqueue({ type: 'reasoning-end', id: REASONING_ID });
         if (this.textOpen) controller.enqueue({ type: 'text-end', id: TEXT_ID });
+        // Known for sure only at the end (a retry before the first token is a new response).
+        if (event.responseId !== undefined || event.model !== undefined) {
+          controller.enqueue({ type: 'response-metadata', ...responseOf(event.responseId, event.model) });
+        }
         controller.enqueue({
           type: 'finish',
           finishReason: finishReason(event.finishReason),
@@ -184,6 +211,7 @@ export class TokenwireLanguageModel implements LanguageModelV3 {
         finishReason: finishReason(result.finishReason),
         usage: usageOf(result.usage),
         providerMetadata: metadata(result.tokenIds, result.stats, result.usage),
+        response: responseOf(result.responseId, result.model),
         warnings,
       };
     }
@@ -195,6 +223,7 @@ export class TokenwireLanguageModel implements LanguageModelV3 {
       finishReason: finishReason(result.finishReason),
       usage: usageOf(result.usage),
       providerMetadata: metadata(ids, result.stats, result.usage),
+      response: responseOf(result.responseId, result.model),
       warnings,
     };
   }

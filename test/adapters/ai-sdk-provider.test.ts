@@ -3,10 +3,11 @@
  * Client through createTokenwire, against the simulator — resumed streams give
  * exactly the uninterrupted text; failures reach the SDK as TokenwireErrors.
  */
+import { createHash } from 'node:crypto';
 import { generateText, streamText } from 'ai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTokenwire, type TokenwireProvider } from '../../src/ai-sdk/index.js';
-import { type Simulator, startSimulator } from '../../src/sim/index.js';
+import { type Cluster, type Simulator, startCluster, startSimulator } from '../../src/sim/index.js';
 
 const MAX_TOKENS = 16;
 let sim: Simulator;
@@ -30,7 +31,7 @@ afterAll(async () => {
 function provider(
   fault: string | undefined,
   dialect = 'vllm',
-  on: Simulator = sim,
+  on: Pick<Simulator, 'url'> = sim,
   firstTokenMs = 3_000,
 ): TokenwireProvider {
   const headers: Record<string, string> = { 'x-sim-dialect': dialect };
@@ -200,5 +201,87 @@ describe('generateText through tokenwire/ai-sdk', () => {
         providerOptions: { tokenwire: { promptIds: [1, -2] } },
       }),
     ).rejects.toThrow(/providerOptions\.tokenwire\.promptIds/);
+  });
+});
+
+describe('response id, model and cached input tokens reach the AI SDK', () => {
+  /** The ids a replica (seed 7) sent, in request order: `cmpl-`/`chatcmpl-` + sha256("7:seq"). */
+  function simIds(cluster: Cluster, path: string, prefix: string): string[] {
+    return cluster.replicas[0]
+      .report()
+      .requests.filter((r) => r.path === path)
+      .map((r) => `${prefix}${createHash('sha256').update(`7:${r.seq}`).digest('hex').slice(0, 32)}`);
+  }
+
+  // One replica and its prefix cache (16-token blocks): the second call of a 40-token prompt
+  // finds two blocks cached, 32 tokens. (The simulated vLLM serves `m` only: modelId is `m`.)
+  const promptIds = Array.from({ length: 40 }, (_, i) => 100 + i);
+  const options = { tokenwire: { promptIds } };
+  let cluster: Cluster | undefined;
+  afterAll(async () => cluster?.close());
+
+  test('streamText (response-metadata part) and generateText (response): id, modelId, cacheRead', async () => {
+    cluster = await startCluster({ replicas: 1, dialect: 'vllm', seed: 7, model: 'm' });
+    const model = provider(undefined, 'vllm', cluster.replicas[0]).completionModel('m');
+    const common = { model, prompt: 'x', maxOutputTokens: 2, maxRetries: 0, providerOptions: options };
+    const cold = streamText({ ...common, onError: () => {} });
+    await cold.consumeStream();
+    const warm = await generateText(common);
+    const [coldId, warmId] = simIds(cluster, '/v1/completions', 'cmpl-');
+    expect((await cold.response).id).toBe(coldId);
+    expect((await cold.response).modelId).toBe('m');
+    expect(await cold.usage).toMatchObject({
+      inputTokens: 40,
+      inputTokenDetails: {
+        noCacheTokens: undefined,
+        cacheReadTokens: undefined,
+        cacheWriteTokens: undefined,
+      },
+      outputTokens: 2,
+    });
+    expect(warm.response.id).toBe(warmId);
+    expect(warm.response.modelId).toBe('m');
+    expect(warm.usage).toMatchObject({
+      inputTokens: 40,
+      inputTokenDetails: { noCacheTokens: 8, cacheReadTokens: 32, cacheWriteTokens: undefined },
+      cachedInputTokens: 32,
+      outputTokens: 2,
+    });
+    // And streamed, when cached.
+    const again = streamText({ ...common, onError: () => {} });
+    await again.consumeStream();
+    expect((await again.response).id).toBe(simIds(cluster, '/v1/completions', 'cmpl-')[2]);
+    expect((await again.usage).inputTokenDetails).toEqual({
+      noCacheTokens: 8,
+      cacheReadTokens: 32,
+      cacheWriteTokens: undefined,
+    });
+  });
+
+  test('chat (SGLang, which echoes the request’s model): the id and the model the server named', async () => {
+    // The request names `served-x` (extraBody), which SGLang echoes: not the AI SDK's
+    // fallback, the provider's model id `m`.
+    const fresh = await startSimulator({ dialect: 'sglang', model: 'm', seed: 7 });
+    sims.push(fresh);
+    const model = provider(undefined, 'sglang', fresh).chatModel('m');
+    const common = {
+      model,
+      prompt: 'Hello',
+      maxOutputTokens: 2,
+      maxRetries: 0,
+      providerOptions: { tokenwire: { extraBody: { model: 'served-x' } } },
+    };
+    const streamed = streamText({ ...common, onError: () => {} });
+    await streamed.consumeStream();
+    const generated = await generateText(common);
+    const ids = fresh
+      .report()
+      .requests.filter((r) => r.path === '/v1/chat/completions')
+      .map((r) => createHash('sha256').update(`7:${r.seq}`).digest('hex').slice(0, 32));
+    expect(ids).toHaveLength(2);
+    expect((await streamed.response).id).toBe(ids[0]);
+    expect((await streamed.response).modelId).toBe('served-x');
+    expect(generated.response.id).toBe(ids[1]);
+    expect(generated.response.modelId).toBe('served-x');
   });
 });
