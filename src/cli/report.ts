@@ -4,7 +4,7 @@
  * each prefixed `tokenwire:` so they are easy to grep out of a log.
  */
 import { TokenwireError } from '../errors.js';
-import type { StreamStats } from '../index.js';
+import type { StreamStats, Usage } from '../index.js';
 import type { LogRecord } from '../options.js';
 
 export const PREFIX = 'tokenwire:';
@@ -66,8 +66,11 @@ export function statusText(progress: Progress, now = performance.now()): string 
   return parts.join(' · ');
 }
 
-/** The one-line summary of a finished stream. */
-export function doneSummary(finishReason: string, tokens: number, stats: StreamStats): string {
+/**
+ * The one-line summary of a finished stream; `, 32 of 40 prompt tokens cached` at the end
+ * when `usage` says how many were cached.
+ */
+export function doneSummary(finishReason: string, tokens: number, stats: StreamStats, usage?: Usage): string {
   const first =
     stats.timeToFirstTokenMs === undefined ? '' : `, first token ${Math.round(stats.timeToFirstTokenMs)} ms`;
   const parts = [
@@ -77,6 +80,10 @@ export function doneSummary(finishReason: string, tokens: number, stats: StreamS
   ];
   const where = endpointSummary(stats);
   if (where !== undefined) parts.push(where);
+  const cached = usage?.cachedPromptTokens;
+  if (cached !== undefined) {
+    parts.push(`${cached} of ${usage?.promptTokens ?? '?'} prompt tokens cached`);
+  }
   return parts.join(', ');
 }
 

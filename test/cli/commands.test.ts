@@ -102,6 +102,9 @@ describe.concurrent('chat', () => {
     const done = lines.at(-1);
     expect(done).toMatchObject({ type: 'done', finishReason: 'tool_calls', message: { role: 'assistant' } });
     expect(done.message.toolCalls).toHaveLength(1);
+    // The server's id and model (the simulator's chat ids: chatcmpl- + 32 hex digits).
+    expect(done.responseId).toMatch(/^chatcmpl-[0-9a-f]{32}$/);
+    expect(done.model).toBe('sim-model');
   });
 
   test('--messages FILE and --system build the conversation', async () => {

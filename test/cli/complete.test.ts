@@ -2,8 +2,10 @@
  * `tokenwire complete` as a user runs it: the built CLI in a child process
  * against the simulator, checking stdout, stderr and the exit code.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/sim/index.js';
+import { Client } from '../../src/index.js';
+import { type Simulator, startCluster, startSimulator } from '../../src/sim/index.js';
 import { completeArgs, jsonLines, libraryResult, runCli, runCliUntilSignal } from './run-cli.js';
 
 let sim: Simulator;
@@ -53,7 +55,10 @@ describe.concurrent('tokenwire complete', () => {
     expect(lines).toHaveLength(6);
     expect(lines.slice(0, 5)).toEqual(want.tokens.map((t) => ({ type: 'token', id: t.id, text: t.text })));
     const done = lines[5];
-    expect(Object.keys(done)).toEqual(['type', 'finishReason', 'usage', 'stats']);
+    expect(Object.keys(done)).toEqual(['type', 'finishReason', 'usage', 'stats', 'responseId', 'model']);
+    expect(done.responseId).toMatch(/^cmpl-[0-9a-f]{32}$/);
+    expect(done.model).toBe(want.model);
+    expect(done.model).toBe('sim-model');
     expect(done).toMatchObject({
       type: 'done',
       finishReason: 'length',
@@ -147,4 +152,43 @@ describe.concurrent('tokenwire complete', () => {
     expect(last.code).toBe('aborted');
     expect(last.partial).toBe(lines.length - 1);
   });
+});
+
+test('a cached prompt: --json done line has usage.cachedPromptTokens, the id and model; the summary says it', async () => {
+  // One replica and its prefix cache (16-token blocks): after a first call of the 40-token
+  // prompt, the next finds 32 tokens cached and says so.
+  const cluster = await startCluster({ replicas: 1, dialect: 'vllm', seed: 7 });
+  try {
+    const tokens = Array.from({ length: 40 }, (_, i) => 100 + i);
+    const warmup = new Client({ baseUrl: cluster.urls[0], failedRequestsDir: false, retry: false });
+    await warmup.streamCompletion({ prompt: tokens, maxTokens: 1 }).final();
+    await warmup.close();
+    const args = [
+      'complete',
+      '--base-url',
+      cluster.urls[0],
+      '--tokens',
+      tokens.join(','),
+      '--max-tokens',
+      '2',
+    ];
+    const [json, human] = await Promise.all([runCli([...args, '--json']), runCli(args)]);
+    expect(json.code).toBe(0);
+    const done = jsonLines(json.stdout).at(-1);
+    const ids = cluster.replicas[0]
+      .report()
+      .requests.filter((r) => r.path === '/v1/completions')
+      .map((r) => `cmpl-${createHash('sha256').update(`7:${r.seq}`).digest('hex').slice(0, 32)}`);
+    expect(ids).toContain(done.responseId);
+    expect(done.responseId).not.toBe(ids[0]);
+    expect(done).toMatchObject({
+      type: 'done',
+      model: 'sim-model',
+      usage: { promptTokens: 40, completionTokens: 2, cachedPromptTokens: 32 },
+    });
+    expect(human.code).toBe(0);
+    expect(human.stderr.trim()).toMatch(/, 1 attempt, 0 resumes, 32 of 40 prompt tokens cached$/);
+  } finally {
+    await cluster.close();
+  }
 });

@@ -59,7 +59,9 @@ ${GENERATION_FLAGS_HELP}
 --json prints one line per event on stdout:
   {"type":"text","text":"Hel","ids":[9906]}   {"type":"reasoning","text":"..."}
   {"type":"tool_call","call":{"index":0,"id":"call_0","name":"get_weather","arguments":"...","parsedArguments":{...}}}
-  {"type":"done","finishReason":"stop","usage":{...},"stats":{...},"message":{...},"tokenIds":[...]}
+  {"type":"done","finishReason":"stop","usage":{...},"stats":{...},"message":{...},"tokenIds":[...],
+   "responseId":"chatcmpl-...","model":"..."}   (the server's id and model, when it sent them;
+                                                 usage has "cachedPromptTokens" when the server said)
   {"type":"error","code":"...","message":"...","partial":N}   (last line on failure)
 
 ${CLIENT_FLAGS_HELP}
@@ -177,7 +179,9 @@ async function run(argv: string[]): Promise<number> {
               process.stdout.write(`${idsLine(event.tokenIds)}\n`);
             }
             if (!quiet) {
-              process.stderr.write(`${doneSummary(event.finishReason, event.stats.tokens, event.stats)}\n`);
+              process.stderr.write(
+                `${doneSummary(event.finishReason, event.stats.tokens, event.stats, event.usage)}\n`,
+              );
             }
           }
         }

@@ -47,11 +47,14 @@ ${GENERATION_FLAGS_HELP}
 While it runs, a terminal stderr shows a status line (elapsed, time to first
 token, tokens, tokens/s); at the end one summary line on stderr:
   tokenwire: done: length, 64 tokens in 1.20 s (53.3 tok/s, first token 80 ms), 1 attempt, 0 resumes
+(then ", 32 of 40 prompt tokens cached" when the server said how many were cached)
 
 --json prints one line per event on stdout:
   {"type":"token","id":17371,"text":" the"}          (+ "logprob" when sent; id null without ids)
-  {"type":"done","finishReason":"length","usage":{...},"stats":{...}}
-                                                      (+ "tokenIds" when ids came only at the end)
+  {"type":"done","finishReason":"length","usage":{...},"stats":{...},"responseId":"cmpl-...","model":"..."}
+                          (responseId / model: the server's, when it sent them; usage has
+                          "cachedPromptTokens" when the server said; + "tokenIds" when ids
+                          came only at the end)
   {"type":"error","code":"idle_timeout","message":"...","partial":12}   (last line on failure)
 
 ${CLIENT_FLAGS_HELP}
@@ -116,6 +119,8 @@ async function run(argv: string[]): Promise<number> {
             usage: event.usage,
             stats: event.stats,
           };
+          if (event.responseId !== undefined) line.responseId = event.responseId;
+          if (event.model !== undefined) line.model = event.model;
           if (!liveIds && event.tokenIds !== undefined) line.tokenIds = event.tokenIds;
           process.stdout.write(`${JSON.stringify(line)}\n`);
           return;
@@ -125,7 +130,9 @@ async function run(argv: string[]): Promise<number> {
           process.stdout.write(`${idsLine(event.tokenIds ?? received)}\n`);
         }
         if (!quiet) {
-          process.stderr.write(`${doneSummary(event.finishReason, event.stats.tokens, event.stats)}\n`);
+          process.stderr.write(
+            `${doneSummary(event.finishReason, event.stats.tokens, event.stats, event.usage)}\n`,
+          );
         }
       },
     );
