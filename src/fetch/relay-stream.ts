@@ -207,7 +207,8 @@ export class RelayStream extends BaseStream<Uint8Array, undefined> {
 
   /**
    * @internal After a resume, the usage chunk counts the continuation only (its prompt
-   * held the earlier tokens): the SDK gets the whole call's numbers instead.
+   * held the earlier tokens, which a prefix cache counts as cached too): the SDK gets the
+   * whole call's numbers instead, cached prompt tokens included.
    */
   rewriteUsage(data: string): string | undefined {
     if (this.stats.resumes === 0) return undefined;
@@ -226,6 +227,13 @@ export class RelayStream extends BaseStream<Uint8Array, undefined> {
         if (usage.promptTokens !== undefined) json.usage.prompt_tokens = usage.promptTokens;
         json.usage.completion_tokens = usage.completionTokens;
         if (usage.totalTokens !== undefined) json.usage.total_tokens = usage.totalTokens;
+        // The continuation's cached count covers the tokens it was re-sent too: the call's
+        // share is the library's (at most the call's prompt), or unknown (then not said).
+        const details = json.usage.prompt_tokens_details;
+        if (details && typeof details === 'object' && 'cached_tokens' in details) {
+          if (usage.cachedPromptTokens !== undefined) details.cached_tokens = usage.cachedPromptTokens;
+          else delete details.cached_tokens;
+        }
       }
       return JSON.stringify(json);
     } catch {
