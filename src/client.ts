@@ -104,7 +104,18 @@ export class Client {
       if (!this.secrets.includes(secret)) this.secrets.push(secret);
     }
     this.log = makeLog(this.options.logger ?? stderrLogger(this.secrets), this.options.debug, this.secrets);
-    this.fleet = new Fleet(resolved.endpoints, resolveRouting(options.routing), VERSION, configuredDialect);
+    const routing = resolveRouting(options.routing);
+    // One server (baseUrl): there is nowhere else to send a call, so failures do not eject it
+    // (each later call would only wait out a cooldown growing to a minute); the retry policy
+    // alone paces it, and a Retry-After still cools it. routing.health set explicitly wins.
+    if (!this.fleetConfigured && options.routing?.health === undefined) {
+      routing.health = {
+        ...routing.health,
+        consecutiveFailures: Number.POSITIVE_INFINITY,
+        failureRate: Number.POSITIVE_INFINITY,
+      };
+    }
+    this.fleet = new Fleet(resolved.endpoints, routing, VERSION, configuredDialect);
     this.streamContext = this.context();
     this.telemetry = Telemetry.create(this.options.telemetry);
     if (options.discovery !== undefined) {
