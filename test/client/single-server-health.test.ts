@@ -5,7 +5,7 @@
  * whose streams all end in an in-stream error).
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { Client } from '../../src/index.js';
+import { Client, type ClientOptions } from '../../src/index.js';
 import { type Simulator, startSimulator } from '../../src/sim/index.js';
 
 let sim: Simulator;
@@ -16,14 +16,21 @@ afterAll(async () => {
   await sim.close();
 });
 
-test('failing calls to a single server each fail with their own error, never a cooldown wait', async () => {
-  const client = new Client({
+/** A client of the simulator whose every stream ends in an in-stream error after 1 token. */
+function failingClient(options: Pick<ClientOptions, 'retry' | 'timeouts' | 'routing'>): Client {
+  return new Client({
     baseUrl: sim.url,
     dialect: 'vllm',
     model: 'sim-model',
     failedRequestsDir: false,
     logger: () => {},
     headers: { 'x-sim-fault': 'error-after:1' },
+    ...options,
+  });
+}
+
+test('failing calls to a single server each fail with their own error, never a cooldown wait', async () => {
+  const client = failingClient({
     retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
     timeouts: { totalMs: 4_000 },
   });
@@ -45,13 +52,7 @@ test('failing calls to a single server each fail with their own error, never a c
 });
 
 test('an explicit routing.health still ejects a single server', async () => {
-  const client = new Client({
-    baseUrl: sim.url,
-    dialect: 'vllm',
-    model: 'sim-model',
-    failedRequestsDir: false,
-    logger: () => {},
-    headers: { 'x-sim-fault': 'error-after:1' },
+  const client = failingClient({
     retry: { maxAttempts: 1 },
     routing: { health: { consecutiveFailures: 2 } },
   });
